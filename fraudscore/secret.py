@@ -1,0 +1,83 @@
+"""The installation secret and the keyed hashes made with it.
+
+Everything fraudscore stores about a person (device ids, cookie, IP, respondent, text) is a keyed
+hash: without the secret, a stored hash cannot be tested against a guessed raw value. The secret
+comes from the ``FRAUDSCORE_SECRET`` environment variable or is passed explicitly; the built-in
+development key is public, so using it logs a warning every time a process first needs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DEVELOPMENT_SECRET", "DevelopmentSecretWarning", "get_secret", "keyed_hash", "derive_key"]
+
+log = logging.getLogger("fraudscore")
+
+#: Public, therefore worthless as a secret: for tests, examples and the demo only.
+DEVELOPMENT_SECRET = "fraudscore-development-secret-do-not-use-in-production"
+
+
+class DevelopmentSecretWarning(UserWarning):
+    """The public development key is hashing personal data."""
+
+
+def get_secret(secret: str | bytes | None = None) -> bytes:
+    """Return the installation secret as bytes.
+
+    Parameters
+    ----------
+    secret : str or bytes, optional
+        Explicit secret; else ``FRAUDSCORE_SECRET``; else the development key, with a loud warning.
+    """
+    if secret is None:
+        secret = os.environ.get("FRAUDSCORE_SECRET") or None
+    if secret is None:
+        msg = (
+            "fraudscore is using its built-in DEVELOPMENT secret: stored hashes of IPs, devices and "
+            "respondents can be reversed by anyone who has the library. Set FRAUDSCORE_SECRET to a "
+            "long random value in production."
+        )
+        log.warning(msg)
+        warnings.warn(msg, DevelopmentSecretWarning, stacklevel=2)
+        secret = DEVELOPMENT_SECRET
+    if isinstance(secret, str):
+        secret = secret.encode()
+    if len(secret) < 16:
+        raise ValueError("the installation secret must be at least 16 bytes long")
+    return secret
+
+
+def derive_key(secret: bytes, purpose: str) -> str:
+    """Derive a 16-character SipHash key for one purpose (``"device"``, ``"ip"``, ...).
+
+    A separate key per purpose keeps hashes of the same raw value unlinkable across purposes.
+    pandas wants the key as 16 UTF-8 bytes, so 16 digest bytes are mapped onto printable ASCII
+    (about 104 bits of key).
+    """
+    digest = hashlib.blake2b(purpose.encode(), key=secret[:64], digest_size=16).digest()
+    return "".join(chr(33 + b % 94) for b in digest)
+
+
+def keyed_hash(values, key: str) -> np.ndarray:
+    """Keyed 64-bit SipHash-2-4 of each value, vectorized (uniques are hashed once).
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+        Strings (or numbers); ``None`` hashes to a fixed value, so mask missing values yourself.
+    key : str
+        A key from :func:`derive_key`.
+
+    Returns
+    -------
+    ndarray of shape (n,), dtype uint64
+    """
+    arr = np.asarray(values, dtype=object)
+    return pd.util.hash_array(arr, hash_key=key, categorize=True)
