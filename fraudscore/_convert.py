@@ -1,0 +1,484 @@
+"""Convert one input field to its typed column, from Python values or from an Arrow array.
+
+Each converter returns a :class:`Column`: the typed data (object array of str / float64 array /
+float64 (n, 2) array / :class:`~fraudscore.ragged.Ragged`) plus masks of the rows whose value had
+the wrong type (it becomes missing) or was truncated. Range checks, consent and telemetry repair
+happen later, once, in :mod:`fraudscore.batch`, whatever the source.
+
+Fast paths are whole-column conversions (``np.fromiter`` over chained lists, Arrow compute); when
+one fails on hostile input, only then do we fall back to a per-element sanitiser, so clean batches
+never pay for it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fraudscore.ragged import Ragged
+from fraudscore.schema import KIND_VOCABULARIES, Field
+
+__all__ = ["Column", "from_python", "from_arrow", "parse_timestamps"]
+
+_chain = itertools.chain.from_iterable
+_SEQUENCE = (list, tuple, np.ndarray)
+
+
+@dataclass
+class Column:
+    """A converted field: typed data and per-row masks of what went wrong."""
+
+    data: Any
+    invalid: np.ndarray  # wrong type -> treated as missing
+    truncated: np.ndarray = field(default=None)  # text or list cut to its limit
+    no_offset: np.ndarray = field(default=None)  # timestamps only: ISO text without UTC offset
+    nan_input: np.ndarray = field(default=None)  # numbers only: NaN given explicitly (not null)
+
+    def __post_init__(self) -> None:
+        n = len(self.invalid)
+        if self.truncated is None:
+            self.truncated = np.zeros(n, dtype=bool)
+        if self.no_offset is None:
+            self.no_offset = np.zeros(n, dtype=bool)
+        if self.nan_input is None:
+            self.nan_input = np.zeros(n, dtype=bool)
+
+
+def _zeros(n: int) -> np.ndarray:
+    return np.zeros(n, dtype=bool)
+
+
+def _object_array(values: list) -> np.ndarray:
+    # fromiter never broadcasts nested lists into extra dimensions, unlike np.array.
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+# --------------------------------------------------------------------------- scalars from Python
+
+def _scalar_to_text(v: Any) -> str | None:
+    """Numbers become text (numeric ids are common); containers and booleans are invalid."""
+    if isinstance(v, str):
+        return str(v)
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        return None
+    if isinstance(v, (float, np.floating)):
+        if not math.isfinite(v):
+            return None
+        return str(int(v)) if float(v).is_integer() else repr(float(v))
+    return str(int(v))
+
+
+def _py_string(values: list, f: Field) -> Column:
+    n = len(values)
+    lengths = np.fromiter((len(v) if type(v) is str else (-1 if v is None else -2) for v in values),
+                          dtype=np.int64, count=n)
+    data = _object_array(values)
+    invalid = _zeros(n)
+    for i in np.flatnonzero(lengths == -2):
+        text = _scalar_to_text(values[i])
+        data[i] = text
+        if text is None:
+            invalid[i] = True
+            lengths[i] = -1
+        else:
+            lengths[i] = len(text)
+    data[lengths == 0] = None  # empty text carries no information: treat as missing
+    truncated = lengths > f.max_len if f.max_len is not None else _zeros(n)
+    for i in np.flatnonzero(truncated):
+        data[i] = data[i][: f.max_len]
+    return Column(data, invalid, truncated)
+
+
+def _sanitise_number(v: Any) -> tuple[float, bool]:
+    """(value, ok) for one element that the bulk conversion choked on."""
+    if v is None:
+        return math.nan, True
+    if isinstance(v, (bool, int, float, np.integer, np.floating)):
+        return float(v), True
+    if isinstance(v, str):
+        try:
+            return float(v.strip()), True
+        except ValueError:
+            return math.nan, False
+    return math.nan, False
+
+
+def _py_number(values: list) -> Column:
+    n = len(values)
+    try:
+        return _arrow_number(pa.array(values, type=pa.float64()), None)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        pass
+    data = np.empty(n, dtype=np.float64)
+    invalid = _zeros(n)
+    for i, v in enumerate(values):
+        data[i], ok = _sanitise_number(v)
+        invalid[i] = not ok
+    nan_input = np.isnan(data) & np.fromiter((v is not None for v in values), dtype=bool, count=n) & ~invalid
+    return Column(data, invalid, nan_input=nan_input)
+
+
+_TRUE = {"true": 1.0, "1": 1.0, "yes": 1.0, "false": 0.0, "0": 0.0, "no": 0.0}
+
+
+def _py_bool(values: list) -> Column:
+    n = len(values)
+    try:
+        arr = pa.array(values, type=pa.bool_())
+        return Column(arr.cast(pa.float64()).to_numpy(zero_copy_only=False), _zeros(n))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        pass
+    data = np.full(n, np.nan)
+    invalid = _zeros(n)
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        if isinstance(v, (bool, np.bool_)):
+            data[i] = float(v)
+        elif isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
+            data[i] = float(v)
+        elif isinstance(v, str) and v.strip().lower() in _TRUE:
+            data[i] = _TRUE[v.strip().lower()]
+        else:
+            invalid[i] = True
+    return Column(data, invalid)
+
+
+# --------------------------------------------------------------------------- lists from Python
+
+def _list_lengths(values: list, max_items: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """Lengths (-1 missing), invalid and truncated masks, and the rows as plain lists."""
+    n = len(values)
+    lengths = np.fromiter((len(v) if type(v) is list else (-1 if v is None else -2) for v in values),
+                          dtype=np.int64, count=n)
+    invalid = _zeros(n)
+    odd = np.flatnonzero(lengths == -2)
+    if len(odd):
+        values = list(values)
+        for i in odd:
+            v = values[i]
+            if isinstance(v, _SEQUENCE) and not isinstance(v, str):
+                values[i] = list(v)
+                lengths[i] = len(values[i])
+            else:
+                values[i] = None
+                invalid[i] = True
+                lengths[i] = -1
+    truncated = lengths > max_items if max_items is not None else _zeros(n)
+    if truncated.any():
+        # Cut before converting: a hostile 10**6-event row then costs no more than a legal one.
+        values = list(values)
+        for i in np.flatnonzero(truncated):
+            values[i] = values[i][:max_items]
+            lengths[i] = max_items
+    return np.maximum(lengths, 0), invalid, truncated, values
+
+
+def _py_float_list(values: list, f: Field) -> Column:
+    lengths, invalid, truncated, values = _list_lengths(values, f.max_items)
+    total = int(lengths.sum())
+    rows = [v for v in values if v]  # rows with at least one element, in order
+    try:
+        flat = np.fromiter(_chain(rows), dtype=np.float64, count=total)
+    except (TypeError, ValueError):
+        flat = np.empty(total, dtype=np.float64)
+        pos = 0
+        nonempty = np.flatnonzero(lengths)
+        for i, row in zip(nonempty, rows):
+            for v in row:
+                flat[pos], ok = _sanitise_number(v)
+                if not ok:
+                    invalid[i] = True
+                pos += 1
+    return Column(Ragged.from_lengths(flat, lengths), invalid, truncated)
+
+
+def _py_string_list(values: list, f: Field) -> Column:
+    lengths, invalid, truncated, values = _list_lengths(values, f.max_items)
+    total = int(lengths.sum())
+    flat_values = list(_chain(v for v in values if v))
+    flat = _object_array(flat_values)
+    item_len = np.fromiter((len(v) if type(v) is str else (-1 if v is None else -2) for v in flat_values),
+                           dtype=np.int64, count=total)
+    bad = np.flatnonzero(item_len == -2)
+    if len(bad):
+        row_of = np.repeat(np.arange(len(lengths)), lengths)
+        for j in bad:
+            text = _scalar_to_text(flat[j])
+            flat[j] = text
+            item_len[j] = -1 if text is None else len(text)
+            if text is None:
+                invalid[row_of[j]] = True
+    if f.max_len is not None:
+        long_items = np.flatnonzero(item_len > f.max_len)
+        if len(long_items):
+            row_of = np.repeat(np.arange(len(lengths)), lengths)
+            truncated[row_of[long_items]] = True
+            for j in long_items:
+                flat[j] = flat[j][: f.max_len]
+    return Column(Ragged.from_lengths(flat, lengths), invalid, truncated)
+
+
+def _py_kind_list(values: list, f: Field) -> Column:
+    lengths, invalid, truncated, values = _list_lengths(values, f.max_items)
+    total = int(lengths.sum())
+    codes = {k: i for i, k in enumerate(KIND_VOCABULARIES[f.name])}
+    rows = [v for v in values if v]
+    try:
+        flat = np.fromiter(map(codes.get, _chain(rows), itertools.repeat(-1)), dtype=np.int8, count=total)
+    except TypeError:  # an unhashable element (a list or dict where a kind belongs)
+        flat_values = list(_chain(rows))
+        flat = np.fromiter((codes.get(v, -1) if isinstance(v, str) else -1 for v in flat_values),
+                           dtype=np.int8, count=total)
+    return Column(Ragged.from_lengths(flat, lengths), invalid, truncated)
+
+
+def _py_pair(values: list, f: Field) -> Column:
+    n = len(values)
+    lengths, invalid, _, values = _list_lengths(values, None)
+    data = np.full((n, 2), np.nan)
+    pairs = np.flatnonzero(lengths == 2)
+    invalid |= (lengths != 2) & (lengths != 0)
+    try:
+        flat = np.fromiter(_chain(values[i] for i in pairs), dtype=np.float64, count=2 * len(pairs))
+        data[pairs] = flat.reshape(-1, 2)
+    except (TypeError, ValueError):
+        for i in pairs:
+            (a, ok_a), (b, ok_b) = (_sanitise_number(v) for v in values[i])
+            if ok_a and ok_b:
+                data[i] = (a, b)
+            else:
+                invalid[i] = True
+    return Column(data, invalid)
+
+
+# --------------------------------------------------------------------------- timestamps
+
+_EPOCH_MS_MIN = 946_684_800_000.0  # 2000-01-01
+_EPOCH_MS_MAX = 4_102_444_800_000.0  # 2100-01-01
+
+
+def _timestamps_fast(values) -> Column | None:
+    """All epoch numbers, or all ISO text with offsets: one Arrow conversion, no Python per row."""
+    n = len(values)
+    try:
+        arr = pa.array(values, type=pa.float64(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        try:
+            text = pa.array(values, type=pa.string(), from_pandas=True)
+            arr = text.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).cast(pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+            return None
+    if pa.types.is_boolean(getattr(arr, "type", None)):
+        return None
+    ms = arr.to_numpy(zero_copy_only=False, writable=True)
+    present = arr.is_valid().to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        ms[~((ms >= _EPOCH_MS_MIN) & (ms <= _EPOCH_MS_MAX))] = np.nan
+    return Column(ms, present & np.isnan(ms))
+
+
+def parse_timestamps(values) -> Column:
+    """Epoch milliseconds (numbers or digit strings) or ISO-8601 text -> float64 ms (NaN = invalid).
+
+    Values outside 2000..2100 are rejected: epoch *seconds* or microseconds are a common
+    integration mistake and would otherwise give absurd durations.
+    """
+    fast = _timestamps_fast(values)
+    if fast is not None:
+        return fast
+    s = pd.Series(_object_array(list(values)) if not isinstance(values, np.ndarray) else values, dtype=object)
+    n = len(s)
+    present = s.notna().to_numpy()
+    is_bool = np.fromiter((type(v) is bool for v in s), dtype=bool, count=n) if n else _zeros(0)
+    numeric = pd.to_numeric(s.where(~is_bool), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    ms = numeric.copy()
+    no_offset = _zeros(n)
+    text = present & np.isnan(numeric) & ~is_bool
+    if text.any():
+        raw = s[text]
+        is_str = raw.map(type).eq(str)
+        strings = raw[is_str]
+        parsed = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
+        as_ms = parsed.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e6
+        as_ms[parsed.isna().to_numpy()] = np.nan
+        idx = np.flatnonzero(text)[is_str.to_numpy()]
+        ms[idx] = as_ms
+        naive = ~strings.str.contains(r"(?:Z|[+-]\d\d(?::?\d\d)?)\s*$", regex=True, na=False).to_numpy()
+        no_offset[idx] = naive & ~np.isnan(as_ms)
+    with np.errstate(invalid="ignore"):
+        ms[~((ms >= _EPOCH_MS_MIN) & (ms <= _EPOCH_MS_MAX))] = np.nan
+    invalid = present & np.isnan(ms)
+    return Column(ms, invalid, no_offset=no_offset)
+
+
+# --------------------------------------------------------------------------- dispatch: Python
+
+_PY = {
+    "string": _py_string,
+    "float": lambda v, f: _py_number(v),
+    "int": lambda v, f: _py_number(v),
+    "bool": lambda v, f: _py_bool(v),
+    "int_pair": _py_pair,
+    "string_list": _py_string_list,
+    "float_list": _py_float_list,
+    "likert_list": _py_float_list,
+    "kind_list": _py_kind_list,
+    "timestamp": lambda v, f: parse_timestamps(v),
+}
+
+
+def from_python(values: list, f: Field) -> Column:
+    """Convert one field's Python values (one per row; ``None`` = missing)."""
+    return _PY[f.dtype](values, f)
+
+
+# --------------------------------------------------------------------------- Arrow
+
+def _decoded(arr: pa.Array) -> pa.Array:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    return arr
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def _is_numeric(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_null(t)
+
+
+def _is_list(t: pa.DataType) -> bool:
+    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+
+
+def _arrow_string(arr: pa.Array, f: Field) -> Column | None:
+    n = len(arr)
+    if pa.types.is_null(arr.type):
+        return Column(np.full(n, None, dtype=object), _zeros(n))
+    if pa.types.is_integer(arr.type):
+        arr = arr.cast(pa.string())
+    if not _is_text(arr.type):
+        return None
+    lengths = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+    truncated = lengths > f.max_len if f.max_len is not None else _zeros(n)
+    if truncated.any():
+        arr = pc.utf8_slice_codeunits(arr, 0, f.max_len)
+    data = arr.to_numpy(zero_copy_only=False)
+    data[lengths == 0] = None
+    return Column(data, _zeros(n), truncated)
+
+
+def _arrow_number(arr: pa.Array, f: Field | None) -> Column | None:
+    if not _is_numeric(arr.type):
+        return None
+    arr = arr.cast(pa.float64())
+    nan_input = pc.fill_null(pc.is_nan(arr), False).to_numpy(zero_copy_only=False)
+    return Column(arr.to_numpy(zero_copy_only=False, writable=True), _zeros(len(arr)), nan_input=nan_input)
+
+
+def _arrow_list_parts(arr: pa.Array) -> tuple[np.ndarray, pa.Array] | None:
+    if not _is_list(arr.type):
+        return None
+    lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    return lengths, arr.flatten()
+
+
+def _arrow_list(arr: pa.Array, f: Field) -> Column | None:
+    parts = _arrow_list_parts(arr)
+    if parts is None:
+        return None
+    lengths, flat = parts
+    flat = _decoded(flat)
+    n = len(arr)
+    if f.dtype in ("float_list", "likert_list"):
+        if not _is_numeric(flat.type):
+            return None
+        values = flat.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    elif f.dtype == "kind_list":
+        if not (_is_text(flat.type) or pa.types.is_null(flat.type)):
+            return None
+        vocab = pa.array(KIND_VOCABULARIES[f.name], type=pa.string())
+        codes = pc.index_in(flat.cast(pa.string()), value_set=vocab)
+        values = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int8)
+    else:  # string_list
+        if not (_is_text(flat.type) or pa.types.is_null(flat.type)):
+            return None
+        inner = _arrow_string(flat, f)
+        ragged = Ragged.from_lengths(inner.data, lengths)
+        truncated = np.zeros(n, dtype=bool)
+        truncated[ragged.row_ids()[inner.truncated]] = True
+        ragged, too_long = ragged.truncate(f.max_items)
+        return Column(ragged, _zeros(n), truncated | too_long)
+    ragged, too_long = Ragged.from_lengths(values, lengths).truncate(f.max_items)
+    return Column(ragged, _zeros(n), too_long)
+
+
+def _arrow_pair(arr: pa.Array, f: Field) -> Column | None:
+    parts = _arrow_list_parts(arr)
+    if parts is None:
+        return None
+    lengths, flat = parts
+    if not _is_numeric(flat.type):
+        return None
+    n = len(arr)
+    values = flat.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    data = np.full((n, 2), np.nan)
+    ok = lengths == 2
+    data[ok, 0] = values[starts[ok]]
+    data[ok, 1] = values[starts[ok] + 1]
+    return Column(data, (lengths != 2) & (lengths != 0))
+
+
+def _arrow_timestamp(arr: pa.Array, f: Field) -> Column | None:
+    if pa.types.is_timestamp(arr.type):
+        ms = arr.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).cast(pa.float64())
+        return parse_timestamps(ms.to_numpy(zero_copy_only=False).astype(object))
+    if _is_numeric(arr.type) and not pa.types.is_boolean(arr.type):
+        data = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return parse_timestamps(np.where(np.isnan(data), None, data).astype(object))
+    if _is_text(arr.type):
+        return parse_timestamps(arr.to_numpy(zero_copy_only=False))
+    return None
+
+
+_ARROW = {
+    "string": _arrow_string,
+    "float": _arrow_number,
+    "int": _arrow_number,
+    "bool": _arrow_number,
+    "int_pair": _arrow_pair,
+    "string_list": _arrow_list,
+    "float_list": _arrow_list,
+    "likert_list": _arrow_list,
+    "kind_list": _arrow_list,
+    "timestamp": _arrow_timestamp,
+}
+
+
+def from_arrow(arr: pa.Array | pa.ChunkedArray, f: Field) -> Column:
+    """Convert one field's Arrow column; an unexpected Arrow type falls back to the Python path."""
+    arr = _decoded(arr)
+    try:
+        column = _ARROW[f.dtype](arr, f)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        column = None
+    if column is None:
+        column = from_python(arr.to_pylist(), f)
+    if f.dtype == "bool" and column.data.dtype.kind == "f":
+        # Numbers other than 0/1 in a flag column are not a flag.
+        odd = ~np.isnan(column.data) & (column.data != 0) & (column.data != 1)
+        column.data[odd] = np.nan
+        column.invalid |= odd
+    return column

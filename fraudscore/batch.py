@@ -1,0 +1,429 @@
+"""SubmissionBatch: validated, columnar submissions.
+
+A batch holds one numpy column per scalar field of :mod:`fraudscore.schema` (object arrays of
+``str``/``None`` for text, float64 with NaN for numbers, flags and timestamps, float64 ``(n, 2)``
+for ``[width, height]`` pairs) and one :class:`~fraudscore.ragged.Ragged` per list field
+(telemetry series, Likert answers, languages...). Every input row is a batch row, in input order:
+a broken row carries an error code, a broken field a warning code, nothing is dropped.
+
+Validation is the same whatever the source (records, pandas, Arrow, files): the readers in
+:mod:`fraudscore.io` only convert types, then :func:`assemble` applies the rules here, once.
+Fields gated by a consent are blanked for rows without that consent *before* any rule reads them.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import zoneinfo
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fraudscore._convert import Column
+from fraudscore.codes import Code, code_names, warning_names
+from fraudscore.ragged import Ragged
+from fraudscore.schema import FIELD_BY_NAME, FIELDS, SERIES
+
+__all__ = ["SubmissionBatch", "Issue", "assemble"]
+
+_LIST_TYPES = ("string_list", "float_list", "likert_list", "kind_list")
+_REQUIRED_CODES = {
+    "submission_id": Code.MISSING_SUBMISSION_ID,
+    "survey_id": Code.MISSING_SURVEY_ID,
+    "started_at": Code.MISSING_STARTED_AT,
+    "submitted_at": Code.MISSING_SUBMITTED_AT,
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in one field, for a set of rows.
+
+    ``rows`` are int64 row indices; ``detail`` is the human sentence for the message.
+    """
+
+    code: Code
+    field: str
+    rows: np.ndarray
+    detail: str
+
+
+class SubmissionBatch:
+    """Validated columns of ``n`` submissions, in input order.
+
+    Attributes
+    ----------
+    n : int
+        Number of rows (= number of input rows).
+    error : ndarray of shape (n,), int16
+        :class:`~fraudscore.codes.Code` value of the row's error, 0 when the row can be scored.
+    warnings : ndarray of shape (n,), uint64
+        Bitmask of warning codes (``Code.X.bit``).
+    consent_usage, consent_analytics : ndarray of shape (n,), bool
+        Consents (missing means false).
+    started_at_ms, submitted_at_ms, duration_ms : ndarray of shape (n,), float64
+        Epoch milliseconds and their difference; NaN when missing or invalid.
+    issues : tuple of Issue
+        What was found, field by field; :meth:`messages` turns it into one text per row.
+    unknown_fields : tuple of str
+        Input fields that the schema does not know (typos are the usual cause).
+    source_row : ndarray of shape (n,), int64
+        Row number in the source (file line or table row), for tracing errors back.
+    """
+
+    def __init__(self, columns: dict, lists: dict, error: np.ndarray, warnings: np.ndarray,
+                 issues: tuple, unknown_fields: tuple = (), source_row: np.ndarray | None = None) -> None:
+        self._columns = MappingProxyType(columns)
+        self._lists = MappingProxyType(lists)
+        self.n = len(error)
+        self.error = error
+        self.warnings = warnings
+        self.issues = tuple(issues)
+        self.unknown_fields = tuple(unknown_fields)
+        self.source_row = np.arange(self.n, dtype=np.int64) if source_row is None else source_row
+        self.consent_usage = columns["consent.usage"] == 1.0
+        self.consent_analytics = columns["consent.analytics"] == 1.0
+        self.started_at_ms = columns["started_at"]
+        self.submitted_at_ms = columns["submitted_at"]
+        with np.errstate(invalid="ignore"):
+            duration = self.submitted_at_ms - self.started_at_ms
+        self.duration_ms = np.where(duration >= 0, duration, np.nan)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __repr__(self) -> str:
+        errors = int((self.error != 0).sum())
+        warned = int((self.warnings != 0).sum())
+        return f"SubmissionBatch(n={self.n}, errors={errors}, rows_with_warnings={warned})"
+
+    # ------------------------------------------------------------------ access
+    def column(self, name: str):
+        """Data of one schema field: an ndarray for scalars and pairs, a Ragged for lists."""
+        if name in self._columns:
+            return self._columns[name]
+        if name in self._lists:
+            return self._lists[name]
+        raise KeyError(f"{name!r} is not a field of fraudscore.schema")
+
+    @property
+    def submission_id(self) -> np.ndarray:
+        return self._columns["submission_id"]
+
+    @property
+    def survey_id(self) -> np.ndarray:
+        return self._columns["survey_id"]
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Rows that can be scored."""
+        return self.error == 0
+
+    def error_names(self) -> np.ndarray:
+        """Error code names (``None`` for rows without error), object array of shape (n,)."""
+        return code_names(self.error)
+
+    def warning_names(self) -> np.ndarray:
+        """Lists of warning code names, object array of shape (n,)."""
+        return warning_names(self.warnings)
+
+    def messages(self) -> np.ndarray:
+        """One human-readable text per row (``None`` for clean rows): every issue of the row.
+
+        Built on demand and only for rows with issues; not part of the scoring hot path.
+        """
+        parts: dict[int, list[str]] = {}
+        for issue in self.issues:
+            text = f"{issue.code.name} {issue.field}: {issue.detail}" if issue.field else \
+                f"{issue.code.name}: {issue.detail}"
+            for r in issue.rows.tolist():
+                parts.setdefault(r, []).append(text)
+        out = np.full(self.n, None, dtype=object)
+        for r, texts in parts.items():
+            out[r] = "; ".join(texts)
+        return out
+
+    def equals(self, other: "SubmissionBatch") -> bool:
+        """Same data, codes and warnings (NaN equals NaN); for tests of reader equivalence."""
+        if self.n != other.n or not np.array_equal(self.error, other.error):
+            return False
+        if not np.array_equal(self.warnings, other.warnings):
+            return False
+        for name in self._columns:
+            a, b = self._columns[name], other._columns[name]
+            if a.dtype.kind == "f":
+                if not np.array_equal(a, b, equal_nan=True):
+                    return False
+            elif not all(x == y for x, y in zip(a.tolist(), b.tolist())):
+                return False
+        for name in self._lists:
+            a, b = self._lists[name], other._lists[name]
+            if a.values.dtype.kind == "O":
+                if not np.array_equal(a.offsets, b.offsets) or a.values.tolist() != b.values.tolist():
+                    return False
+            elif not a.equals(b):
+                return False
+        return True
+
+
+# ---------------------------------------------------------------------- assembly and rules
+
+class _Findings:
+    """Collects issues, the error per row and the warning bits per row."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.error = np.zeros(n, dtype=np.int16)
+        self.warnings = np.zeros(n, dtype=np.uint64)
+        self.issues: list[Issue] = []
+
+    def add(self, code: Code, field: str, mask_or_rows: np.ndarray, detail: str) -> None:
+        rows = np.flatnonzero(mask_or_rows) if mask_or_rows.dtype == bool else np.asarray(mask_or_rows, np.int64)
+        if not len(rows):
+            return
+        if code.is_error:
+            # First error wins (codes run from most to least fundamental); a row already in error
+            # gets no further error findings, so its message names the root cause only.
+            rows = rows[self.error[rows] == 0]
+            if not len(rows):
+                return
+            self.error[rows] = code.value
+        else:
+            self.warnings[rows] |= np.uint64(code.bit)
+        self.issues.append(Issue(code, field, rows, detail))
+
+
+@functools.lru_cache(maxsize=1)
+def _time_zones() -> frozenset:
+    return frozenset(zoneinfo.available_timezones())
+
+
+_IPV4 = r"^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$"
+
+
+def valid_ip_mask(ips: np.ndarray) -> np.ndarray:
+    """True where the text is an IPv4 or IPv6 address; ``None`` is not.
+
+    IPv4 is checked in bulk with one RE2 pass; only the remaining candidates (IPv6) go through
+    :mod:`ipaddress`, once per distinct value.
+    """
+    present = pd.notna(ips)
+    ok = np.zeros(len(ips), dtype=bool)
+    if not present.any():
+        return ok
+    idx = np.flatnonzero(present)
+    arr = pa.array(ips[idx], type=pa.string())
+    ok[idx] = pc.match_substring_regex(arr, _IPV4).to_numpy(zero_copy_only=False)
+    rest = idx[~ok[idx]]
+    if len(rest):
+        codes, uniques = pd.factorize(ips[rest])
+        good = np.array([_is_ipv6(u) for u in uniques], dtype=bool)
+        ok[rest] = good[codes]
+    return ok
+
+
+def _is_ipv6(text: str) -> bool:
+    if ":" not in text:
+        return False
+    try:
+        ipaddress.IPv6Address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _check_number(f, data: np.ndarray, column: Column, found: _Findings) -> None:
+    """NaN/inf, range and whole-number rules for a numeric scalar or pair; bad values become NaN."""
+    per_row = lambda mask: mask.reshape(len(data), -1).any(axis=1)  # noqa: E731 - pairs have 2 values
+    infinite = per_row(np.isinf(data))
+    found.add(Code.NOT_FINITE, f.name, column.nan_input | infinite, "not a finite number")
+    with np.errstate(invalid="ignore"):
+        outside = np.zeros(data.shape, dtype=bool)
+        if f.min is not None:
+            outside |= data < f.min
+        if f.max is not None:
+            outside |= data > f.max
+        fractional = (np.floor(data) != data) & np.isfinite(data) if f.dtype in ("int", "int_pair") else outside & False
+    outside = per_row(outside) & ~infinite
+    fractional = per_row(fractional) & ~outside
+    found.add(Code.OUT_OF_RANGE, f.name, outside, f"outside [{f.min:g}, {f.max:g}]")
+    found.add(Code.INVALID_TYPE, f.name, fractional, "not a whole number")
+    data[infinite | outside | fractional] = np.nan
+
+
+def _check_list(f, ragged: Ragged, found: _Findings) -> Ragged:
+    values = ragged.values
+    if f.dtype == "kind_list":
+        unknown = values < 0
+        if unknown.any():
+            found.add(Code.UNKNOWN_EVENT_KIND, f.name, np.bincount(ragged.row_ids()[unknown], minlength=len(ragged)) > 0,
+                      "unknown event kind")
+        return ragged
+    if f.dtype not in ("float_list", "likert_list"):
+        return ragged
+    with np.errstate(invalid="ignore"):
+        bad = np.zeros(len(values), dtype=bool)
+        if f.min is not None:
+            bad |= values < f.min
+        if f.max is not None:
+            bad |= values > f.max
+        if f.dtype == "likert_list":
+            bad |= np.isinf(values) | ((np.floor(values) != values) & ~np.isnan(values))
+    if f.name.startswith("telemetry.") and f.min is None:
+        return ragged  # series are checked as a whole in _repair_series
+    if bad.any():
+        rows = np.bincount(ragged.row_ids()[bad], minlength=len(ragged)) > 0
+        if f.dtype == "likert_list":
+            found.add(Code.INVALID_LIKERT, f.name, rows, "answer not a whole number in range; read as skipped")
+        else:
+            found.add(Code.OUT_OF_RANGE, f.name, rows, f"value outside [{f.min:g}, {f.max:g}]; set to NaN")
+        values = values.copy()
+        values[bad] = np.nan
+        ragged = Ragged(values, ragged.offsets)
+    if f.dtype == "float_list":
+        nonfinite = ~np.isfinite(values) & ~bad
+        if nonfinite.any():
+            rows = np.bincount(ragged.row_ids()[nonfinite], minlength=len(ragged)) > 0
+            found.add(Code.NOT_FINITE, f.name, rows, "NaN or infinite value")
+    return ragged
+
+
+def _repair_series(lists: dict, found: _Findings, n: int) -> None:
+    """Parallel telemetry arrays: equal lengths, finite, sorted by time — else repair or drop."""
+    for series, members in SERIES.items():
+        raggeds = [lists[m] for m in members]
+        lengths = np.stack([r.lengths for r in raggeds])
+        mismatch = (lengths != lengths[0]).any(axis=0)
+        found.add(Code.TELEMETRY_LENGTH_MISMATCH, series, mismatch,
+                  "arrays of the series differ in length; series dropped")
+        not_finite = np.zeros(n, dtype=bool)
+        for r in raggeds:
+            if r.values.dtype.kind == "f":
+                bad = ~np.isfinite(r.values)
+                if bad.any():
+                    not_finite |= np.bincount(r.row_ids()[bad], minlength=n) > 0
+        not_finite &= ~mismatch
+        found.add(Code.TELEMETRY_NOT_FINITE, series, not_finite, "NaN or infinite values; series dropped")
+        drop = mismatch | not_finite
+        raggeds = [r.clear_rows(drop) for r in raggeds]
+        unsorted = raggeds[0].unsorted_rows()
+        if unsorted.any():
+            found.add(Code.TELEMETRY_UNSORTED, series, unsorted, "events not in time order; sorted")
+            order = raggeds[0].sort_order()
+            raggeds = [Ragged(r.values[order], r.offsets) for r in raggeds]
+        for m, r in zip(members, raggeds):
+            lists[m] = r
+
+
+def assemble(converted: dict[str, Column], n: int, record_errors: list[tuple[Code, np.ndarray, str]] = (),
+             unknown_fields: tuple = (), source_row: np.ndarray | None = None) -> SubmissionBatch:
+    """Apply the validation rules to converted fields and build the batch.
+
+    Parameters
+    ----------
+    converted : dict of str to Column
+        One entry per schema field present in the input; absent fields are all-missing.
+    n : int
+        Number of input rows.
+    record_errors : list of (Code, rows, detail)
+        Whole-record problems found by the reader (not an object, invalid JSON).
+    """
+    found = _Findings(n)
+    for code, rows, detail in record_errors:
+        found.add(code, "", rows, detail)
+    columns: dict[str, np.ndarray] = {}
+    lists: dict[str, Ragged] = {}
+    consent = {}
+    for name in ("consent.usage", "consent.analytics"):
+        c = converted.get(name)
+        consent[name] = (c.data == 1.0) if c is not None else np.zeros(n, dtype=bool)
+
+    for f in FIELDS:
+        column = converted.get(f.name)
+        if column is None:
+            column = _missing(f, n)
+        allowed = consent[f"consent.{f.consent}"] if f.consent != "none" else None
+        if allowed is not None and not allowed.all():
+            column = _blank(f, column, ~allowed)
+        if not f.required:  # a required field's problems are row errors, reported below
+            found.add(Code.INVALID_TYPE, f.name, column.invalid, "wrong type; treated as missing")
+        found.add(Code.TRUNCATED_TEXT if f.dtype in ("string", "string_list") else Code.TRUNCATED_LIST,
+                  f.name, column.truncated, f"longer than the limit ({f.max_len or f.max_items}); truncated")
+        data = column.data
+        if f.dtype in _LIST_TYPES:
+            lists[f.name] = _check_list(f, data, found)
+            continue
+        if f.dtype in ("float", "int", "int_pair"):
+            data = data.copy()
+            _check_number(f, data, column, found)
+        elif f.dtype == "timestamp":
+            found.add(Code.TIMESTAMP_WITHOUT_OFFSET, f.name, column.no_offset, "no UTC offset; read as UTC")
+        columns[f.name] = data
+
+    for name, code in _REQUIRED_CODES.items():
+        bad_type = converted[name].invalid if name in converted else np.zeros(n, dtype=bool)
+        found.add(code, name, pd.isna(columns[name]) & ~bad_type, "missing")
+        if name.endswith("_at"):
+            found.add(code, name, bad_type, "not an ISO-8601 timestamp or epoch milliseconds in 2000-2100")
+        else:
+            found.add(code, name, bad_type, "not text")
+    with np.errstate(invalid="ignore"):
+        negative = columns["submitted_at"] < columns["started_at"]
+    found.add(Code.NEGATIVE_DURATION, "submitted_at", negative, "before started_at; duration unknown")
+
+    tz = columns["device.timezone"]
+    present = pd.notna(tz)
+    if present.any():
+        valid = pd.Series(tz[present]).isin(_time_zones()).to_numpy()
+        bad_tz = np.flatnonzero(present)[~valid]
+        found.add(Code.INVALID_TIMEZONE, "device.timezone", bad_tz, "not an IANA time zone")
+        tz = tz.copy()
+        tz[bad_tz] = None
+        columns["device.timezone"] = tz
+    ip = columns["network.ip"]
+    present = pd.notna(ip)
+    if present.any():
+        bad_ip = present & ~valid_ip_mask(ip)
+        found.add(Code.INVALID_IP, "network.ip", bad_ip, "not an IPv4 or IPv6 address")
+        if bad_ip.any():
+            ip = ip.copy()
+            ip[bad_ip] = None
+            columns["network.ip"] = ip
+
+    ids = columns["submission_id"]
+    dup = pd.Series(ids).duplicated(keep="first").to_numpy() & pd.notna(ids)
+    found.add(Code.DUPLICATE_SUBMISSION_ID, "submission_id", dup, "seen earlier in this batch")
+
+    _repair_series(lists, found, n)
+    return SubmissionBatch(columns, lists, found.error, found.warnings, tuple(found.issues),
+                           unknown_fields=unknown_fields, source_row=source_row)
+
+
+def _missing(f, n: int) -> Column:
+    none = np.zeros(n, dtype=bool)
+    if f.dtype in _LIST_TYPES:
+        dtype = {"string_list": object, "kind_list": np.int8}.get(f.dtype, np.float64)
+        return Column(Ragged.empty(n, dtype), none)
+    if f.dtype == "string":
+        return Column(np.full(n, None, dtype=object), none)
+    if f.dtype == "int_pair":
+        return Column(np.full((n, 2), np.nan), none)
+    return Column(np.full(n, np.nan), none)
+
+
+def _blank(f, column: Column, rows: np.ndarray) -> Column:
+    """Make a consent-gated field missing on rows without consent, and forget its findings there."""
+    data = column.data
+    if isinstance(data, Ragged):
+        data = data.clear_rows(rows)
+    else:
+        data = data.copy()
+        data[rows] = None if data.dtype == object else np.nan
+    keep = ~rows
+    return Column(data, column.invalid & keep, column.truncated & keep, column.no_offset & keep,
+                  column.nan_input & keep)

@@ -1,0 +1,309 @@
+"""Readers: records, pandas, Arrow, Parquet and JSONL into :class:`~fraudscore.batch.SubmissionBatch`.
+
+Accepted inputs
+---------------
+- a list (or other sequence) of dicts: nested JSON as survey backends send it;
+- a pandas DataFrame with dotted column names (``device.user_agent``), or columns holding nested
+  dicts (``device``);
+- a pyarrow Table or RecordBatch, nested structs or dotted columns;
+- a path to a ``.parquet`` or ``.jsonl`` (``.ndjson``, optionally ``.gz``) file.
+
+Files are read in chunks of ``chunk_size`` rows by :func:`iter_batches`, so memory does not grow
+with the file. Only a wrong *container* raises (:class:`InputContainerError`); everything wrong
+inside a row becomes a per-row code.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io as _io
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fraudscore._convert import Column, from_arrow, from_python
+from fraudscore.batch import SubmissionBatch, assemble
+from fraudscore.codes import Code
+from fraudscore.schema import FIELDS
+
+__all__ = ["InputContainerError", "read_batch", "iter_batches", "from_records", "from_pandas", "from_arrow_table"]
+
+#: Every dotted prefix of a schema field ("device", "device.battery", ...): nested containers.
+_CONTAINERS = frozenset(".".join(f.name.split(".")[:i]) for f in FIELDS for i in range(1, f.name.count(".") + 1))
+_KNOWN = frozenset(f.name for f in FIELDS) | _CONTAINERS
+_EXPECTED = ("a list of submission dicts, a pandas DataFrame, a pyarrow Table/RecordBatch, "
+             "or a path to a .parquet or .jsonl file")
+
+
+class InputContainerError(TypeError):
+    """The input as a whole is not something fraudscore reads (rows are never the problem)."""
+
+
+# --------------------------------------------------------------------------- nested Python values
+
+class _Levels:
+    """Values of every nested path, one list per path, computed once and shared by child fields."""
+
+    def __init__(self, n: int, roots: dict[str, list]) -> None:
+        self.n = n
+        self.values = dict(roots)
+        self.not_object: dict[str, np.ndarray] = {}
+
+    def get(self, path: str) -> list:
+        if path in self.values:
+            return self.values[path]
+        if path == "":
+            values = [None] * self.n  # a flat DataFrame has no root objects
+        else:
+            parent, _, key = path.rpartition(".")
+            parents = self.get(parent)
+            if parent and parent not in self.not_object:
+                self._check_objects(parent, parents)
+            values = [d.get(key) if type(d) is dict else None for d in parents]
+        self.values[path] = values
+        return values
+
+    def _check_objects(self, path: str, values: list) -> None:
+        bad = np.fromiter((d is not None and type(d) is not dict for d in values), dtype=bool, count=self.n)
+        for i in np.flatnonzero(bad):
+            if isinstance(values[i], Mapping):  # dict subclasses and other mappings are fine
+                values[i] = dict(values[i])
+                bad[i] = False
+            else:
+                values[i] = None
+        self.not_object[path] = bad
+
+    def unknown_keys(self) -> set[str]:
+        """Dotted names present in the data that the schema does not know (batch level)."""
+        unknown = set()
+        for path, values in list(self.values.items()):
+            if path and path not in _CONTAINERS:
+                continue
+            keys = set().union(*(d.keys() for d in values if type(d) is dict))
+            prefix = f"{path}." if path else ""
+            unknown.update(f"{prefix}{k}" for k in keys if f"{prefix}{k}" not in _KNOWN)
+        return unknown
+
+
+def _convert_levels(levels: _Levels, direct: dict[str, Column]) -> dict[str, Column]:
+    converted = dict(direct)
+    for f in FIELDS:
+        if f.name not in converted:
+            converted[f.name] = from_python(levels.get(f.name), f)
+    # A scalar where an object belongs ("device": "iPhone"): its fields are missing, and we say so.
+    for path, bad in levels.not_object.items():
+        if bad.any():
+            for f in FIELDS:
+                if f.name.startswith(path + "."):
+                    converted[f.name].invalid = converted[f.name].invalid | bad
+    return converted
+
+
+def from_records(records: Sequence, source_row: np.ndarray | None = None,
+                 record_errors: list | None = None, check_unknown: bool = False) -> SubmissionBatch:
+    """Read a sequence of nested submission dicts (one row each, in order).
+
+    ``check_unknown`` also lists keys the schema does not know (``batch.unknown_fields``); it
+    walks every nested object's keys, so it is off on the scoring path and on in ``validate``.
+    """
+    if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Sequence):
+        if isinstance(records, Mapping):
+            raise InputContainerError(f"got one dict; expected {_EXPECTED} (wrap one submission in a list)")
+        raise InputContainerError(f"got {type(records).__name__}; expected {_EXPECTED}")
+    records = list(records)
+    n = len(records)
+    is_dict = np.fromiter((type(r) is dict for r in records), dtype=bool, count=n)
+    errors = list(record_errors or [])
+    if not is_dict.all():
+        for i in np.flatnonzero(~is_dict):
+            records[i] = dict(records[i]) if isinstance(records[i], Mapping) else None
+        not_object = np.fromiter((r is None for r in records), dtype=bool, count=n)
+        already = np.zeros(n, dtype=bool)
+        for _, rows, _ in errors:
+            already[rows] = True
+        errors.append((Code.NOT_AN_OBJECT, not_object & ~already, "the record is not a JSON object"))
+    levels = _Levels(n, {"": records})
+    converted = _convert_levels(levels, {})
+    unknown = tuple(sorted(levels.unknown_keys())) if check_unknown else ()
+    return assemble(converted, n, errors, unknown, source_row)
+
+
+# --------------------------------------------------------------------------- pandas
+
+def from_pandas(frame: pd.DataFrame) -> SubmissionBatch:
+    """Read a DataFrame with dotted columns (or columns of nested dicts)."""
+    n = len(frame)
+    direct: dict[str, Column] = {}
+    roots: dict[str, list] = {}
+    by_name = {f.name: f for f in FIELDS}
+    unknown = set()
+    for name in frame.columns:
+        name_s = str(name)
+        series = frame[name]
+        if isinstance(series, pd.DataFrame):
+            raise InputContainerError(f"column {name_s!r} appears more than once")
+        f = by_name.get(name_s)
+        if f is not None:
+            if series.dtype != object and f.dtype in ("float", "int", "bool", "string", "timestamp"):
+                # Typed pandas columns (numbers, Arrow-backed strings) convert in bulk through Arrow.
+                try:
+                    direct[name_s] = from_arrow(pa.array(series, from_pandas=True), f)
+                    continue
+                except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                    pass
+            values = series.tolist()
+            if series.dtype != object:
+                values = [None if _is_na(v) else v for v in values]
+            direct[name_s] = from_python(values, f)
+        elif name_s in _CONTAINERS:
+            roots[name_s] = series.tolist()
+        else:
+            unknown.add(name_s)
+    levels = _Levels(n, roots)
+    converted = _convert_levels(levels, direct)
+    unknown |= levels.unknown_keys()
+    return assemble(converted, n, [], tuple(sorted(unknown)))
+
+
+def _is_na(v) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------- Arrow
+
+def _flat(table: pa.Table) -> pa.Table:
+    while any(pa.types.is_struct(field.type) for field in table.schema):
+        table = table.flatten()
+    return table
+
+
+def from_arrow_table(table: pa.Table | pa.RecordBatch, source_row: np.ndarray | None = None) -> SubmissionBatch:
+    """Read an Arrow table: nested struct columns or dotted flat columns."""
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    table = _flat(table)
+    n = table.num_rows
+    by_name = {f.name: f for f in FIELDS}
+    converted: dict[str, Column] = {}
+    unknown = set()
+    for name in table.column_names:
+        f = by_name.get(name)
+        if f is not None:
+            converted[name] = from_arrow(table.column(name), f)
+        elif name in _CONTAINERS:
+            # A container that arrived as a scalar column (a string where the "device" object belongs).
+            present = table.column(name).is_valid().to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
+            for g in FIELDS:
+                if g.name.startswith(name + "."):
+                    converted.setdefault(g.name, from_python([None] * n, g))
+                    converted[g.name].invalid = converted[g.name].invalid | present
+        elif not name.startswith("label."):
+            unknown.add(name)
+    return assemble(converted, n, [], tuple(sorted(unknown)), source_row)
+
+
+# --------------------------------------------------------------------------- files
+
+def _open_text(path: Path):
+    if path.suffix == ".gz":
+        return _io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def _file_kind(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    if last in (".parquet", ".pq"):
+        return "parquet"
+    if last in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    raise InputContainerError(f"{path}: unknown file type; expected .parquet or .jsonl (.ndjson, optionally .gz)")
+
+
+def _jsonl_chunk(lines: list[str], first_row: int, check_unknown: bool = False) -> SubmissionBatch:
+    records: list = []
+    bad: list[int] = []
+    for i, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            records.append(None)
+            bad.append(i)
+    errors = [(Code.INVALID_JSON, np.asarray(bad, dtype=np.int64), "the line is not valid JSON")] if bad else []
+    source_row = np.arange(first_row, first_row + len(lines), dtype=np.int64)
+    return from_records(records, source_row=source_row, record_errors=errors, check_unknown=check_unknown)
+
+
+def iter_batches(path: str | os.PathLike, chunk_size: int = 50_000,
+                 check_unknown: bool = False) -> Iterator[SubmissionBatch]:
+    """Read a Parquet or JSONL file as a stream of batches of at most ``chunk_size`` rows.
+
+    Blank JSONL lines are skipped (they are not submissions); every other line is one row, an
+    unparseable one included (error ``INVALID_JSON``). ``batch.source_row`` numbers the rows from
+    0 across the whole file.
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    kind = _file_kind(path)
+    if kind == "parquet":
+        first = 0
+        with pq.ParquetFile(path) as pf:
+            for record_batch in pf.iter_batches(batch_size=chunk_size):
+                rows = np.arange(first, first + record_batch.num_rows, dtype=np.int64)
+                first += record_batch.num_rows
+                yield from_arrow_table(record_batch, source_row=rows)
+        return
+    with _open_text(path) as fh:
+        lines: list[str] = []
+        first = 0
+        for line in fh:
+            if not line.strip():
+                continue
+            lines.append(line)
+            if len(lines) == chunk_size:
+                yield _jsonl_chunk(lines, first, check_unknown)
+                first += len(lines)
+                lines = []
+        if lines:
+            yield _jsonl_chunk(lines, first, check_unknown)
+
+
+def read_batch(data, check_unknown: bool = False) -> SubmissionBatch:
+    """Read any accepted input into one :class:`SubmissionBatch` (a file is read whole).
+
+    Raises
+    ------
+    InputContainerError
+        When ``data`` is not records, a table or a readable file path.
+    """
+    if isinstance(data, SubmissionBatch):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return from_pandas(data)
+    if isinstance(data, (pa.Table, pa.RecordBatch)):
+        return from_arrow_table(data)
+    if isinstance(data, (str, os.PathLike)) and not isinstance(data, bytes):
+        path = Path(data)
+        if isinstance(data, str) and not path.suffix:
+            raise InputContainerError(f"got a string that is not a file path; expected {_EXPECTED}")
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file")
+        if _file_kind(path) == "parquet":
+            return from_arrow_table(pq.read_table(path))
+        with _open_text(path) as fh:
+            return _jsonl_chunk([line for line in fh if line.strip()], 0, check_unknown)
+    return from_records(data, check_unknown=check_unknown)

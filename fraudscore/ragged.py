@@ -1,0 +1,123 @@
+"""Ragged arrays: one flat values array plus int64 offsets, one segment per row.
+
+Row ``i`` owns ``values[offsets[i]:offsets[i + 1]]``. Every operation here works on whole
+columns at once (no per-row Python), which is what keeps telemetry cheap at hundreds of
+thousands of rows a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Ragged"]
+
+
+@dataclass(frozen=True, eq=False)
+class Ragged:
+    """A list column.
+
+    Parameters
+    ----------
+    values : ndarray of shape (total,)
+        All rows' elements, row after row.
+    offsets : ndarray of shape (n + 1,), int64
+        ``offsets[0] == 0``, non-decreasing, ``offsets[-1] == total``.
+    """
+
+    values: np.ndarray
+    offsets: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.offsets.ndim != 1 or len(self.offsets) < 1 or self.offsets[0] != 0:
+            raise ValueError("offsets must be a 1-d array starting at 0")
+        if self.offsets[-1] != len(self.values):
+            raise ValueError(f"offsets end at {self.offsets[-1]} but there are {len(self.values)} values")
+
+    @classmethod
+    def from_lengths(cls, values: np.ndarray, lengths: np.ndarray) -> "Ragged":
+        """Build from per-row lengths."""
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return cls(values, offsets)
+
+    @classmethod
+    def empty(cls, n: int, dtype=np.float64) -> "Ragged":
+        """``n`` empty rows."""
+        return cls(np.empty(0, dtype=dtype), np.zeros(n + 1, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Elements per row, int64 of shape (n,)."""
+        return np.diff(self.offsets)
+
+    def row_ids(self) -> np.ndarray:
+        """Row index of each value, int64 of shape (total,)."""
+        return np.repeat(np.arange(len(self), dtype=np.int64), self.lengths)
+
+    def position(self) -> np.ndarray:
+        """Position of each value inside its row (0, 1, ...), int64 of shape (total,)."""
+        return np.arange(len(self.values), dtype=np.int64) - np.repeat(self.offsets[:-1], self.lengths)
+
+    def row(self, i: int) -> np.ndarray:
+        """Values of row ``i`` (a view)."""
+        return self.values[self.offsets[i]:self.offsets[i + 1]]
+
+    def filter_values(self, keep: np.ndarray) -> "Ragged":
+        """Keep only the values where ``keep`` is true; rows shrink accordingly."""
+        lengths = np.bincount(self.row_ids()[keep], minlength=len(self))
+        return Ragged.from_lengths(self.values[keep], lengths)
+
+    def clear_rows(self, rows: np.ndarray) -> "Ragged":
+        """Empty the rows where the boolean mask ``rows`` is true."""
+        if not rows.any():
+            return self
+        return self.filter_values(np.repeat(~rows, self.lengths))
+
+    def truncate(self, max_items: int) -> tuple["Ragged", np.ndarray]:
+        """Keep the first ``max_items`` of each row; also return the mask of truncated rows."""
+        too_long = self.lengths > max_items
+        if not too_long.any():
+            return self, too_long
+        return self.filter_values(self.position() < max_items), too_long
+
+    def take(self, rows: np.ndarray) -> "Ragged":
+        """Rows ``rows`` (int indices), in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        lengths = self.lengths[rows]
+        out = Ragged.from_lengths(self.values[:0], lengths)
+        starts = np.repeat(self.offsets[rows], lengths)
+        inner = np.arange(out.offsets[-1], dtype=np.int64) - np.repeat(out.offsets[:-1], lengths)
+        return Ragged(self.values[starts + inner], out.offsets)
+
+    def unsorted_rows(self) -> np.ndarray:
+        """Boolean mask of rows whose values decrease somewhere."""
+        bad = np.zeros(len(self), dtype=bool)
+        if len(self.values) < 2:
+            return bad
+        drop = np.flatnonzero(np.diff(self.values) < 0) + 1  # index of the later element
+        rows = np.searchsorted(self.offsets, drop, side="right") - 1
+        same_row = self.offsets[rows] < drop  # a drop across a row boundary is not a drop
+        bad[rows[same_row]] = True
+        return bad
+
+    def sort_order(self) -> np.ndarray:
+        """Permutation of ``values`` that sorts each row (stable) and keeps rows in place."""
+        return np.lexsort((self.values, self.row_ids()))
+
+    def to_lists(self) -> list[list]:
+        """Plain Python lists (for tests and reports, not hot paths)."""
+        return [self.row(i).tolist() for i in range(len(self))]
+
+    def equals(self, other: "Ragged") -> bool:
+        """Same offsets and same values (NaN equal to NaN)."""
+        if not np.array_equal(self.offsets, other.offsets):
+            return False
+        a, b = self.values, other.values
+        if a.dtype.kind == "f" and b.dtype.kind == "f":
+            return bool(np.array_equal(a, b, equal_nan=True))
+        return bool(np.array_equal(a, b))
