@@ -9,5 +9,6 @@ Both load their data lazily: importing this package is cheap.
 """
 
 from fraudscore.enrich.ip import IPDatabase, IPInfo
+from fraudscore.enrich.ua import DEVICE_CLASSES, UAInfo, UAParser, parse_user_agents
 
-__all__ = ["IPDatabase", "IPInfo"]
+__all__ = ["IPDatabase", "IPInfo", "UAParser", "UAInfo", "parse_user_agents", "DEVICE_CLASSES"]
