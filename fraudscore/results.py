@@ -1,0 +1,209 @@
+"""The output contract: :class:`Results` (one row per input row, input order) and :class:`Result`.
+
+Columns (see docs/ARCHITECTURE.md):
+
+============== ========================= ==================================================
+column         type                      meaning
+============== ========================= ==================================================
+submission_id  str or None               as given (None when the input row had none)
+score          float64, NaN on error     calibrated P(fraud), 0-1
+risk           float64, NaN on error     score on a 0-100 scale, rounded
+decision       str                       accept | review | reject | error
+automation,    float64                   family sub-scores: the summed log-odds
+duplicate,                               contributions of the family's features
+network,
+careless,
+behaviour,
+content
+reasons        list of {code, value}     top reason codes; the sign of value is the direction
+device_id      str or None               keyed device hash (hex), never a raw attribute
+link_id        str or None               keyed fuzzy device-link hash (hex)
+duplicate_count int                      prior submissions seen from the same device link
+model_version  str or None               version of the model that scored the row
+error          str or None               error code name when the row could not be scored
+warnings       list of str               warning code names (fields treated as missing...)
+============== ========================= ==================================================
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["Results", "Result", "RESULT_COLUMNS", "DECISIONS", "FAMILIES", "RESULTS_SCHEMA"]
+
+DECISIONS = ("accept", "review", "reject", "error")
+FAMILIES = ("automation", "duplicate", "network", "careless", "behaviour", "content")
+
+_REASON = pa.struct([("code", pa.string()), ("value", pa.float64())])
+RESULTS_SCHEMA = pa.schema(
+    [("submission_id", pa.string()), ("score", pa.float64()), ("risk", pa.float64()), ("decision", pa.string())]
+    + [(f, pa.float64()) for f in FAMILIES]
+    + [("reasons", pa.list_(_REASON)), ("device_id", pa.string()), ("link_id", pa.string()),
+       ("duplicate_count", pa.int64()), ("model_version", pa.string()), ("error", pa.string()),
+       ("warnings", pa.list_(pa.string()))]
+)
+RESULT_COLUMNS = tuple(RESULTS_SCHEMA.names)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One scored submission (what ``Scorer.score_one`` returns)."""
+
+    submission_id: str | None
+    score: float
+    risk: float
+    decision: str
+    automation: float
+    duplicate: float
+    network: float
+    careless: float
+    behaviour: float
+    content: float
+    reasons: tuple
+    device_id: str | None
+    link_id: str | None
+    duplicate_count: int
+    model_version: str | None
+    error: str | None
+    warnings: tuple
+
+    @property
+    def is_error(self) -> bool:
+        return self.decision == "error"
+
+
+def _default(name: str, n: int):
+    if name in ("score", "risk") or name in FAMILIES:
+        return np.full(n, np.nan)
+    if name == "duplicate_count":
+        return np.zeros(n, dtype=np.int64)
+    if name in ("reasons", "warnings"):
+        out = np.empty(n, dtype=object)
+        for i in range(n):
+            out[i] = []
+        return out
+    return np.full(n, None, dtype=object)
+
+
+class Results:
+    """Scoring output: one row per input row, in input order.
+
+    Build with :meth:`from_columns`; read with :meth:`to_pandas`, :meth:`to_arrow`, indexing
+    (``results[i]`` is a :class:`Result`) or iteration.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
+        if missing:
+            raise ValueError(f"Results is missing columns {missing}")
+        frame = frame.loc[:, list(RESULT_COLUMNS)].reset_index(drop=True)
+        bad = ~frame["decision"].isin(DECISIONS)
+        if bad.any():
+            raise ValueError(f"decision must be one of {DECISIONS}; got {sorted(set(frame['decision'][bad]))}")
+        error_rows = frame["decision"].eq("error").to_numpy()
+        if frame["error"].isna().to_numpy()[error_rows].any():
+            raise ValueError("every row with decision 'error' needs an error code")
+        self._frame = frame
+
+    @classmethod
+    def from_columns(cls, n: int, **columns) -> "Results":
+        """Build from column arrays of length ``n``; omitted optional columns get defaults.
+
+        ``submission_id`` and ``decision`` are required.
+        """
+        unknown = set(columns) - set(RESULT_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown Results columns: {sorted(unknown)}")
+        for required in ("submission_id", "decision"):
+            if required not in columns:
+                raise ValueError(f"Results needs {required!r}")
+        data = {}
+        for name in RESULT_COLUMNS:
+            value = columns.get(name)
+            value = _default(name, n) if value is None else value
+            if len(value) != n:
+                raise ValueError(f"column {name!r} has {len(value)} rows, expected {n}")
+            data[name] = value
+        return cls(pd.DataFrame(data))
+
+    @classmethod
+    def concat(cls, parts: list["Results"]) -> "Results":
+        """Rows of several Results, in order."""
+        if not parts:
+            return cls.from_columns(0, submission_id=np.empty(0, object), decision=np.empty(0, object))
+        return cls(pd.concat([p._frame for p in parts], ignore_index=True))
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    def __repr__(self) -> str:
+        counts = self._frame["decision"].value_counts().to_dict()
+        return f"Results(n={len(self)}, decisions={counts})"
+
+    def __getitem__(self, i: int) -> Result:
+        row = self._frame.iloc[int(i)]
+        values = {f.name: row[f.name] for f in fields(Result)}
+        values["reasons"] = tuple(tuple(r.values()) if isinstance(r, dict) else tuple(r)
+                                  for r in (values["reasons"] if values["reasons"] is not None else []))
+        values["warnings"] = tuple(values["warnings"] if values["warnings"] is not None else ())
+        values["duplicate_count"] = int(values["duplicate_count"])
+        for name in ("submission_id", "device_id", "link_id", "model_version", "error"):
+            if values[name] is not None and pd.isna(values[name]):
+                values[name] = None
+        return Result(**values)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def to_pandas(self) -> pd.DataFrame:
+        """A copy as a pandas DataFrame, columns in contract order."""
+        return self._frame.copy()
+
+    def to_arrow(self) -> pa.Table:
+        """An Arrow table with :data:`RESULTS_SCHEMA`."""
+        return pa.Table.from_pandas(self._frame, schema=RESULTS_SCHEMA, preserve_index=False)
+
+    def summary(self) -> dict:
+        """Counts of decisions and of error codes."""
+        return {
+            "rows": len(self),
+            "decisions": {d: int(c) for d, c in self._frame["decision"].value_counts().items()},
+            "errors": {e: int(c) for e, c in self._frame["error"].dropna().value_counts().items()},
+        }
+
+    def write(self, path: str | Path) -> None:
+        """Write as ``.parquet``, ``.jsonl`` or ``.csv`` (reasons and warnings as JSON text)."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix in (".parquet", ".pq"):
+            pq.write_table(self.to_arrow(), path)
+        elif suffix in (".jsonl", ".ndjson"):
+            self.to_arrow().to_pandas().to_json(path, orient="records", lines=True)
+        elif suffix == ".csv":
+            frame = self._frame.copy()
+            for name in ("reasons", "warnings"):
+                frame[name] = frame[name].map(lambda v: json.dumps(list(v), default=float))
+            frame.to_csv(path, index=False)
+        else:
+            raise ValueError(f"{path}: write results as .parquet, .jsonl or .csv")
+
+    @classmethod
+    def read(cls, path: str | Path) -> "Results":
+        """Read results written by :meth:`write` as Parquet or JSONL."""
+        path = Path(path)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pq.read_table(path).to_pandas()
+        elif path.suffix.lower() in (".jsonl", ".ndjson"):
+            frame = pd.read_json(path, orient="records", lines=True, dtype=False)
+        else:
+            raise ValueError(f"{path}: read results from .parquet or .jsonl")
+        for name in ("reasons", "warnings"):
+            frame[name] = frame[name].map(lambda v: list(v) if v is not None else [])
+        return cls(frame)
