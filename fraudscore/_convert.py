@@ -100,12 +100,10 @@ def _sanitise_number(v: Any) -> tuple[float, bool]:
     """(value, ok) for one element that the bulk conversion choked on."""
     if v is None:
         return math.nan, True
-    if isinstance(v, (bool, int, float, np.integer, np.floating)):
-        return float(v), True
-    if isinstance(v, str):
+    if isinstance(v, (bool, int, float, np.integer, np.floating, str)):
         try:
-            return float(v.strip()), True
-        except ValueError:
+            return float(v.strip() if isinstance(v, str) else v), True
+        except (ValueError, OverflowError):  # not a number, or an int beyond float range
             return math.nan, False
     return math.nan, False
 
@@ -133,7 +131,7 @@ def _py_bool(values: list) -> Column:
     try:
         arr = pa.array(values, type=pa.bool_())
         return Column(arr.cast(pa.float64()).to_numpy(zero_copy_only=False), _zeros(n))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         pass
     data = np.full(n, np.nan)
     invalid = _zeros(n)
@@ -187,7 +185,7 @@ def _py_float_list(values: list, f: Field) -> Column:
     rows = [v for v in values if v]  # rows with at least one element, in order
     try:
         flat = np.fromiter(_chain(rows), dtype=np.float64, count=total)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         flat = np.empty(total, dtype=np.float64)
         pos = 0
         nonempty = np.flatnonzero(lengths)
@@ -216,6 +214,7 @@ def _py_string_list(values: list, f: Field) -> Column:
             item_len[j] = -1 if text is None else len(text)
             if text is None:
                 invalid[row_of[j]] = True
+    flat[item_len == 0] = None  # as for scalar text: empty means missing
     if f.max_len is not None:
         long_items = np.flatnonzero(item_len > f.max_len)
         if len(long_items):
@@ -249,7 +248,7 @@ def _py_pair(values: list, f: Field) -> Column:
     try:
         flat = np.fromiter(_chain(values[i] for i in pairs), dtype=np.float64, count=2 * len(pairs))
         data[pairs] = flat.reshape(-1, 2)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         for i in pairs:
             (a, ok_a), (b, ok_b) = (_sanitise_number(v) for v in values[i])
             if ok_a and ok_b:

@@ -239,7 +239,7 @@ def _is_ipv6(text: str) -> bool:
 
 def _check_number(f, data: np.ndarray, column: Column, found: _Findings) -> None:
     """NaN/inf, range and whole-number rules for a numeric scalar or pair; bad values become NaN."""
-    per_row = lambda mask: mask.reshape(len(data), -1).any(axis=1)  # noqa: E731 - pairs have 2 values
+    per_row = lambda mask: mask.any(axis=1) if mask.ndim == 2 else mask  # noqa: E731 - pairs have 2 values
     infinite = per_row(np.isinf(data))
     found.add(Code.NOT_FINITE, f.name, column.nan_input | infinite, "not a finite number")
     with np.errstate(invalid="ignore"):

@@ -137,7 +137,10 @@ def from_records(records: Sequence, source_row: np.ndarray | None = None,
 # --------------------------------------------------------------------------- pandas
 
 def from_pandas(frame: pd.DataFrame) -> SubmissionBatch:
-    """Read a DataFrame with dotted columns (or columns of nested dicts)."""
+    """Read a DataFrame with dotted columns (or columns of nested dicts).
+
+    NaN (and NaT, ``pd.NA``) in a cell means missing, as everywhere in pandas.
+    """
     n = len(frame)
     direct: dict[str, Column] = {}
     roots: dict[str, list] = {}
@@ -157,12 +160,9 @@ def from_pandas(frame: pd.DataFrame) -> SubmissionBatch:
                     continue
                 except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
                     pass
-            values = series.tolist()
-            if series.dtype != object:
-                values = [None if _is_na(v) else v for v in values]
-            direct[name_s] = from_python(values, f)
+            direct[name_s] = from_python(_values(series), f)
         elif name_s in _CONTAINERS:
-            roots[name_s] = series.tolist()
+            roots[name_s] = _values(series)
         else:
             unknown.add(name_s)
     levels = _Levels(n, roots)
@@ -171,11 +171,15 @@ def from_pandas(frame: pd.DataFrame) -> SubmissionBatch:
     return assemble(converted, n, [], tuple(sorted(unknown)))
 
 
-def _is_na(v) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
+def _values(series: pd.Series) -> list:
+    """Python values of a column; pandas' missing markers (NaN, NaT, pd.NA) become None.
+
+    In a DataFrame NaN is how pandas says "missing", so unlike in records it is not reported as a
+    non-finite number.
+    """
+    values = series.to_numpy(dtype=object, copy=True)
+    values[series.isna().to_numpy()] = None
+    return values.tolist()
 
 
 # --------------------------------------------------------------------------- Arrow

@@ -185,7 +185,7 @@ class Results:
         if suffix in (".parquet", ".pq"):
             pq.write_table(self.to_arrow(), path)
         elif suffix in (".jsonl", ".ndjson"):
-            self.to_arrow().to_pandas().to_json(path, orient="records", lines=True)
+            self.to_arrow().to_pandas().to_json(path, orient="records", lines=True, double_precision=15)
         elif suffix == ".csv":
             frame = self._frame.copy()
             for name in ("reasons", "warnings"):
@@ -201,7 +201,7 @@ class Results:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pq.read_table(path).to_pandas()
         elif path.suffix.lower() in (".jsonl", ".ndjson"):
-            frame = pd.read_json(path, orient="records", lines=True, dtype=False)
+            frame = pd.read_json(path, orient="records", lines=True, dtype=False, precise_float=True)
         else:
             raise ValueError(f"{path}: read results from .parquet or .jsonl")
         for name in ("reasons", "warnings"):

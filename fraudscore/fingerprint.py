@@ -1,0 +1,348 @@
+"""Device fingerprints: an exact ``device_id`` and a fuzzy, batch-stable ``link_id``.
+
+Both are keyed 64-bit hashes (installation secret, :mod:`fraudscore.secret`); 0 means missing.
+Neither keeps a raw attribute: columns are hashed, the hashes combined, and the combination passed
+through a keyed hash once more, so an id cannot be tested against guessed attributes without the
+secret.
+
+``device_id``
+    Every stable attribute of the browser and device, exactly (user agent, platform, screen as an
+    orientation-free pair, colour depth, pixel ratio, cores, memory, touch points, time zone,
+    languages, WebGL vendor/renderer, canvas/audio/fonts hashes, plugins). It changes whenever any
+    of them does: a browser update, an external monitor, travel.
+
+``link_id``
+    The same device across the changes that defeat ``device_id``, in the spirit of FP-Stalker
+    (Vastel et al., 2018): it is a keyed hash of
+
+    - a *block key* of the attributes that survive browser updates, time-zone changes, cleared
+      cookies and private windows, and external monitors: OS family, browser family and device
+      class (from the user agent, not its versions), platform, cores, memory, touch points, WebGL
+      vendor and renderer, audio and fonts hashes, languages; and
+    - a *disambiguator*, because a block key alone merges every identical mass-market device
+      (every iPhone 15 on iOS 17 in Safari shares it): the client's /24 (IPv4) or /48 (IPv6)
+      network; for a datacenter/VPN address the provider instead (VPN exits rotate, the provider
+      does not); with no usable address, the cookie.
+
+    Being a pure function of one row, it is the same in every batch and every process (no
+    clustering, no batch-local index) and costs O(n). Time enters downstream: the history store
+    counts a link_id within 1 h / 24 h windows.
+
+Limits (see docs/FINGERPRINT.md for measured precision and recall):
+
+- a device that changes network *and* provider (home broadband one day, mobile data the next, or
+  hopping between VPN providers) gets a new link_id;
+- two identical devices behind one NAT (a household, an office, a campus) share a link_id;
+- changes to a block-key attribute (new fonts installed, a browser switch, a GPU driver change
+  that alters the WebGL renderer) break the link;
+- the canvas hash is left out of the block key on purpose: it changes with browser and driver
+  updates.
+
+Rows without ``consent.usage`` are never read: their ids are 0. Rows reporting fewer than
+``MIN_ATTRIBUTES`` device attributes get no ids either: an empty fingerprint identifies nobody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fraudscore.secret import derive_key, get_secret, keyed_hash
+
+__all__ = [
+    "Fingerprints",
+    "fingerprint",
+    "fingerprint_batch",
+    "to_hex",
+    "DEVICE_FIELDS",
+    "LINK_FIELDS",
+    "UA_LINK_FIELDS",
+    "MIN_ATTRIBUTES",
+    "ANCHORS",
+]
+
+#: Fields hashed into ``device_id``, in order.
+DEVICE_FIELDS = (
+    "device.user_agent", "device.platform", "device.screen", "device.color_depth", "device.pixel_ratio",
+    "device.hardware_concurrency", "device.device_memory_gb", "device.touch_points", "device.timezone",
+    "device.languages", "device.webgl_vendor", "device.webgl_renderer", "device.canvas_hash",
+    "device.audio_hash", "device.fonts_hash", "device.plugins",
+)
+#: Schema fields of the link block key, in order.
+LINK_FIELDS = (
+    "device.platform", "device.hardware_concurrency", "device.device_memory_gb", "device.touch_points",
+    "device.languages", "device.webgl_vendor", "device.webgl_renderer", "device.audio_hash", "device.fonts_hash",
+)
+#: User-agent facts (:class:`fraudscore.enrich.ua.UAInfo` attributes) of the link block key.
+UA_LINK_FIELDS = ("os_family", "browser_family", "device_class")
+#: Fewest present ``DEVICE_FIELDS`` for a row to get ids.
+MIN_ATTRIBUTES = 3
+#: What disambiguates a link block key, coded in ``Fingerprints.link_anchor``.
+ANCHORS = ("none", "network", "provider", "cookie")
+
+_STRING_FIELDS = frozenset({"device.user_agent", "device.platform", "device.timezone", "device.webgl_vendor",
+                            "device.webgl_renderer", "device.canvas_hash", "device.audio_hash", "device.fonts_hash"})
+_LIST_FIELDS = frozenset({"device.languages", "device.plugins"})
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_POSITION = [np.uint64((0x9E3779B97F4A7C15 * (i + 1)) % 2**64) for i in range(64)]
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """Ids of each row; arrays have shape (n,).
+
+    Attributes
+    ----------
+    device_id, link_id : ndarray of uint64
+        Keyed hashes, 0 = missing (no consent, too few attributes, no disambiguator).
+    link_anchor : ndarray of int8
+        Index into ``ANCHORS``: what disambiguated the link (0 when there is no link_id).
+    """
+
+    device_id: np.ndarray
+    link_id: np.ndarray
+    link_anchor: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.device_id)
+
+
+def to_hex(ids: np.ndarray) -> np.ndarray:
+    """16-digit hex text of each id, ``None`` for 0 (for results and reports), shape (n,)."""
+    ids = np.asarray(ids, dtype=np.uint64)
+    text = pd.Series(ids).map("{:016x}".format).to_numpy(dtype=object)
+    text[ids == 0] = None
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Column hashing: every function returns uint64 of shape (m,) for the m rows it is given.
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads every input bit over the output (invertible, not keyed)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _hash_numbers(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64) + 0.0  # -0.0 -> 0.0
+    x = np.where(np.isnan(x), np.nan, x)  # one NaN bit pattern
+    return _mix(x.view(np.uint64) ^ np.uint64(0x5851F42D4C957F2D))
+
+
+def _hash_strings(values: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Keyed hash of each text (once per unique text) and whether it is present (not None/"")."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    h = np.append(_siphash_unique(uniques, key), np.uint64(0))  # code -1 (missing) -> 0
+    present = np.append(uniques != "", False)
+    return h[codes], present[codes]
+
+
+def _siphash_unique(uniques: np.ndarray, key: str) -> np.ndarray:
+    """:func:`fraudscore.secret.keyed_hash` of values already unique (same hashes).
+
+    keyed_hash factorizes first, which costs a second hash table and, under pandas 3, a round trip
+    through Arrow strings: the largest cost of fingerprinting before this shortcut.
+    """
+    return pd.util.hash_array(uniques, hash_key=key, categorize=False)
+
+
+def _ragged_parts(value) -> tuple[np.ndarray, np.ndarray]:
+    if hasattr(value, "values") and hasattr(value, "offsets"):
+        return np.asarray(value.values, dtype=object), np.asarray(value.offsets, dtype=np.int64)
+    values, offsets = value
+    return np.asarray(values, dtype=object), np.asarray(offsets, dtype=np.int64)
+
+
+def _take_ragged(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``rows`` (sorted) of a ragged column, touching no element of any other row."""
+    lengths = np.diff(offsets)[rows]
+    new_offsets = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    within = np.arange(new_offsets[-1], dtype=np.int64) - np.repeat(new_offsets[:-1], lengths)
+    return values[np.repeat(offsets[:-1][rows], lengths) + within], new_offsets
+
+
+def _hash_ragged(values: np.ndarray, offsets: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Order-sensitive hash of each row's list; also returns whether the row has any element."""
+    lengths = np.diff(offsets)
+    n = len(lengths)
+    if len(values) == 0:
+        return _mix(np.zeros(n, np.uint64)), lengths > 0
+    position = (np.arange(len(values), dtype=np.int64) - np.repeat(offsets[:-1], lengths)).astype(np.uint64)
+    element = _mix(_hash_strings(values, key)[0] ^ (position * _GOLDEN))
+    # Segment sums from one wrapping cumulative sum (uint64 arithmetic is mod 2**64).
+    total = np.concatenate([np.zeros(1, np.uint64), np.cumsum(element, dtype=np.uint64)])
+    sums = total[offsets[1:]] - total[offsets[:-1]]
+    return _mix(sums ^ lengths.astype(np.uint64)), lengths > 0
+
+
+def _combine(parts: list[np.ndarray], m: int) -> np.ndarray:
+    h = np.full(m, 0x243F6A8885A308D3, dtype=np.uint64)
+    for i, part in enumerate(parts):
+        # Position-dependent, so equal values in different fields do not cancel.
+        h = _mix(h ^ (part + _POSITION[i]))
+    return h
+
+
+def _keyed_final(digest: np.ndarray, key: str) -> np.ndarray:
+    """Keyed SipHash of each 64-bit digest, once per unique digest; never 0."""
+    codes, uniques = pd.factorize(digest)
+    uniques = np.ascontiguousarray(np.asarray(uniques, dtype=np.uint64))
+    # 8-byte strings: numpy drops trailing NUL bytes, which is still one-to-one for a fixed width.
+    # keyed_hash's SipHash, without its factorize step: these are unique already.
+    out = _siphash_unique(uniques.view("S8").astype(object), key)[codes]
+    out[out == 0] = 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+class _Columns:
+    """Per-field hashes over the consenting rows, each computed once per call."""
+
+    def __init__(self, columns: Mapping, rows: np.ndarray, key: str):
+        self.columns, self.rows, self.key = columns, rows, key
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def get(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(hash, present) of one field, uint64 and bool of shape (m,)."""
+        if name not in self._cache:
+            self._cache[name] = self._compute(name)
+        return self._cache[name]
+
+    def _compute(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        rows, m = self.rows, len(self.rows)
+        col = self.columns.get(name)
+        if col is None:
+            return np.zeros(m, np.uint64), np.zeros(m, bool)
+        if name in _LIST_FIELDS:
+            return _hash_ragged(*_take_ragged(*_ragged_parts(col), rows), self.key)
+        if name in _STRING_FIELDS:
+            return _hash_strings(np.asarray(col, dtype=object)[rows], self.key)
+        if name == "device.screen":
+            wh = np.asarray(col, dtype=np.float64)[rows]
+            # (long side, short side): a phone turned sideways is the same phone.
+            long_side, short_side = np.fmax(wh[:, 0], wh[:, 1]), np.fmin(wh[:, 0], wh[:, 1])
+            return _mix(_hash_numbers(long_side) ^ (_hash_numbers(short_side) * _GOLDEN)), ~np.isnan(long_side)
+        v = np.asarray(col, dtype=np.float64)[rows]
+        return _hash_numbers(v), ~np.isnan(v)
+
+
+def _ua_block(user_agents: np.ndarray, key: str) -> np.ndarray:
+    """Keyed hash of (OS family, browser family, device class) of each user agent, shape (m,).
+
+    Parsed once per unique user agent (and remembered across batches by the parser's LRU).
+    """
+    from fraudscore.enrich.ua import parse_user_agents
+
+    codes, uniques = pd.factorize(np.asarray(user_agents, dtype=object), use_na_sentinel=True)
+    info = parse_user_agents(np.append(np.asarray(uniques, dtype=object), None))  # last = missing
+    words = ["\x1f".join(w) for w in zip(*(getattr(info, f) for f in UA_LINK_FIELDS))]  # per unique UA
+    return _siphash_unique(np.asarray(words, dtype=object), key)[codes]  # code -1 takes the last entry
+
+
+def fingerprint(columns: Mapping, *, ip=None, secret: str | bytes | None = None) -> Fingerprints:
+    """Compute ``device_id`` and ``link_id`` for a batch of columns.
+
+    Parameters
+    ----------
+    columns : Mapping of str to array
+        Columns keyed by schema field name, as :meth:`fraudscore.batch.SubmissionBatch.column`
+        returns them: text as object arrays (``None`` = missing), numbers and flags as float64
+        (NaN = missing), ``device.screen`` as float64 of shape (n, 2), ``device.languages`` and
+        ``device.plugins`` as ragged lists (an object with ``values`` and ``offsets``, or a
+        ``(values, offsets)`` pair). ``consent.usage`` (bool, or float64 1.0 = given) is required:
+        rows without it are not read. Absent fields count as missing values.
+    ip : IPInfo, optional
+        :meth:`fraudscore.enrich.ip.IPDatabase.lookup` of ``network.ip`` (shape (n,)) when the
+        caller has it already; else looked up here, for consenting rows only.
+    secret : str or bytes, optional
+        Installation secret; default ``FRAUDSCORE_SECRET`` (see :func:`fraudscore.secret.get_secret`).
+
+    Returns
+    -------
+    Fingerprints
+        Arrays of shape (n,).
+    """
+    consent = np.asarray(columns["consent.usage"])
+    consent = consent if consent.dtype == bool else (consent == 1.0)
+    n = len(consent)
+    device_id = np.zeros(n, np.uint64)
+    link_id = np.zeros(n, np.uint64)
+    anchor = np.zeros(n, np.int8)
+    rows = np.flatnonzero(consent)
+    if rows.size == 0:
+        return Fingerprints(device_id, link_id, anchor)
+    m = rows.size
+    key = get_secret(secret)
+    cols = _Columns(columns, rows, derive_key(key, "fingerprint.attribute"))
+
+    parts = [cols.get(name) for name in DEVICE_FIELDS]
+    enough = np.sum([p[1] for p in parts], axis=0) >= MIN_ATTRIBUTES
+    dev = _keyed_final(_combine([p[0] for p in parts], m), derive_key(key, "device"))
+    device_id[rows] = np.where(enough, dev, np.uint64(0))
+
+    # Link block key: stable attributes plus what the user agent says beyond its versions.
+    ua_col = columns.get("device.user_agent")
+    ua_col = np.full(m, None, object) if ua_col is None else np.asarray(ua_col, dtype=object)[rows]
+    block = _combine([cols.get(name)[0] for name in LINK_FIELDS] + [_ua_block(ua_col, cols.key)], m)
+
+    if ip is None:
+        from fraudscore.enrich.ip import IPDatabase
+
+        ip_col = columns.get("network.ip")
+        ip_rows = IPDatabase.default().lookup(np.asarray(ip_col, object)[rows] if ip_col is not None
+                                              else np.full(m, None, object))
+    else:
+        ip_rows = _take_info(ip, rows)
+    public = ip_rows.valid & ~ip_rows.is_private
+    provider = ip_rows.is_hosting & (ip_rows.asn_org != "")
+    a = np.where(provider, 2, np.where(public, 1, 0)).astype(np.int8)
+    disambiguator = np.where(a == 1, _mix(ip_rows.network), np.uint64(0))
+    if provider.any():
+        disambiguator[provider] = _hash_strings(ip_rows.asn_org[provider], cols.key)[0]
+    # The cookie only for rows without a usable address: hashing a column of unique ids is costly.
+    no_net = np.flatnonzero(a == 0)
+    cookie = columns.get("device.cookie_id")
+    if no_net.size and cookie is not None:
+        h, has = _hash_strings(np.asarray(cookie, dtype=object)[rows[no_net]], cols.key)
+        disambiguator[no_net] = h
+        a[no_net] = np.where(has, 3, 0)
+    linked = enough & (a > 0)
+    link = _keyed_final(_combine([block, disambiguator, a.astype(np.uint64)], m), derive_key(key, "link"))
+    link_id[rows] = np.where(linked, link, np.uint64(0))
+    anchor[rows] = np.where(linked, a, 0)
+    return Fingerprints(device_id, link_id, anchor)
+
+
+def _take_info(info, rows: np.ndarray):
+    """Rows of an IPInfo (a frozen dataclass of equal-length arrays)."""
+    from dataclasses import fields, replace
+
+    return replace(info, **{f.name: getattr(info, f.name)[rows] for f in fields(info)})
+
+
+def fingerprint_batch(batch, *, ip=None, secret: str | bytes | None = None) -> Fingerprints:
+    """:func:`fingerprint` of a :class:`fraudscore.batch.SubmissionBatch`.
+
+    Parameters
+    ----------
+    batch : SubmissionBatch
+    ip, secret
+        As for :func:`fingerprint`.
+    """
+    names = set(DEVICE_FIELDS) | set(LINK_FIELDS) | {"network.ip", "device.cookie_id", "device.user_agent"}
+    columns = {name: batch.column(name) for name in names}
+    columns["consent.usage"] = batch.consent_usage
+    return fingerprint(columns, ip=ip, secret=secret)

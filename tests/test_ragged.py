@@ -1,0 +1,52 @@
+"""Ragged column operations against hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fraudscore.ragged import Ragged
+
+
+def _r(rows):
+    return Ragged.from_lengths(np.array([v for r in rows for v in r], dtype=float), np.array([len(r) for r in rows]))
+
+
+def test_lengths_row_ids_and_positions():
+    r = _r([[1, 2], [], [3, 4, 5]])
+    assert r.lengths.tolist() == [2, 0, 3]
+    assert r.row_ids().tolist() == [0, 0, 2, 2, 2]
+    assert r.position().tolist() == [0, 1, 0, 1, 2]
+    assert r.row(2).tolist() == [3, 4, 5]
+
+
+def test_truncate_keeps_the_first_items_and_reports_rows():
+    r, cut = _r([[1, 2, 3], [4], [5, 6, 7, 8]]).truncate(2)
+    assert r.to_lists() == [[1, 2], [4], [5, 6]]
+    assert cut.tolist() == [True, False, True]
+
+
+def test_clear_rows_empties_only_those_rows_including_trailing_empty_rows():
+    r = _r([[1], [2, 3], [], [4]]).clear_rows(np.array([False, True, False, True]))
+    assert r.to_lists() == [[1], [], [], []]
+
+
+def test_unsorted_rows_ignores_drops_across_row_boundaries():
+    r = _r([[1, 5], [2, 3], [9, 4], [7]])
+    assert r.unsorted_rows().tolist() == [False, False, True, False]
+
+
+def test_sort_order_sorts_within_rows_and_keeps_rows_in_place():
+    r = _r([[3, 1, 2], [9], [5, 4]])
+    assert Ragged(r.values[r.sort_order()], r.offsets).to_lists() == [[1, 2, 3], [9], [4, 5]]
+
+
+def test_take_reorders_rows():
+    assert _r([[1], [2, 3], []]).take(np.array([2, 1, 1, 0])).to_lists() == [[], [2, 3], [2, 3], [1]]
+
+
+def test_invalid_offsets_are_rejected():
+    with pytest.raises(ValueError):
+        Ragged(np.zeros(3), np.array([0, 2]))
+    with pytest.raises(ValueError):
+        Ragged(np.zeros(3), np.array([1, 3]))

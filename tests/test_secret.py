@@ -1,0 +1,34 @@
+"""The installation secret keys every hash; the public development key is loudly refused as silent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fraudscore.secret import DevelopmentSecretWarning, derive_key, get_secret, keyed_hash
+
+
+def test_the_development_key_warns(monkeypatch):
+    monkeypatch.delenv("FRAUDSCORE_SECRET", raising=False)
+    with pytest.warns(DevelopmentSecretWarning, match="FRAUDSCORE_SECRET"):
+        get_secret()
+
+
+def test_the_environment_secret_is_used_without_warning(monkeypatch, recwarn):
+    monkeypatch.setenv("FRAUDSCORE_SECRET", "a-long-production-secret-value")
+    assert get_secret() == b"a-long-production-secret-value"
+    assert not [w for w in recwarn if issubclass(w.category, DevelopmentSecretWarning)]
+
+
+def test_short_secrets_are_refused():
+    with pytest.raises(ValueError):
+        get_secret("short")
+
+
+def test_hashes_depend_on_the_secret_and_the_purpose_and_are_vectorized():
+    values = np.array(["1.2.3.4", "1.2.3.4", "5.6.7.8"], dtype=object)
+    a = keyed_hash(values, derive_key(b"secret-number-one-xxxx", "ip"))
+    assert a.dtype == np.uint64 and a[0] == a[1] != a[2]
+    assert not np.array_equal(a, keyed_hash(values, derive_key(b"secret-number-two-xxxx", "ip")))
+    assert not np.array_equal(a, keyed_hash(values, derive_key(b"secret-number-one-xxxx", "device")))
+    assert len(derive_key(b"secret-number-one-xxxx", "ip").encode()) == 16
