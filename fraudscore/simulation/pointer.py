@@ -1,0 +1,171 @@
+"""Pointer movement: minimum-jerk submovements with overshoot and correction, Fitts-law timing.
+
+Each click target is reached by a primary submovement that ends near (often past) the target and
+a corrective submovement onto it (Meyer et al. 1988), each following the minimum-jerk position
+profile ``10s³ − 15s⁴ + 6s⁵`` (Flash & Hogan 1985), with a slight arc, sensor noise, occasional
+pauses and duration ``a + b·log2(D/W + 1)`` (Fitts 1954; MacKenzie 1992). Phones produce taps
+(down/up/click, no hover moves). Bots move in straight or arced constant-speed lines with regular
+timestamps, or teleport (one move, then an instant click at the target's centre).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._ragged import exclusive_cumsum, local_index
+from .population import POINTER_MOUSE, POINTER_TELEPORT, POINTER_TOUCH, Block
+
+__all__ = ["Targets", "plan_targets", "pointer_events", "MOVE", "DOWN", "UP", "CLICK"]
+
+MOVE, DOWN, UP, CLICK = 0, 1, 2, 3
+TARGET_WIDTH = 36.0  # px: a radio button with its label
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where and how long each item's pointer movement goes, arrays of shape (n, n_items)."""
+
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    movement_ms: np.ndarray
+    pause_ms: np.ndarray
+    pause_at: np.ndarray
+    press_ms: np.ndarray
+
+
+def viewport(blk: Block) -> tuple[np.ndarray, np.ndarray]:
+    """Viewport width and height in CSS px, shape (n,)."""
+    d = blk.devices
+    touch = blk.pointer_mode == POINTER_TOUCH
+    vw = np.maximum(d.avail_w - np.where(touch, 0, 16), 200)
+    vh = np.maximum(d.avail_h - np.where(touch, 140, 110), 200)
+    return vw, vh
+
+
+def plan_targets(rng: np.random.Generator, blk: Block, answers: np.ndarray) -> Targets:
+    """Click targets for every item (Likert options by answer, then text boxes) and Fitts times."""
+    n, L = answers.shape
+    items = blk.n_items
+    k = blk.spec.likert_points
+    vw, vh = viewport(blk)
+    option = np.where(answers > 0, answers, (k + 1) / 2)
+    x = np.empty((n, items))
+    x[:, :L] = vw[:, None] * (0.2 + 0.6 * (option - 0.5) / k)
+    x[:, L:] = vw[:, None] * 0.5 + rng.normal(0, 30, (n, items - L))
+    y = vh[:, None] * rng.uniform(0.3, 0.7, (n, items))
+    # Where on the target the pointer lands: humans spread around the centre, scripts hit it.
+    sd = blk.target_sd[:, None]
+    x1 = x + sd * rng.standard_normal((n, items))
+    y1 = y + sd * rng.standard_normal((n, items))
+    x0 = np.empty_like(x1)
+    y0 = np.empty_like(y1)
+    x0[:, 1:], y0[:, 1:] = x1[:, :-1], y1[:, :-1]
+    x0[:, 0] = vw * rng.uniform(0.2, 0.8, n)
+    y0[:, 0] = vh * rng.uniform(0.2, 0.8, n)
+    dist = np.hypot(x1 - x0, y1 - y0)
+    fitts_id = np.log2(dist / TARGET_WIDTH + 1.0)
+    mt = (blk.fitts_a[:, None] + blk.fitts_b[:, None] * fitts_id) * np.exp(0.15 * rng.standard_normal((n, items)))
+    mode = blk.pointer_mode[:, None]
+    mt = np.where(mode == POINTER_MOUSE, np.maximum(mt, 80.0), 1.0)
+    pause = np.where((rng.random((n, items)) < blk.pause_p[:, None]) & (mode == POINTER_MOUSE),
+                     250 * np.exp(0.5 * rng.standard_normal((n, items))), 0.0)
+    press = blk.press_ms[:, None] * np.exp(0.2 * rng.standard_normal((n, items)))
+    return Targets(x0=x0, y0=y0, x1=x1, y1=y1, movement_ms=mt, pause_ms=pause,
+                   pause_at=rng.uniform(0.3, 0.7, (n, items)), press_ms=press)
+
+
+def _min_jerk(s: np.ndarray) -> np.ndarray:
+    return s * s * s * (10.0 + s * (-15.0 + 6.0 * s))
+
+
+def pointer_events(rng: np.random.Generator, blk: Block, tg: Targets, click_t: np.ndarray):
+    """All pointer events of a block.
+
+    Parameters
+    ----------
+    click_t : ndarray of shape (n, n_items)
+        Time of each item's mouse-down, ms since page load.
+
+    Returns
+    -------
+    row_counts : ndarray of shape (n,)
+    t, x, y : ndarray of shape (E,)
+    kind : ndarray of int8, shape (E,)
+        Codes into ``KIND_VOCABULARIES["telemetry.pointer.kind"]``; sorted by time within a row.
+    """
+    n, items = click_t.shape
+    S = n * items
+    mode = np.repeat(blk.pointer_mode, items)
+    row = np.repeat(np.arange(n), items)
+    mt = tg.movement_ms.ravel()
+    k = np.select([mode == POINTER_MOUSE, mode == POINTER_TELEPORT],
+                  [np.clip(np.rint(mt / blk.sample_dt[row]), 2, 40), 1], 0).astype(np.int64)
+    seg_len = k + 3
+    seg_start = exclusive_cumsum(seg_len)
+    E = int(seg_len.sum())
+    t = np.empty(E)
+    x = np.empty(E, dtype=np.float32)
+    y = np.empty(E, dtype=np.float32)
+    kind = np.empty(E, dtype=np.int8)
+
+    # Moves: per-segment quantities first (float32: positions need no more), then one gather each.
+    f32 = np.float32
+    x0s, y0s = tg.x0.ravel().astype(f32), tg.y0.ravel().astype(f32)
+    x1s, y1s = tg.x1.ravel().astype(f32), tg.y1.ravel().astype(f32)
+    dxs, dys = x1s - x0s, y1s - y0s
+    dists = np.hypot(dxs, dys) + f32(1e-6)
+    uxs, uys = dxs / dists, dys / dists
+    seg_rand = rng.standard_normal((3, S), dtype=f32)
+    human = (blk.overshoot[row] != 0).astype(f32)
+    over = (blk.overshoot[row].astype(f32) + f32(0.03) * seg_rand[0] * human) * dists
+    lat = f32(0.02) * seg_rand[1] * dists * human
+    mxs = x1s + uxs * over - uys * lat
+    mys = y1s + uys * over + uxs * lat
+    arcs = (blk.curvature[row].astype(f32) * np.sign(seg_rand[2]) * dists)
+    pause_s = tg.pause_ms.ravel()
+    start_s = click_t.ravel() - mt - pause_s
+    f_s = blk.primary_share[row].astype(f32)
+    mj_s = blk.min_jerk[row].astype(f32)
+    mseg, mpos = local_index(k)
+    m = len(mseg)
+    kk = k[mseg].astype(f32)
+    pos1 = (mpos + 1).astype(f32)
+    u = pos1 / kk
+    u_t = (pos1 - blk.dt_jitter[row].astype(f32)[mseg] * rng.random(m, dtype=f32)) / kk
+    f = f_s[mseg]
+    primary = u < f
+    s = np.where(primary, u / f, (u - f) / np.maximum(f32(1) - f, f32(1e-6)))
+    np.clip(s, 0, 1, out=s)
+    mj = mj_s[mseg]
+    prof = mj * _min_jerk(s) + (f32(1) - mj) * s
+    ax = np.where(primary, x0s[mseg], mxs[mseg])
+    ay = np.where(primary, y0s[mseg], mys[mseg])
+    bx = np.where(primary, mxs[mseg], x1s[mseg])
+    by = np.where(primary, mys[mseg], y1s[mseg])
+    arc = arcs[mseg] * np.sin(f32(np.pi) * np.minimum(u / f, f32(1)))
+    noise = blk.path_noise[row].astype(f32)[mseg] * (mpos != k[mseg] - 1)
+    nz = rng.standard_normal((2, m), dtype=f32)
+    px = ax + (bx - ax) * prof - uys[mseg] * arc + noise * nz[0]
+    py = ay + (by - ay) * prof + uxs[mseg] * arc + noise * nz[1]
+    pause = pause_s[mseg]
+    tt = start_s[mseg] + mt[mseg] * u_t + np.where(u_t > tg.pause_at.ravel()[mseg], pause, 0.0)
+    teleport = np.flatnonzero(mode[mseg] == POINTER_TELEPORT)
+    tt[teleport] = click_t.ravel()[mseg[teleport]] - 1.0
+    at = seg_start[mseg] + mpos
+    t[at], x[at], y[at], kind[at] = tt, px, py, MOVE
+
+    # Down, up, click at the landing point.
+    c = click_t.ravel()
+    press = np.where(mode == POINTER_TELEPORT, 0.0, tg.press_ms.ravel())
+    base = seg_start + k
+    for j, (code, dt) in enumerate(((DOWN, 0.0), (UP, press), (CLICK, press))):
+        t[base + j] = c + dt
+        x[base + j] = tg.x1.ravel()
+        y[base + j] = tg.y1.ravel()
+        kind[base + j] = code
+    row_counts = seg_len.reshape(n, items).sum(axis=1)
+    return row_counts, t, x, y, kind
