@@ -105,7 +105,12 @@ class Observations:
         unknown = set(hashes) - set(KIND_FIELDS.values())
         if unknown:
             raise TypeError(f"unknown key kinds {sorted(unknown)}")
-        columns = {f: np.asarray(hashes.get(f, np.zeros(n)), dtype=np.uint64) for f in KIND_FIELDS.values()}
+        columns = {}
+        for name in KIND_FIELDS.values():
+            values = np.asarray(hashes.get(name, np.zeros(n, np.uint64)))
+            if values.dtype.kind not in "iu":  # a raw string must never pass for a hash
+                raise TypeError(f"{name} must be integer hashes, got {values.dtype}")
+            columns[name] = values.astype(np.uint64)
         return cls(submission_id=submission_id, timestamp_ms=np.asarray(timestamp_ms, dtype=np.int64),
                    survey_key=np.broadcast_to(np.asarray(survey_key, dtype=np.uint64), (n,)).copy(), **columns)
 
