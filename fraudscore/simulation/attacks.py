@@ -74,9 +74,10 @@ def _set(arr: np.ndarray, rows: np.ndarray, mask: np.ndarray, value) -> None:
     arr[rows[mask]] = value
 
 
-def _renderer(blk: Block, rows: np.ndarray, table) -> None:
+def _renderer(blk: Block, rows: np.ndarray, table, pick: np.ndarray | None = None) -> None:
+    """Set the WebGL strings of ``rows`` to entries of ``table`` (cycled, or ``pick`` indices)."""
     d = blk.devices
-    pick = np.arange(len(rows)) % len(table) if len(rows) else np.zeros(0, int)
+    pick = np.arange(len(rows)) % len(table) if pick is None else np.asarray(pick) % len(table)
     vendor = np.array([d.webgl_vendor.code_of(v) for v, _ in table])
     renderer = np.array([d.webgl_renderer.code_of(r) for _, r in table])
     d.webgl_vendor.codes[rows] = vendor[pick]
@@ -389,37 +390,44 @@ def _emulator_farm(rng, blk: Block, rows, s, sub):
     d = blk.devices
     farm = _groups(rng, rows, 40)
     template = _first_row_of(farm, np.arange(k))
+    # The operator configures every instance of a farm alike, so each tell shows farm-wide.
+    s_farm = s[template]
+
+    def show():
+        coins = rng.random(farm.max() + 1) >= s_farm[np.unique(farm, return_index=True)[1]]
+        return coins[farm]
+
     cat = ua_catalogue()
     android = (cat.category == ANDROID) & (cat.engine == CHROMIUM)
     dev = draw_devices(rng, k, ua_rows=ua_rows_where(android, rng, k))
     # Identical hardware on every instance of a farm (shows) or a fresh profile per instance.
-    same = _show(rng, s)
+    same = show()
     src = np.where(same, template, np.arange(k))
     copy_devices(d, rows, dev, src)
     blk.device_key[rows] = blk.row_id[rows]
     blk.person_id[rows] = blk.row_id[rows][template]
     blk.pointer_mode[rows] = POINTER_TOUCH
-    x86 = _show(rng, s)
+    x86 = show()
     d.platform.codes[rows[x86]] = d.platform.code_of("Linux x86_64")
-    gl = _show(rng, s)
-    _renderer(blk, rows[gl], _EMULATOR_RENDERERS)
-    full = _show(rng, s)
+    gl = show()
+    _renderer(blk, rows[gl], _EMULATOR_RENDERERS, pick=farm[gl])
+    full = show()
     _set(d.battery_level, rows, full, 1.0)
     _set(d.battery_charging, rows, full, 1)
-    _set(d.touch_points, rows, _show(rng, s), rng.choice([0, 1], k))
-    _reip(rng, blk, rows, _show(rng, s), country=-1)
-    _set(blk.zone, rows, _show(rng, s), net.UTC_ZONE)
-    _set(blk.press_ms, rows, _show(rng, s), rng.uniform(1, 15, k))
-    timing = _show(rng, s)
+    _set(d.touch_points, rows, show(), (farm % 2).astype(float))
+    _reip(rng, blk, rows, show(), country=-1)
+    _set(blk.zone, rows, show(), net.UTC_ZONE)
+    _set(blk.press_ms, rows, show(), rng.uniform(1, 15, k))
+    timing = show()
     _set(blk.ms_per_word, rows, timing, rng.uniform(0, 40, k))
     _set(blk.item_sigma, rows, timing, rng.uniform(0.0, 0.12, k))
     _set(blk.decision_ms, rows, timing, rng.uniform(400, 2_000, k))
-    _set(blk.type_mode, rows, _show(rng, s), TYPE_INJECT)
-    _set(blk.scroll_mode, rows, _show(rng, s), SCROLL_SCRIPTED)
-    _set(blk.blur_rate, rows, _show(rng, s), 0.0)
-    _set(blk.answer_mode, rows, _show(rng, s), ANSWER_UNIFORM)
-    _set(blk.attention_p, rows, _show(rng, s), 0.5)
-    _set(blk.text_style, rows, _show(rng, s), JUNK)
+    _set(blk.type_mode, rows, show(), TYPE_INJECT)
+    _set(blk.scroll_mode, rows, show(), SCROLL_SCRIPTED)
+    _set(blk.blur_rate, rows, show(), 0.0)
+    _set(blk.answer_mode, rows, show(), ANSWER_UNIFORM)
+    _set(blk.attention_p, rows, show(), 0.5)
+    _set(blk.text_style, rows, show(), JUNK)
     blk.consent_usage[rows] = True
     blk.consent_analytics[rows] = True
 
