@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,11 +76,22 @@ def _scalar_to_text(v: Any) -> str | None:
     return str(int(v))
 
 
+def _text_lengths(values: list, data: np.ndarray) -> np.ndarray:
+    """Length of each text; -1 for None, -2 for anything that is not text."""
+    kinds = set(map(type, values))
+    if kinds <= {str, type(None)}:
+        lengths = np.full(len(values), -1, dtype=np.int64)
+        present = ~pd.isna(data)
+        lengths[present] = np.fromiter(map(len, data[present]), dtype=np.int64, count=int(present.sum()))
+        return lengths
+    return np.fromiter((len(v) if type(v) is str else (-1 if v is None else -2) for v in values),
+                       dtype=np.int64, count=len(values))
+
+
 def _py_string(values: list, f: Field) -> Column:
     n = len(values)
-    lengths = np.fromiter((len(v) if type(v) is str else (-1 if v is None else -2) for v in values),
-                          dtype=np.int64, count=n)
     data = _object_array(values)
+    lengths = _text_lengths(values, data)
     invalid = _zeros(n)
     for i in np.flatnonzero(lengths == -2):
         text = _scalar_to_text(values[i])
@@ -154,8 +166,14 @@ def _py_bool(values: list) -> Column:
 def _list_lengths(values: list, max_items: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """Lengths (-1 missing), invalid and truncated masks, and the rows as plain lists."""
     n = len(values)
-    lengths = np.fromiter((len(v) if type(v) is list else (-1 if v is None else -2) for v in values),
-                          dtype=np.int64, count=n)
+    if set(map(type, values)) <= {list, type(None)}:
+        present = np.fromiter(map(operator.is_not, values, itertools.repeat(None, n)), dtype=bool, count=n)
+        lengths = np.full(n, -1, dtype=np.int64)
+        lengths[present] = np.fromiter(map(len, itertools.compress(values, present)), dtype=np.int64,
+                                       count=int(present.sum()))
+    else:
+        lengths = np.fromiter((len(v) if type(v) is list else (-1 if v is None else -2) for v in values),
+                              dtype=np.int64, count=n)
     invalid = _zeros(n)
     odd = np.flatnonzero(lengths == -2)
     if len(odd):
@@ -203,8 +221,7 @@ def _py_string_list(values: list, f: Field) -> Column:
     total = int(lengths.sum())
     flat_values = list(_chain(v for v in values if v))
     flat = _object_array(flat_values)
-    item_len = np.fromiter((len(v) if type(v) is str else (-1 if v is None else -2) for v in flat_values),
-                           dtype=np.int64, count=total)
+    item_len = _text_lengths(flat_values, flat)
     bad = np.flatnonzero(item_len == -2)
     if len(bad):
         row_of = np.repeat(np.arange(len(lengths)), lengths)

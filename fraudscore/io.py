@@ -16,6 +16,7 @@ inside a row becomes a per-row code.
 from __future__ import annotations
 
 import gzip
+import itertools
 import io as _io
 import json
 import os
@@ -47,37 +48,56 @@ class InputContainerError(TypeError):
 
 # --------------------------------------------------------------------------- nested Python values
 
+_EMPTY: dict = {}  # stands in for a missing object so that child look-ups stay in C (never mutated)
+
+
 class _Levels:
-    """Values of every nested path, one list per path, computed once and shared by child fields."""
+    """Values of every nested path, one list per path, computed once and shared by child fields.
+
+    Lists of *containers* are normalised to hold only dicts (``_EMPTY`` for missing), so a child
+    field is one ``map(dict.get, ...)`` over them: no Python-level loop per row.
+    """
 
     def __init__(self, n: int, roots: dict[str, list]) -> None:
         self.n = n
-        self.values = dict(roots)
+        self.values: dict[str, list] = {}
         self.not_object: dict[str, np.ndarray] = {}
+        for path, values in roots.items():
+            self.values[path] = self._objects(path, values) if (not path or path in _CONTAINERS) else values
 
     def get(self, path: str) -> list:
         if path in self.values:
             return self.values[path]
         if path == "":
-            values = [None] * self.n  # a flat DataFrame has no root objects
+            values = [_EMPTY] * self.n  # a flat DataFrame has no root objects
         else:
             parent, _, key = path.rpartition(".")
-            parents = self.get(parent)
-            if parent and parent not in self.not_object:
-                self._check_objects(parent, parents)
-            values = [d.get(key) if type(d) is dict else None for d in parents]
+            values = list(map(dict.get, self.get(parent), itertools.repeat(key, self.n)))
+            if path in _CONTAINERS:
+                values = self._objects(path, values)
         self.values[path] = values
         return values
 
-    def _check_objects(self, path: str, values: list) -> None:
-        bad = np.fromiter((d is not None and type(d) is not dict for d in values), dtype=bool, count=self.n)
-        for i in np.flatnonzero(bad):
-            if isinstance(values[i], Mapping):  # dict subclasses and other mappings are fine
-                values[i] = dict(values[i])
-                bad[i] = False
+    def _objects(self, path: str, values: list) -> list:
+        """Containers as dicts; a scalar where an object belongs is recorded and then ignored."""
+        kinds = set(map(type, values))
+        if kinds == {dict}:
+            return values
+        if kinds <= {dict, type(None)}:
+            return [_EMPTY if v is None else v for v in values]
+        bad = np.zeros(self.n, dtype=bool)
+        out = []
+        for i, v in enumerate(values):
+            if type(v) is dict:
+                out.append(v)
+            elif isinstance(v, Mapping):  # dict subclasses and other mappings are fine
+                out.append(dict(v))
             else:
-                values[i] = None
-        self.not_object[path] = bad
+                out.append(_EMPTY)
+                bad[i] = v is not None
+        if path:
+            self.not_object[path] = bad
+        return out
 
     def unknown_keys(self) -> set[str]:
         """Dotted names present in the data that the schema does not know (batch level)."""
@@ -85,7 +105,7 @@ class _Levels:
         for path, values in list(self.values.items()):
             if path and path not in _CONTAINERS:
                 continue
-            keys = set().union(*(d.keys() for d in values if type(d) is dict))
+            keys = set().union(*map(dict.keys, values))
             prefix = f"{path}." if path else ""
             unknown.update(f"{prefix}{k}" for k in keys if f"{prefix}{k}" not in _KNOWN)
         return unknown

@@ -76,7 +76,8 @@ class Ragged:
         """Empty the rows where the boolean mask ``rows`` is true."""
         if not rows.any():
             return self
-        return self.filter_values(np.repeat(~rows, self.lengths))
+        lengths = self.lengths
+        return Ragged.from_lengths(self.values[np.repeat(~rows, lengths)], np.where(rows, 0, lengths))
 
     def truncate(self, max_items: int) -> tuple["Ragged", np.ndarray]:
         """Keep the first ``max_items`` of each row; also return the mask of truncated rows."""
