@@ -81,13 +81,13 @@ UA_LINK_FIELDS = ("os_family", "browser_family", "device_class")
 #: Fewest present ``DEVICE_FIELDS`` for a row to get ids.
 MIN_ATTRIBUTES = 3
 #: What disambiguates a link block key, coded in ``Fingerprints.link_anchor``.
-ANCHORS = ("none", "network", "provider", "cookie")
+ANCHORS = ("none", "network", "cookie")
 
 _STRING_FIELDS = frozenset({"device.user_agent", "device.platform", "device.timezone", "device.webgl_vendor",
                             "device.webgl_renderer", "device.canvas_hash", "device.audio_hash", "device.fonts_hash"})
 _LIST_FIELDS = frozenset({"device.languages", "device.plugins"})
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_POSITION = [np.uint64((0x9E3779B97F4A7C15 * (i + 1)) % 2**64) for i in range(64)]
+_MULTIPLIER = np.uint64(0x100000001B3 * 2 + 1)  # odd, so multiplying is one-to-one mod 2**64
 
 
 @dataclass(frozen=True)
@@ -100,11 +100,16 @@ class Fingerprints:
         Keyed hashes, 0 = missing (no consent, too few attributes, no disambiguator).
     link_anchor : ndarray of int8
         Index into ``ANCHORS``: what disambiguated the link (0 when there is no link_id).
+    block_id : ndarray of uint64
+        Keyed hash of the link block key alone (0 = missing). Not an identity: every identical
+        mass-market device shares it. Meant for short-window velocity counts (a burst of one
+        fingerprint from many networks), never for "same person".
     """
 
     device_id: np.ndarray
     link_id: np.ndarray
     link_anchor: np.ndarray
+    block_id: np.ndarray
 
     def __len__(self) -> int:
         return len(self.device_id)
@@ -131,10 +136,13 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _hash_numbers(x: np.ndarray) -> np.ndarray:
+def _hash_numbers(x: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Keyed hash of each number (once per unique value) and whether it is present (not NaN)."""
     x = np.asarray(x, dtype=np.float64) + 0.0  # -0.0 -> 0.0
-    x = np.where(np.isnan(x), np.nan, x)  # one NaN bit pattern
-    return _mix(x.view(np.uint64) ^ np.uint64(0x5851F42D4C957F2D))
+    codes, uniques = pd.factorize(x, use_na_sentinel=True)  # NaN -> -1, whatever its bit pattern
+    uniques = np.ascontiguousarray(uniques, dtype=np.float64)
+    h = np.append(_siphash_unique(uniques.view(np.uint64).view("S8").astype(object), key), np.uint64(0))
+    return h[codes], codes >= 0
 
 
 def _hash_strings(values: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -186,11 +194,16 @@ def _hash_ragged(values: np.ndarray, offsets: np.ndarray, key: str) -> tuple[np.
 
 
 def _combine(parts: list[np.ndarray], m: int) -> np.ndarray:
+    """One 64-bit value per row from per-field keyed hashes, shape (m,).
+
+    A polynomial in the parts (mod 2**64, odd multiplier), so field order matters and two rows
+    collide only if their keyed field hashes happen to cancel (chance about 2**-64), then mixed.
+    The parts are keyed already; this step adds no key and needs none.
+    """
     h = np.full(m, 0x243F6A8885A308D3, dtype=np.uint64)
-    for i, part in enumerate(parts):
-        # Position-dependent, so equal values in different fields do not cancel.
-        h = _mix(h ^ (part + _POSITION[i]))
-    return h
+    for part in parts:
+        h = h * _MULTIPLIER + part
+    return _mix(h)
 
 
 def _keyed_final(digest: np.ndarray, key: str) -> np.ndarray:
@@ -232,11 +245,11 @@ class _Columns:
             return _hash_strings(np.asarray(col, dtype=object)[rows], self.key)
         if name == "device.screen":
             wh = np.asarray(col, dtype=np.float64)[rows]
-            # (long side, short side): a phone turned sideways is the same phone.
+            # (long side, short side): a phone turned sideways is the same phone. One number per
+            # pair (both sides are whole CSS pixels below 2**20) keeps it one hash.
             long_side, short_side = np.fmax(wh[:, 0], wh[:, 1]), np.fmin(wh[:, 0], wh[:, 1])
-            return _mix(_hash_numbers(long_side) ^ (_hash_numbers(short_side) * _GOLDEN)), ~np.isnan(long_side)
-        v = np.asarray(col, dtype=np.float64)[rows]
-        return _hash_numbers(v), ~np.isnan(v)
+            return _hash_numbers(long_side * 2.0**20 + short_side, self.key)
+        return _hash_numbers(np.asarray(col, dtype=np.float64)[rows], self.key)
 
 
 def _ua_block(user_agents: np.ndarray, key: str) -> np.ndarray:
@@ -283,14 +296,15 @@ def fingerprint(columns: Mapping, *, ip=None, secret: str | bytes | None = None)
     anchor = np.zeros(n, np.int8)
     rows = np.flatnonzero(consent)
     if rows.size == 0:
-        return Fingerprints(device_id, link_id, anchor)
+        return Fingerprints(device_id, link_id, anchor, np.zeros(n, np.uint64))
     m = rows.size
     key = get_secret(secret)
     cols = _Columns(columns, rows, derive_key(key, "fingerprint.attribute"))
 
     parts = [cols.get(name) for name in DEVICE_FIELDS]
     enough = np.sum([p[1] for p in parts], axis=0) >= MIN_ATTRIBUTES
-    dev = _keyed_final(_combine([p[0] for p in parts], m), derive_key(key, "device"))
+    dev = _combine([p[0] for p in parts], m)
+    dev[dev == 0] = 1  # 0 means missing
     device_id[rows] = np.where(enough, dev, np.uint64(0))
 
     # Link block key: stable attributes plus what the user agent says beyond its versions.
@@ -306,24 +320,26 @@ def fingerprint(columns: Mapping, *, ip=None, secret: str | bytes | None = None)
                                               else np.full(m, None, object))
     else:
         ip_rows = _take_info(ip, rows)
-    public = ip_rows.valid & ~ip_rows.is_private
-    provider = ip_rows.is_hosting & (ip_rows.asn_org != "")
-    a = np.where(provider, 2, np.where(public, 1, 0)).astype(np.int8)
-    disambiguator = np.where(a == 1, _mix(ip_rows.network), np.uint64(0))
-    if provider.any():
-        disambiguator[provider] = _hash_strings(ip_rows.asn_org[provider], cols.key)[0]
-    # The cookie only for rows without a usable address: hashing a column of unique ids is costly.
+    # Disambiguator: the /24 or /48 network; the cookie when there is no usable address.
+    a = np.where(ip_rows.valid & ~ip_rows.is_private, 1, 0).astype(np.int8)
+    # The network number is not keyed yet: the final keyed hash below covers it.
+    disambiguator = np.where(a == 1, ip_rows.network, np.uint64(0))
     no_net = np.flatnonzero(a == 0)
     cookie = columns.get("device.cookie_id")
     if no_net.size and cookie is not None:
+        # Hashed for these rows only: a column of unique ids is the costliest column to hash.
         h, has = _hash_strings(np.asarray(cookie, dtype=object)[rows[no_net]], cols.key)
         disambiguator[no_net] = h
-        a[no_net] = np.where(has, 3, 0)
+        a[no_net] = np.where(has, 2, 0)
     linked = enough & (a > 0)
     link = _keyed_final(_combine([block, disambiguator, a.astype(np.uint64)], m), derive_key(key, "link"))
     link_id[rows] = np.where(linked, link, np.uint64(0))
     anchor[rows] = np.where(linked, a, 0)
-    return Fingerprints(device_id, link_id, anchor)
+    block_id = np.zeros(n, np.uint64)
+    block = block.copy()
+    block[block == 0] = 1
+    block_id[rows] = np.where(enough, block, np.uint64(0))
+    return Fingerprints(device_id, link_id, anchor, block_id)
 
 
 def _take_info(info, rows: np.ndarray):

@@ -67,6 +67,9 @@ class IPInfo:
         AS organisation name, or ``""``.
     is_hosting : ndarray of bool
         Datacenter, cloud or VPN network.
+    network : ndarray of uint64
+        The address's /24 (IPv4) or /48 (IPv6) network as an integer key, 0 when not valid. Raw
+        (not keyed): hash it before storing.
     """
 
     valid: np.ndarray
@@ -76,6 +79,7 @@ class IPInfo:
     asn: np.ndarray
     asn_org: np.ndarray
     is_hosting: np.ndarray
+    network: np.ndarray
 
     def __len__(self) -> int:
         return len(self.valid)
@@ -436,8 +440,11 @@ class IPDatabase:
         org = np.where(private, "", org).astype(object)
         asn = np.where(private, 0, asn)
         hosting &= ~private
+        # Tag bits keep the IPv4 and IPv6 network keys apart.
+        network = np.where(version == 4, (v4.astype(np.uint64) >> np.uint64(8)) | np.uint64(1 << 62),
+                           np.where(version == 6, (hi >> np.uint64(16)) | np.uint64(2 << 62), np.uint64(0)))
         return IPInfo(valid=version > 0, version=version, is_private=private, country=country,
-                      asn=asn.astype(np.int64), asn_org=org, is_hosting=hosting)
+                      asn=asn.astype(np.int64), asn_org=org, is_hosting=hosting, network=network.astype(np.uint64))
 
     def ipv4_ranges(self, country: str | None = None, hosting: bool | None = None):
         """Public IPv4 ranges, for drawing realistic addresses.
@@ -488,10 +495,10 @@ class IPDatabase:
         return self._merged4
 
 
-_FIELDS = ("valid", "version", "is_private", "country", "asn", "asn_org", "is_hosting")
+_FIELDS = ("valid", "version", "is_private", "country", "asn", "asn_org", "is_hosting", "network")
 
 
 def _empty(n: int) -> IPInfo:
     return IPInfo(valid=np.zeros(n, bool), version=np.zeros(n, np.int8), is_private=np.zeros(n, bool),
                   country=np.full(n, "", dtype=object), asn=np.zeros(n, np.int64),
-                  asn_org=np.full(n, "", dtype=object), is_hosting=np.zeros(n, bool))
+                  asn_org=np.full(n, "", dtype=object), is_hosting=np.zeros(n, bool), network=np.zeros(n, np.uint64))

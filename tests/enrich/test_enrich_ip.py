@@ -86,6 +86,15 @@ def test_well_known_addresses_by_hand(db):
     assert not info.is_hosting[1:4].any() and (info.asn[1:8] == 0).all()
 
 
+def test_network_key_is_the_24_or_48_prefix(db):
+    info = db.lookup(["8.8.8.8", "8.8.8.200", "8.8.9.1", "2001:4860:4860::8888", "2001:4860:4860:1::1",
+                      "2001:4860:4861::1", "junk", "::ffff:8.8.8.1"])
+    k = info.network.tolist()
+    assert k[0] == k[1] == k[7] != k[2]
+    assert k[3] == k[4] != k[5]
+    assert k[6] == 0 and len(set(k[:6])) == 4
+
+
 def test_curated_hosting_networks_are_flagged_and_residential_are_not(db):
     # One address inside each network, found by asking the data itself (ipv4_ranges).
     s, _, asn = db.ipv4_ranges("DE", hosting=True)
