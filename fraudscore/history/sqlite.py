@@ -61,6 +61,8 @@ class SQLiteStore(HistoryStore):
         Database file, created if missing. ``":memory:"`` works but is private to this object.
     timeout_s : float
         Longest wait for another writer's lock before :class:`HistoryUnavailableError`.
+    cache_mb : int
+        SQLite page cache of this connection, MiB (an upper bound; pages are allocated as used).
     **kwargs
         ``secret``, ``retention_days`` (see :class:`HistoryStore`).
 
@@ -73,7 +75,7 @@ class SQLiteStore(HistoryStore):
 
     name = "sqlite"
 
-    def __init__(self, path: str | Path, *, timeout_s: float = 10.0, **kwargs):
+    def __init__(self, path: str | Path, *, timeout_s: float = 10.0, cache_mb: int = 256, **kwargs):
         super().__init__(**kwargs)
         self.path = str(path)
         self.timeout_s = float(timeout_s)
@@ -83,6 +85,8 @@ class SQLiteStore(HistoryStore):
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # Random hashes touch every index page: keep them cached rather than re-read each batch.
+            self._db.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
             with self._transaction():
                 for statement in _SCHEMA:
                     self._db.execute(statement)

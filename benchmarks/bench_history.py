@@ -1,0 +1,147 @@
+"""Benchmark: observe+count throughput of the history stores.
+
+Traffic model (per row, over the whole run): most devices, cookies, IPs and respondents are new,
+a minority repeat (duplicate respondents, click farms); IP prefixes are shared by a few rows;
+open text is mostly unique with a handful of very common answers ("good", "n/a") — hot keys.
+
+Under pytest (quick mode) the gate compares two measurements from the same run on the same
+store: one ``observe`` call per batch must beat observing the same rows one at a time by a wide
+margin. ``python benchmarks/bench_history.py`` runs the full size and prints absolute rows/s
+(``FRAUDSCORE_BENCH_FULL=1`` for full size under pytest).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks._timing import emit, quick_mode
+from fraudscore.history import MemoryStore, Observations, RedisStore, SQLiteStore
+
+SECRET = "history-benchmark-secret-0123456789"
+T0 = 1_800_000_000_000
+HOUR = 3_600_000
+
+
+def traffic(n: int, seed: int = 0) -> Observations:
+    """``n`` rows over 24 hours of realistic survey traffic (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+
+    def mostly_new(repeat_share, pool, present=1.0):
+        fresh = rng.integers(1, 2**63, n, dtype=np.int64).astype(np.uint64) | np.uint64(1 << 63)
+        repeat = rng.integers(1, pool + 1, n).astype(np.uint64)
+        values = np.where(rng.random(n) < repeat_share, repeat, fresh)
+        return np.where(rng.random(n) < present, values, np.uint64(0))
+
+    text = mostly_new(0.10, 20, present=0.6)  # 20 stock answers, 6 % of rows: hot keys
+    return Observations.from_hashes(
+        [f"s{seed}-{i}" for i in range(n)], T0 + np.sort(rng.integers(0, 24 * HOUR, n)), rng.integers(1, 50, n),
+        device_id=mostly_new(0.10, max(n // 50, 1)), link_id=mostly_new(0.15, max(n // 50, 1)),
+        cookie=mostly_new(0.05, max(n // 50, 1), present=0.7), ip=mostly_new(0.10, max(n // 20, 1)),
+        ip_prefix=mostly_new(0.9, max(n // 5, 1)), respondent=mostly_new(0.05, max(n // 100, 1), present=0.5),
+        text=text)
+
+
+def _batches(obs: Observations, size: int) -> list[Observations]:
+    return [obs.take(slice(i, i + size)) for i in range(0, len(obs), size)]
+
+
+def rows_per_second(open_store, obs: Observations, batch: int) -> float:
+    """Rows per second observing ``obs`` in batches of ``batch`` into a fresh store."""
+    store = open_store()
+    parts = _batches(obs, batch)
+    started = time.perf_counter()
+    for part in parts:
+        store.observe(part)
+    elapsed = time.perf_counter() - started
+    store.close()
+    return len(obs) / elapsed
+
+
+class _RedisServer:
+    """A throwaway redis-server on a free localhost port (None when the binary is missing)."""
+
+    def __enter__(self):
+        binary = shutil.which("redis-server")
+        self.process = None
+        if binary is None:
+            return None
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.process = subprocess.Popen([binary, "--save", "", "--appendonly", "no", "--port", str(port),
+                                         "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return f"redis://127.0.0.1:{port}/0"
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def __exit__(self, *exc):
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _openers(workdir: Path, redis_url: str | None) -> dict:
+    openers = {
+        "memory": lambda: MemoryStore(secret=SECRET),
+        "sqlite": lambda: SQLiteStore(workdir / f"{uuid.uuid4().hex}.db", secret=SECRET),
+    }
+    if redis_url:
+        openers["redis"] = lambda: RedisStore(redis_url, prefix=f"bench:{uuid.uuid4().hex}", secret=SECRET)
+    return openers
+
+
+def run(n: int, batch: int, naive_rows: int) -> dict:
+    """Figures for every store: batched rows/s and, on a prefix, row-at-a-time rows/s."""
+    obs = traffic(n)
+    figures = {"rows": n, "batch": batch}
+    with tempfile.TemporaryDirectory() as tmp, _RedisServer() as redis_url:
+        for name, open_store in _openers(Path(tmp), redis_url).items():
+            figures[f"{name}_rows_per_s"] = max(rows_per_second(open_store, obs, batch) for _ in range(2))
+            head = obs.take(slice(0, naive_rows))
+            figures[f"{name}_row_at_a_time_rows_per_s"] = rows_per_second(open_store, head, 1)
+    return figures
+
+
+@pytest.mark.bench
+def test_batched_observe_beats_row_at_a_time_on_every_store():
+    """Same store, same rows, same run: batching must buy at least 10x (quick mode)."""
+    full = not quick_mode()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        figures = run(n=200_000 if full else 20_000, batch=10_000 if full else 5_000, naive_rows=300)
+    emit("history_observe", figures)
+    for name in ("memory", "sqlite", "redis"):
+        if f"{name}_rows_per_s" not in figures:
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(f"{name} store not benchmarked (redis-server missing?)")
+            continue
+        ratio = figures[f"{name}_rows_per_s"] / figures[f"{name}_row_at_a_time_rows_per_s"]
+        assert ratio > 10, (name, figures)
+
+
+if __name__ == "__main__":
+    warnings.simplefilter("ignore")
+    result = run(n=200_000, batch=10_000, naive_rows=2_000)
+    emit("history_observe", result)
+    for store_name in ("memory", "sqlite", "redis"):
+        key = f"{store_name}_rows_per_s"
+        if key in result:
+            print(f"{store_name:>7}: {result[key]:>10,.0f} rows/s batched, "
+                  f"{result[store_name + '_row_at_a_time_rows_per_s']:>8,.0f} rows/s one at a time")
