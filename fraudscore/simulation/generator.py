@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -31,13 +33,25 @@ def generate_block(knobs: Knobs, spec: SurveySpec, block: int) -> pa.Table:
     return block_table(rng, blk, knobs.seed)
 
 
-def iter_tables(knobs: Knobs, spec: SurveySpec, chunk_size: int) -> Iterator[pa.Table]:
-    """Tables of about ``chunk_size`` rows (whole blocks) covering the sample in order."""
+def iter_tables(knobs: Knobs, spec: SurveySpec, chunk_size: int, workers: int | None = None) -> Iterator[pa.Table]:
+    """Tables of about ``chunk_size`` rows (whole blocks) covering the sample in order.
+
+    Blocks are independent, so up to ``workers`` threads (default: up to 2, the cores numpy's
+    array kernels can use while they release the GIL) build them at once; the output does not
+    depend on ``workers``.
+    """
     n_blocks = -(-knobs.n // BLOCK_ROWS)
     per_chunk = max(1, chunk_size // BLOCK_ROWS)
-    for first in range(0, n_blocks, per_chunk):
-        tables = [generate_block(knobs, spec, b) for b in range(first, min(first + per_chunk, n_blocks))]
-        yield pa.concat_tables(tables)
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    if workers <= 1 or n_blocks == 1:
+        for first in range(0, n_blocks, per_chunk):
+            yield pa.concat_tables([generate_block(knobs, spec, b)
+                                    for b in range(first, min(first + per_chunk, n_blocks))])
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for first in range(0, n_blocks, per_chunk):
+            blocks = range(first, min(first + per_chunk, n_blocks))
+            yield pa.concat_tables(list(pool.map(lambda b: generate_block(knobs, spec, b), blocks)))
 
 
 def empty_table(knobs: Knobs, spec: SurveySpec) -> pa.Table:
