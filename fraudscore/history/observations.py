@@ -108,7 +108,7 @@ class Observations:
         columns = {}
         for name in KIND_FIELDS.values():
             values = np.asarray(hashes.get(name, np.zeros(n, np.uint64)))
-            if values.dtype.kind not in "iu":  # a raw string must never pass for a hash
+            if values.size and values.dtype.kind not in "iu":  # a raw string must never pass for a hash
                 raise TypeError(f"{name} must be integer hashes, got {values.dtype}")
             columns[name] = values.astype(np.uint64)
         return cls(submission_id=submission_id, timestamp_ms=np.asarray(timestamp_ms, dtype=np.int64),
