@@ -20,7 +20,7 @@ import itertools
 import io as _io
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +78,10 @@ class _Levels:
         self.values[path] = values
         return values
 
+    def empty(self, path: str) -> bool:
+        """True when no row has anything under ``path`` (skip converting its fields at all)."""
+        return path in _CONTAINERS and self.get(path).count(_EMPTY) == self.n
+
     def _objects(self, path: str, values: list) -> list:
         """Containers as dicts; a scalar where an object belongs is recorded and then ignored."""
         kinds = set(map(type, values))
@@ -114,29 +118,31 @@ class _Levels:
 def _convert_levels(levels: _Levels, direct: dict[str, Column]) -> dict[str, Column]:
     converted = dict(direct)
     for f in FIELDS:
-        if f.name not in converted:
+        parent = f.name.rpartition(".")[0]
+        if f.name not in converted and not levels.empty(parent):
             converted[f.name] = from_python(levels.get(f.name), f)
     # A scalar where an object belongs ("device": "iPhone"): its fields are missing, and we say so.
     for path, bad in levels.not_object.items():
         if bad.any():
             for f in FIELDS:
                 if f.name.startswith(path + "."):
-                    converted[f.name].invalid = converted[f.name].invalid | bad
+                    column = converted.setdefault(f.name, from_python([None] * levels.n, f))
+                    column.invalid = column.invalid | bad
     return converted
 
 
-def from_records(records: Sequence, source_row: np.ndarray | None = None,
+def from_records(records: Iterable, source_row: np.ndarray | None = None,
                  record_errors: list | None = None, check_unknown: bool = False) -> SubmissionBatch:
     """Read a sequence of nested submission dicts (one row each, in order).
 
     ``check_unknown`` also lists keys the schema does not know (``batch.unknown_fields``); it
     walks every nested object's keys, so it is off on the scoring path and on in ``validate``.
     """
-    if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Sequence):
-        if isinstance(records, Mapping):
-            raise InputContainerError(f"got one dict; expected {_EXPECTED} (wrap one submission in a list)")
+    if isinstance(records, Mapping):
+        raise InputContainerError(f"got one dict; expected {_EXPECTED} (wrap one submission in a list)")
+    if isinstance(records, (str, bytes, bytearray)) or not isinstance(records, Iterable):
         raise InputContainerError(f"got {type(records).__name__}; expected {_EXPECTED}")
-    records = list(records)
+    records = list(records)  # generators and other iterables of dicts are records too
     n = len(records)
     is_dict = np.fromiter((type(r) is dict for r in records), dtype=bool, count=n)
     errors = list(record_errors or [])

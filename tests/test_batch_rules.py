@@ -262,3 +262,8 @@ def test_a_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(InputContainerError):
         (tmp_path / "data.xlsx").write_text("x")
         read_batch(tmp_path / "data.xlsx")
+
+
+def test_a_generator_of_records_is_records():
+    b = read_batch(record(submission_id=f"g{i}") for i in range(3))
+    assert b.submission_id.tolist() == ["g0", "g1", "g2"]
