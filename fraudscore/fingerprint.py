@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fraudscore.enrich._factorize import factorize_objects
 from fraudscore.secret import derive_key, get_secret, keyed_hash
 
 __all__ = [
@@ -147,8 +148,7 @@ def _hash_numbers(x: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _hash_strings(values: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
     """Keyed hash of each text (once per unique text) and whether it is present (not None/"")."""
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
+    codes, uniques = factorize_objects(values)
     h = np.append(_siphash_unique(uniques, key), np.uint64(0))  # code -1 (missing) -> 0
     present = np.append(uniques != "", False)
     return h[codes], present[codes]
@@ -224,9 +224,13 @@ def _keyed_final(digest: np.ndarray, key: str) -> np.ndarray:
 class _Columns:
     """Per-field hashes over the consenting rows, each computed once per call."""
 
-    def __init__(self, columns: Mapping, rows: np.ndarray, key: str):
+    def __init__(self, columns: Mapping, rows: np.ndarray, n: int, key: str):
         self.columns, self.rows, self.key = columns, rows, key
+        self.everyone = len(rows) == n  # the common case: no copies needed
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def take(self, col) -> np.ndarray:
+        return col if self.everyone else col[self.rows]
 
     def get(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(hash, present) of one field, uint64 and bool of shape (m,)."""
@@ -240,16 +244,19 @@ class _Columns:
         if col is None:
             return np.zeros(m, np.uint64), np.zeros(m, bool)
         if name in _LIST_FIELDS:
-            return _hash_ragged(*_take_ragged(*_ragged_parts(col), rows), self.key)
+            values, offsets = _ragged_parts(col)
+            if not self.everyone:
+                values, offsets = _take_ragged(values, offsets, rows)
+            return _hash_ragged(values, offsets, self.key)
         if name in _STRING_FIELDS:
-            return _hash_strings(np.asarray(col, dtype=object)[rows], self.key)
+            return _hash_strings(self.take(np.asarray(col, dtype=object)), self.key)
         if name == "device.screen":
-            wh = np.asarray(col, dtype=np.float64)[rows]
+            wh = self.take(np.asarray(col, dtype=np.float64))
             # (long side, short side): a phone turned sideways is the same phone. One number per
             # pair (both sides are whole CSS pixels below 2**20) keeps it one hash.
             long_side, short_side = np.fmax(wh[:, 0], wh[:, 1]), np.fmin(wh[:, 0], wh[:, 1])
             return _hash_numbers(long_side * 2.0**20 + short_side, self.key)
-        return _hash_numbers(np.asarray(col, dtype=np.float64)[rows], self.key)
+        return _hash_numbers(self.take(np.asarray(col, dtype=np.float64)), self.key)
 
 
 def _ua_block(user_agents: np.ndarray, key: str) -> np.ndarray:
@@ -259,7 +266,7 @@ def _ua_block(user_agents: np.ndarray, key: str) -> np.ndarray:
     """
     from fraudscore.enrich.ua import parse_user_agents
 
-    codes, uniques = pd.factorize(np.asarray(user_agents, dtype=object), use_na_sentinel=True)
+    codes, uniques = factorize_objects(user_agents)
     info = parse_user_agents(np.append(np.asarray(uniques, dtype=object), None))  # last = missing
     words = ["\x1f".join(w) for w in zip(*(getattr(info, f) for f in UA_LINK_FIELDS))]  # per unique UA
     return _siphash_unique(np.asarray(words, dtype=object), key)[codes]  # code -1 takes the last entry
@@ -299,7 +306,7 @@ def fingerprint(columns: Mapping, *, ip=None, secret: str | bytes | None = None)
         return Fingerprints(device_id, link_id, anchor, np.zeros(n, np.uint64))
     m = rows.size
     key = get_secret(secret)
-    cols = _Columns(columns, rows, derive_key(key, "fingerprint.attribute"))
+    cols = _Columns(columns, rows, n, derive_key(key, "fingerprint.attribute"))
 
     parts = [cols.get(name) for name in DEVICE_FIELDS]
     enough = np.sum([p[1] for p in parts], axis=0) >= MIN_ATTRIBUTES
@@ -309,17 +316,17 @@ def fingerprint(columns: Mapping, *, ip=None, secret: str | bytes | None = None)
 
     # Link block key: stable attributes plus what the user agent says beyond its versions.
     ua_col = columns.get("device.user_agent")
-    ua_col = np.full(m, None, object) if ua_col is None else np.asarray(ua_col, dtype=object)[rows]
+    ua_col = np.full(m, None, object) if ua_col is None else cols.take(np.asarray(ua_col, dtype=object))
     block = _combine([cols.get(name)[0] for name in LINK_FIELDS] + [_ua_block(ua_col, cols.key)], m)
 
     if ip is None:
         from fraudscore.enrich.ip import IPDatabase
 
         ip_col = columns.get("network.ip")
-        ip_rows = IPDatabase.default().lookup(np.asarray(ip_col, object)[rows] if ip_col is not None
+        ip_rows = IPDatabase.default().lookup(cols.take(np.asarray(ip_col, object)) if ip_col is not None
                                               else np.full(m, None, object))
     else:
-        ip_rows = _take_info(ip, rows)
+        ip_rows = ip if cols.everyone else _take_info(ip, rows)
     # Disambiguator: the /24 or /48 network; the cookie when there is no usable address.
     a = np.where(ip_rows.valid & ~ip_rows.is_private, 1, 0).astype(np.int8)
     # The network number is not keyed yet: the final keyed hash below covers it.

@@ -33,6 +33,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from fraudscore.enrich._factorize import factorize_objects
+
 __all__ = ["IPInfo", "IPDatabase", "parse_ips"]
 
 _U64 = (1 << 64) - 1
@@ -117,15 +119,16 @@ def _parse_v4_bulk(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ok &= is_dot.sum(axis=1) == 3
     # numpy drops trailing NULs when it builds the grid: "1.2.3.4\x00" must not pass as 1.2.3.4.
     ok &= (~is_pad).sum(axis=1) == np.fromiter((len(t) for t in texts), np.int64, count=m)
-    # Each digit's decimal exponent is its distance to the next non-digit (dot or end).
-    col = np.arange(w)
-    stop = np.where(is_digit, w, col)
+    # Each digit's decimal exponent is its distance to the next non-digit (dot or end). Small
+    # integer types keep the (m, 15) temporaries cheap.
+    col = np.arange(w, dtype=np.int8)
+    stop = np.where(is_digit, np.int8(w), col)
     next_stop = np.minimum.accumulate(stop[:, ::-1], axis=1)[:, ::-1]
-    exponent = np.where(is_digit, next_stop - col - 1, 0)
+    exponent = np.where(is_digit, next_stop - col - 1, 0).astype(np.int8)
     ok &= np.all(exponent <= 2, axis=1)
-    digit = np.where(is_digit, cp.astype(np.int64) - 48, 0)
-    contrib = digit * (10 ** np.minimum(exponent, 2))
-    octet = np.cumsum(is_dot, axis=1)
+    digit = np.where(is_digit, cp - 48, 0).astype(np.int16)
+    contrib = digit * np.array([1, 10, 100], np.int16)[np.minimum(exponent, 2)]
+    octet = np.cumsum(is_dot, axis=1, dtype=np.int8)
     # An octet starts at column 0 or right after a dot; a leading "0" followed by more digits is refused.
     starts_octet = np.concatenate([np.ones((m, 1), bool), is_dot[:, :-1]], axis=1)
     ok &= ~np.any(starts_octet & is_digit & (digit == 0) & (exponent > 0), axis=1)
@@ -133,7 +136,7 @@ def _parse_v4_bulk(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for k in range(4):
         in_k = is_digit & (octet == k)
         ok &= in_k.any(axis=1)
-        val = (contrib * in_k).sum(axis=1)
+        val = np.where(in_k, contrib, 0).sum(axis=1, dtype=np.int64)
         ok &= val <= 255
         v = (v << 8) | np.minimum(val, 255)
     return ok, np.where(ok, v, 0).astype(np.uint32)
@@ -407,7 +410,7 @@ class IPDatabase:
         n = len(arr)
         if n == 0:
             return _empty(0)
-        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+        codes, uniques = factorize_objects(arr)
         u = self._lookup_unique(np.asarray(uniques, dtype=object))
         # Missing values (code -1) point at one appended "invalid" entry.
         codes = np.where(codes < 0, len(uniques), codes)

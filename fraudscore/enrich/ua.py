@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fraudscore.enrich._factorize import factorize_objects
+
 __all__ = ["UAInfo", "UAParser", "parse_user_agents", "DEVICE_CLASSES", "UNKNOWN", "MAX_UA_LENGTH",
            "has_accelerator"]
 
@@ -247,7 +249,7 @@ class UAParser:
             Arrays of shape (n,), in input order.
         """
         arr = np.asarray(uas, dtype=object).ravel()
-        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+        codes, uniques = factorize_objects(arr)
         rows = [self.parse_one(u) for u in uniques]
         rows.append(_UNKNOWN_ROW)  # code -1 (missing) takes this one
         codes = np.where(codes < 0, len(rows) - 1, codes)
