@@ -111,6 +111,84 @@ class Ragged:
         """Permutation of ``values`` that sorts each row (stable) and keeps rows in place."""
         return np.lexsort((self.values, self.row_ids()))
 
+    # ------------------------------------------------------------------ segment reductions
+    # ``values`` defaults to this column's values; a parallel array (same offsets) may be given
+    # instead, so one Ragged's layout serves every series that shares it.
+
+    def _vals(self, values):
+        return self.values if values is None else values
+
+    def sums(self, values: np.ndarray | None = None) -> np.ndarray:
+        """Sum per row (0 for empty rows), float64 of shape (n,)."""
+        return np.bincount(self.row_ids(), weights=self._vals(values), minlength=len(self))
+
+    def counts(self, where: np.ndarray) -> np.ndarray:
+        """Number of true ``where`` elements per row, int64 of shape (n,)."""
+        return np.bincount(self.row_ids()[where], minlength=len(self))
+
+    def means(self, values: np.ndarray | None = None) -> np.ndarray:
+        """Mean per row (NaN for empty rows)."""
+        lengths = self.lengths
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(lengths > 0, self.sums(values) / np.maximum(lengths, 1), np.nan)
+
+    def stds(self, values: np.ndarray | None = None, ddof: int = 0) -> np.ndarray:
+        """Standard deviation per row (NaN when fewer than ``ddof + 1`` values).
+
+        Two-pass (subtract the row mean first), so large offsets such as epoch times lose no
+        precision.
+        """
+        v = self._vals(values)
+        centred = v - np.repeat(np.nan_to_num(self.means(v)), self.lengths)
+        lengths = self.lengths
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var = self.sums(centred * centred) / (lengths - ddof)
+        return np.where(lengths > ddof, np.sqrt(np.maximum(var, 0.0)), np.nan)
+
+    def _reduce(self, ufunc, values, empty: float) -> np.ndarray:
+        v = self._vals(values)
+        out = np.full(len(self), empty, dtype=np.float64)
+        nonempty = self.lengths > 0
+        if nonempty.any():
+            out[nonempty] = ufunc.reduceat(v, self.offsets[:-1][nonempty])
+        return out
+
+    def maxs(self, values: np.ndarray | None = None) -> np.ndarray:
+        """Maximum per row (NaN for empty rows)."""
+        return self._reduce(np.maximum, values, np.nan)
+
+    def mins(self, values: np.ndarray | None = None) -> np.ndarray:
+        """Minimum per row (NaN for empty rows)."""
+        return self._reduce(np.minimum, values, np.nan)
+
+    def firsts(self, values: np.ndarray | None = None) -> np.ndarray:
+        """First value per row (NaN for empty rows)."""
+        v = self._vals(values).astype(np.float64, copy=False)
+        out = np.full(len(self), np.nan)
+        nonempty = self.lengths > 0
+        out[nonempty] = v[self.offsets[:-1][nonempty]]
+        return out
+
+    def lasts(self, values: np.ndarray | None = None) -> np.ndarray:
+        """Last value per row (NaN for empty rows)."""
+        v = self._vals(values).astype(np.float64, copy=False)
+        out = np.full(len(self), np.nan)
+        nonempty = self.lengths > 0
+        out[nonempty] = v[self.offsets[1:][nonempty] - 1]
+        return out
+
+    def diff(self, values: np.ndarray | None = None) -> "Ragged":
+        """Differences of consecutive values inside each row (rows shrink by one)."""
+        v = self._vals(values)
+        lengths = np.maximum(self.lengths - 1, 0)
+        if len(v) < 2:
+            return Ragged.from_lengths(np.empty(0, dtype=np.result_type(v.dtype, np.float64)), lengths)
+        d = np.diff(v)
+        inner = np.ones(len(d), dtype=bool)
+        starts = self.offsets[1:-1]
+        inner[starts[(starts > 0) & (starts <= len(d))] - 1] = False  # pairs that straddle two rows
+        return Ragged.from_lengths(d[inner], lengths)
+
     def to_lists(self) -> list[list]:
         """Plain Python lists (for tests and reports, not hot paths)."""
         return [self.row(i).tolist() for i in range(len(self))]

@@ -50,3 +50,29 @@ def test_invalid_offsets_are_rejected():
         Ragged(np.zeros(3), np.array([0, 2]))
     with pytest.raises(ValueError):
         Ragged(np.zeros(3), np.array([1, 3]))
+
+
+def test_segment_reductions_match_per_row_numpy():
+    rows = [[1.0, 4.0, 2.0], [], [5.0], [3.0, 3.0], []]
+    r = _r(rows)
+    for method, fn in [("sums", np.sum), ("means", np.mean), ("maxs", np.max), ("mins", np.min),
+                       ("stds", np.std), ("firsts", lambda a: a[0]), ("lasts", lambda a: a[-1])]:
+        got = getattr(r, method)()
+        for i, row in enumerate(rows):
+            if row:
+                assert got[i] == pytest.approx(fn(np.array(row))), (method, i)
+            else:
+                assert got[i] == 0 if method == "sums" else np.isnan(got[i]), (method, i)
+    assert r.stds(ddof=1)[2] != r.stds(ddof=1)[2]  # one value: sample SD undefined
+    assert r.counts(r.values > 2).tolist() == [1, 0, 1, 2, 0]
+
+
+def test_diff_stays_inside_rows():
+    r = _r([[1.0, 4.0, 2.0], [], [5.0], [3.0, 3.5], [7.0]])
+    assert r.diff().to_lists() == [[3.0, -2.0], [], [], [0.5], []]
+    assert _r([[], []]).diff().to_lists() == [[], []]
+
+
+def test_stds_keep_precision_on_large_offsets():
+    r = _r([[1e12 + 1, 1e12 + 2, 1e12 + 3]])
+    assert r.stds()[0] == pytest.approx(np.std([1.0, 2.0, 3.0]))
