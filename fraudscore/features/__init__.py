@@ -1,0 +1,1 @@
+"""Feature extraction: one module per feature family of docs/DESIGN ("Feature families")."""
