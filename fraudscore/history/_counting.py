@@ -159,8 +159,12 @@ def _counts_one_origin(rows: np.ndarray, events: dict[str, np.ndarray], batch: i
     for k, kind in enumerate(KINDS):
         ev = events[kind]
         current = (ev["seq"] >> 32) == batch
-        mine = ev[current]
-        ev = np.concatenate([ev[~current], mine[np.argsort(mine["seq"])]])
+        n_mine = int(current.sum())
+        mine = ev[len(ev) - n_mine:]
+        # count_history already lists this batch last, in position order; replays need sorting.
+        if not (current[len(ev) - n_mine:].all() and np.all(mine["seq"][1:] > mine["seq"][:-1])):
+            mine = ev[current]
+            ev = np.concatenate([ev[~current], mine[np.argsort(mine["seq"])]])
         # Each queried row is its own event, unless it fell out of retention (then it sees nothing).
         key = rows[KIND_FIELDS[kind]]
         own = np.searchsorted(ev["seq"][len(ev) - len(mine):], rows["seq"]) + len(ev) - len(mine)
@@ -169,7 +173,16 @@ def _counts_one_origin(rows: np.ndarray, events: dict[str, np.ndarray], batch: i
         if len(ev):
             has_own &= ev["seq"][own] == rows["seq"]
         counted = kind in distinct_col
-        values = _count_kind(ev, own[has_own], counted)
+        # Most keys occur once (the row itself): all its counts are 0. Count only the others.
+        _, key_rank, multiplicity = np.unique(ev["key"], return_inverse=True, return_counts=True)
+        repeated = multiplicity[key_rank] > 1
+        compact = np.cumsum(repeated) - 1
+        own_rows = np.flatnonzero(has_own)
+        busy = repeated[own[has_own]]
+        values = np.zeros((len(own_rows), 4), np.int64)
+        values[busy] = _count_kind(ev[repeated], compact[own[has_own][busy]], counted)
+        if counted:
+            values[~busy, 3] = rows[KIND_FIELDS[AUX_KIND[kind]]][own_rows[~busy]] != 0
         out[has_own, k * len(WINDOWS):(k + 1) * len(WINDOWS)] = values[:, :3]
         if counted:
             aux_field = KIND_FIELDS[AUX_KIND[kind]]
@@ -199,6 +212,7 @@ def count_history(rows: np.ndarray, stored: dict[str, np.ndarray], new: np.ndarr
     ndarray of shape (m, len(COLUMNS)), dtype int64
     """
     added = rows[new]
+    added = added[np.argsort(added["seq"])]  # position order: what _counts_one_origin expects
     events = {}
     for kind in KINDS:
         ev = np.concatenate([stored[kind], events_of_rows(added, kind)])
@@ -208,6 +222,7 @@ def count_history(rows: np.ndarray, stored: dict[str, np.ndarray], new: np.ndarr
     for batch in np.unique(origin):
         # Events of later batches can be earlier in time: leave them out for rows of this batch.
         mine = origin == batch
-        visible = {k: ev[(ev["seq"] >> 32) <= batch] for k, ev in events.items()}
+        visible = {k: ev if len(ev) == 0 or (ev["seq"].max() >> 32) <= batch else ev[(ev["seq"] >> 32) <= batch]
+                   for k, ev in events.items()}
         out[mine] = _counts_one_origin(rows[mine], visible, int(batch))
     return out
