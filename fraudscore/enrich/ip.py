@@ -118,7 +118,7 @@ def _parse_v4_bulk(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ok = np.all(is_digit | is_dot | is_pad, axis=1) & np.all(np.maximum.accumulate(is_pad, axis=1) == is_pad, axis=1)
     ok &= is_dot.sum(axis=1) == 3
     # numpy drops trailing NULs when it builds the grid: "1.2.3.4\x00" must not pass as 1.2.3.4.
-    ok &= (~is_pad).sum(axis=1) == np.fromiter((len(t) for t in texts), np.int64, count=m)
+    ok &= (~is_pad).sum(axis=1) == np.fromiter(map(len, texts), np.int64, count=m)
     # Each digit's decimal exponent is its distance to the next non-digit (dot or end). Small
     # integer types keep the (m, 15) temporaries cheap.
     col = np.arange(w, dtype=np.int8)
@@ -168,8 +168,8 @@ def parse_ips(values) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, n
     hi = np.zeros(m, np.uint64)
     lo = np.zeros(m, np.uint64)
     special6 = np.zeros(m, bool)
-    texts = [v.strip() if isinstance(v, str) else "" for v in arr]
-    lengths = np.fromiter((len(t) for t in texts), np.int64, count=m)
+    texts = [v.strip() if v.__class__ is str else "" for v in arr]
+    lengths = np.fromiter(map(len, texts), np.int64, count=m)
     short = np.flatnonzero((lengths >= 7) & (lengths <= _V4_MAX_LEN))
     if short.size:
         ok, val = _parse_v4_bulk([texts[i] for i in short])
@@ -326,7 +326,10 @@ class _nullctx:
 
 def _find4(start, end, ids, q):
     """Range id of each IPv4 query, -1 where no range holds it."""
-    i = np.searchsorted(start, q, side="right") - 1
+    # Sorted needles walk the table in order: far fewer cache misses than random probes.
+    order = np.argsort(q, kind="stable")
+    i = np.empty(len(q), np.int64)
+    i[order] = np.searchsorted(start, q[order], side="right") - 1
     ic = np.maximum(i, 0)
     hit = (i >= 0) & (q <= end[ic])
     return np.where(hit, ids[ic], -1)
