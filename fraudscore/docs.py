@@ -43,10 +43,17 @@ def _codes() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _features() -> str:
+    from fraudscore.features.registry import features_markdown
+
+    return features_markdown()
+
+
 #: Page path (relative to the repository root) -> function returning its Markdown.
 GENERATED: dict[str, Callable[[], str]] = {
     "docs/SCHEMA.md": _schema,
     "docs/CODES.md": _codes,
+    "docs/FEATURES.md": _features,
 }
 
 

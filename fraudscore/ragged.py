@@ -8,6 +8,7 @@ thousands of rows a second.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -50,14 +51,24 @@ class Ragged:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    @property
+    # Cached: feature families ask for the same layout arrays many times per batch. (A frozen
+    # dataclass still allows cached_property, which writes to the instance __dict__ directly.)
+    @cached_property
     def lengths(self) -> np.ndarray:
-        """Elements per row, int64 of shape (n,)."""
-        return np.diff(self.offsets)
+        """Elements per row, int64 of shape (n,) (read-only)."""
+        out = np.diff(self.offsets)
+        out.flags.writeable = False
+        return out
+
+    @cached_property
+    def _row_ids(self) -> np.ndarray:
+        out = np.repeat(np.arange(len(self), dtype=np.int64), self.lengths)
+        out.flags.writeable = False
+        return out
 
     def row_ids(self) -> np.ndarray:
-        """Row index of each value, int64 of shape (total,)."""
-        return np.repeat(np.arange(len(self), dtype=np.int64), self.lengths)
+        """Row index of each value, int64 of shape (total,) (read-only)."""
+        return self._row_ids
 
     def position(self) -> np.ndarray:
         """Position of each value inside its row (0, 1, ...), int64 of shape (total,)."""
@@ -177,17 +188,24 @@ class Ragged:
         out[nonempty] = v[self.offsets[1:][nonempty] - 1]
         return out
 
-    def diff(self, values: np.ndarray | None = None) -> "Ragged":
-        """Differences of consecutive values inside each row (rows shrink by one)."""
+    def _pairs(self, values, combine) -> "Ragged":
         v = self._vals(values)
         lengths = np.maximum(self.lengths - 1, 0)
         if len(v) < 2:
             return Ragged.from_lengths(np.empty(0, dtype=np.result_type(v.dtype, np.float64)), lengths)
-        d = np.diff(v)
-        inner = np.ones(len(d), dtype=bool)
+        combined = combine(v[1:], v[:-1])
+        inner = np.ones(len(combined), dtype=bool)
         starts = self.offsets[1:-1]
-        inner[starts[(starts > 0) & (starts <= len(d))] - 1] = False  # pairs that straddle two rows
-        return Ragged.from_lengths(d[inner], lengths)
+        inner[starts[(starts > 0) & (starts <= len(combined))] - 1] = False  # pairs that straddle two rows
+        return Ragged.from_lengths(combined[inner], lengths)
+
+    def diff(self, values: np.ndarray | None = None) -> "Ragged":
+        """Differences of consecutive values inside each row (rows shrink by one)."""
+        return self._pairs(values, np.subtract)
+
+    def pair_means(self, values: np.ndarray | None = None) -> "Ragged":
+        """Means of consecutive values inside each row (rows shrink by one)."""
+        return self._pairs(values, lambda later, earlier: (later + earlier) / 2.0)
 
     def to_lists(self) -> list[list]:
         """Plain Python lists (for tests and reports, not hot paths)."""

@@ -1,0 +1,108 @@
+"""FeatureExtractor: submissions in, float32 feature matrix out (a scikit-learn transformer)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from fraudscore.batch import SubmissionBatch
+from fraudscore.features.context import FeatureContext
+from fraudscore.features.registry import FAMILIES, as_float32, groups
+from fraudscore.io import read_batch
+from fraudscore.survey import SurveySpec
+
+__all__ = ["FeatureExtractor"]
+
+
+class FeatureExtractor(TransformerMixin, BaseEstimator):
+    """Compute every registered feature for a batch of submissions.
+
+    ``fit`` learns reference statistics from calibration data (survey duration medians, Likert
+    means and covariance, synonym/antonym pairs); ``transform`` then computes features of any
+    batch against that fixed reference, so a single submission is scored exactly as it would be
+    inside a batch. Columns of features whose consent a row did not give are NaN for that row.
+
+    Parameters
+    ----------
+    surveys : sequence of SurveySpec, optional
+        Specs of the surveys to be scored (matched on ``survey_id``).
+    families : sequence of str, optional
+        Feature families to compute (default: all of ``FAMILIES``).
+
+    Attributes
+    ----------
+    feature_names_in_ : not set; the input is submissions, not a matrix.
+    states_ : dict
+        What each feature group learned in ``fit``.
+    feature_names_out_ : ndarray of str
+        Output column names, in order.
+    """
+
+    def __init__(self, surveys=None, families=None) -> None:
+        self.surveys = surveys
+        self.families = families
+
+    # ------------------------------------------------------------------ helpers
+    def _specs(self) -> dict[str, SurveySpec]:
+        return {s.survey_id: s for s in (self.surveys or ())}
+
+    def _groups(self):
+        families = tuple(self.families) if self.families is not None else FAMILIES
+        unknown = set(families) - set(FAMILIES)
+        if unknown:
+            raise ValueError(f"unknown feature families {sorted(unknown)}; known: {FAMILIES}")
+        return tuple(g for g in groups() if g.family in families)
+
+    @staticmethod
+    def _batch(X) -> SubmissionBatch:
+        return X if isinstance(X, SubmissionBatch) else read_batch(X)
+
+    # ------------------------------------------------------------------ estimator API
+    def fit(self, X, y=None, history=None):
+        """Learn reference statistics from calibration submissions.
+
+        Parameters
+        ----------
+        X : records, DataFrame, Arrow table, file path or SubmissionBatch
+        y : ignored
+        """
+        ctx = FeatureContext(self._batch(X), self._specs(), history)
+        self.states_ = {g.name: (g.fit(ctx) if g.fit is not None else None) for g in self._groups()}
+        self.feature_names_out_ = np.array([f.name for g in self._groups() for f in g.features], dtype=object)
+        return self
+
+    def transform(self, X, history=None) -> np.ndarray:
+        """Feature matrix of shape (n_submissions, n_features), float32, NaN = unknown.
+
+        Parameters
+        ----------
+        X : records, DataFrame, Arrow table, file path or SubmissionBatch
+        history : HistoryCounts, optional
+            Prior counts of these rows from a history store (history family).
+        """
+        check_is_fitted(self, "states_")
+        batch = self._batch(X)
+        ctx = FeatureContext(batch, self._specs(), history)
+        out = np.empty((batch.n, len(self.feature_names_out_)), dtype=np.float32)
+        col = 0
+        for g in self._groups():
+            values = g.compute(ctx, self.states_.get(g.name))
+            if g.consent == "usage":
+                denied = ~batch.consent_usage
+            elif g.consent == "analytics":
+                denied = ~batch.consent_analytics
+            else:
+                denied = None
+            for f in g.features:
+                column = as_float32(values[f.name])
+                if denied is not None:
+                    column[denied] = np.nan  # no consent: unknown, whatever the inputs looked like
+                out[:, col] = column
+                col += 1
+        return out
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the output columns."""
+        check_is_fitted(self, "feature_names_out_")
+        return self.feature_names_out_.copy()

@@ -1,0 +1,163 @@
+"""Pointer family: how the mouse (or finger) moved, from the ragged pointer series.
+
+People move in curved, bell-shaped submovements with corrections and pauses (Flash & Hogan 1985;
+Fitts 1954); scripts move in straight lines or smooth synthetic curves, at machine-regular
+intervals, and click where no pointer ever approached. All statistics are segment reductions
+over the flat event arrays (no loop over rows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fraudscore.features.context import FeatureContext
+from fraudscore.features.registry import register
+from fraudscore.ragged import Ragged
+
+__all__: list[str] = []
+
+MOVE, DOWN, UP, CLICK = 0, 1, 2, 3
+_APPROACH_MS = 500.0  # a human pointer travels to a target within the half-second before clicking
+_APPROACH_LOOKBACK = 8  # events examined before each click
+_PAUSE_MS = 500.0
+
+
+def _finite(r: Ragged, values: np.ndarray) -> Ragged:
+    """``values`` laid out like ``r``, keeping only the finite ones."""
+    return Ragged(values, r.offsets).filter_values(np.isfinite(values))
+
+
+def _finite_mean(r: Ragged, values: np.ndarray) -> np.ndarray:
+    return _finite(r, values).means()
+
+
+def _finite_cv(r: Ragged, values: np.ndarray) -> np.ndarray:
+    kept = _finite(r, values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cv = kept.stds() / kept.means()
+    return np.where(kept.lengths >= 2, cv, np.nan)
+
+
+@register("kinematics", "pointer", "analytics", [
+    ("events", "pointer events recorded"),
+    ("move_share", "share of pointer events that are moves (touch screens have almost none)"),
+    ("speed_mean", "mean pointer speed while moving, px/s"),
+    ("speed_cv", "coefficient of variation of pointer speed"),
+    ("accel_mean", "mean absolute acceleration, px/s^2"),
+    ("jerk_mean", "mean absolute jerk, px/s^3"),
+    ("curvature_mean", "mean absolute change of heading between moves, radians"),
+    ("straightness", "mean over click-to-click paths of straight distance / travelled distance"),
+    ("pauses_per_min", "gaps over 0.5 s per minute of pointer activity"),
+    ("interval_cv", "coefficient of variation of time between events (machines are regular)"),
+    ("interval_repeat", "share of inter-event intervals equal (to 1 ms) to the row's most common one"),
+    ("click_no_approach", "share of clicks with fewer than two moves in the 0.5 s before them"),
+])
+def kinematics(ctx: FeatureContext, state) -> dict:
+    b = ctx.batch
+    t_r = b.column("telemetry.pointer.t")
+    t, x, y = t_r.values, b.column("telemetry.pointer.x").values, b.column("telemetry.pointer.y").values
+    kind = b.column("telemetry.pointer.kind").values
+    n = ctx.n
+    lengths = t_r.lengths
+    out = {"pointer.events": lengths.astype(np.float64)}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["pointer.move_share"] = t_r.counts(kind == MOVE) / lengths
+
+        dt_r = t_r.diff()
+        dt = dt_r.values
+        dist = np.hypot(t_r.diff(x).values, t_r.diff(y).values)
+        moving = (dt > 0) & (dist > 0)
+        speed = np.where(moving, dist / np.where(dt > 0, dt, 1.0) * 1000.0, np.nan)  # px/s
+        out["pointer.speed_mean"] = _finite_mean(dt_r, speed)
+        out["pointer.speed_cv"] = _finite_cv(dt_r, speed)
+
+        # Acceleration: change of speed over the time between the two intervals' midpoints;
+        # jerk: change of acceleration likewise, one level further down.
+        dv = dt_r.diff(speed)
+        mid_dt = dt_r.pair_means(dt).values
+        accel = dv.values / np.where(mid_dt > 0, mid_dt, np.nan) * 1000.0
+        out["pointer.accel_mean"] = _finite_mean(dv, np.abs(accel))
+        da = dv.diff(accel)
+        mid_dt2 = dv.pair_means(mid_dt).values
+        jerk = da.values / np.where(mid_dt2 > 0, mid_dt2, np.nan) * 1000.0
+        out["pointer.jerk_mean"] = _finite_mean(da, np.abs(jerk))
+
+        heading = np.where(dist > 0, np.arctan2(t_r.diff(y).values, t_r.diff(x).values), np.nan)
+        turn_r = dt_r.diff(heading)
+        turn = np.abs((turn_r.values + np.pi) % (2 * np.pi) - np.pi)
+        out["pointer.curvature_mean"] = _finite_mean(turn_r, turn)
+
+        out["pointer.straightness"] = _straightness(t_r, x, y, kind, dist)
+
+        active_min = (t_r.lasts() - t_r.firsts()) / 60_000.0
+        out["pointer.pauses_per_min"] = np.where(active_min > 0, dt_r.counts(dt > _PAUSE_MS) / active_min, np.nan)
+
+        positive = dt > 0
+        out["pointer.interval_cv"] = _finite_cv(dt_r, np.where(positive, dt, np.nan))
+        out["pointer.interval_repeat"] = _interval_repeat(dt_r, n)
+        out["pointer.click_no_approach"] = _click_no_approach(t_r, t, kind)
+    return out
+
+
+def _straightness(t_r: Ragged, x: np.ndarray, y: np.ndarray, kind: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Mean over click-delimited paths (longer than 10 px) of displacement / path length."""
+    n = len(t_r)
+    if not len(x):
+        return np.full(n, np.nan)
+    # A path starts at each row's first event and right after each click.
+    starts = t_r.position() == 0
+    starts[1:] |= kind[:-1] == CLICK
+    seg = np.cumsum(starts) - 1
+    n_seg = int(seg[-1]) + 1
+    seg_row = t_r.row_ids()[starts]
+    # interval i joins event i and i+1 of the same row: it belongs to the path of event i if
+    # event i+1 did not start a new path
+    row_ids = t_r.row_ids()
+    same_row = row_ids[:-1] == row_ids[1:]
+    inner = same_row & ~starts[1:]
+    event_dist = np.zeros(len(x) - 1)
+    event_dist[same_row] = dist  # dist was computed on within-row intervals, in order
+    path = np.bincount(seg[:-1][inner], weights=event_dist[inner], minlength=n_seg)
+    first = np.flatnonzero(starts)
+    last = np.append(first[1:] - 1, len(x) - 1)
+    displacement = np.hypot(x[last] - x[first], y[last] - y[first])
+    ok = path > 10.0
+    ratio = np.where(ok, displacement / np.where(ok, path, 1.0), 0.0)
+    counted = np.bincount(seg_row[ok], minlength=n)
+    total = np.bincount(seg_row, weights=ratio, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counted > 0, total / counted, np.nan)
+
+
+def _interval_repeat(dt_r: Ragged, n: int) -> np.ndarray:
+    dt = dt_r.values
+    if not len(dt):
+        return np.full(n, np.nan)
+    rows = dt_r.row_ids()
+    ms = np.clip(np.rint(dt), 0, 1_000_000).astype(np.int64)
+    key = rows * 1_000_001 + ms
+    uniq, counts = np.unique(key, return_counts=True)
+    best = np.zeros(n)
+    np.maximum.at(best, uniq // 1_000_001, counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(dt_r.lengths >= 2, best / dt_r.lengths, np.nan)
+
+
+def _click_no_approach(t_r: Ragged, t: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    n = len(t_r)
+    clicks = np.flatnonzero(kind == CLICK)
+    if not len(clicks):
+        return np.full(n, np.nan)
+    rows = t_r.row_ids()
+    moves_before = np.zeros(len(clicks), dtype=np.int64)
+    for k in range(1, _APPROACH_LOOKBACK + 1):  # a fixed number of vectorized shifts, not a row loop
+        j = clicks - k
+        ok = j >= 0
+        jj = np.where(ok, j, 0)
+        ok &= (rows[jj] == rows[clicks]) & (t[clicks] - t[jj] <= _APPROACH_MS) & (kind[jj] == MOVE)
+        moves_before += ok
+    click_rows = rows[clicks]
+    unapproached = np.bincount(click_rows, weights=(moves_before < 2).astype(np.float64), minlength=n)
+    total = np.bincount(click_rows, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, unapproached / total, np.nan)

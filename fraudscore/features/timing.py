@@ -1,0 +1,90 @@
+"""Timing family: how long the submission took, against the survey's norm, and per item.
+
+Speeders are the commonest careless respondents (Huang et al. 2012 suggest ~2 s per item as a
+floor for attentive reading); bots are faster still, and very slow, very even timing is a farm sign.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fraudscore.features.context import FeatureContext
+from fraudscore.features.registry import register
+
+__all__ = ["fit_durations"]
+
+
+def fit_durations(ctx: FeatureContext) -> dict:
+    """Median duration (ms) per survey and overall, from scorable rows of calibration data."""
+    codes, uniques = ctx.survey_codes
+    duration = ctx.batch.duration_ms
+    ok = ctx.batch.valid & np.isfinite(duration) & (codes >= 0)
+    per_survey = {}
+    if ok.any():
+        order = np.argsort(codes[ok], kind="stable")
+        sorted_codes = codes[ok][order]
+        sorted_dur = duration[ok][order]
+        bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
+        for chunk_codes, chunk in zip(np.split(sorted_codes, bounds), np.split(sorted_dur, bounds)):
+            per_survey[str(uniques[chunk_codes[0]])] = float(np.median(chunk))  # per survey, not per row
+    overall = float(np.median(duration[ok])) if ok.any() else float("nan")
+    return {"median_ms": per_survey, "overall_ms": overall}
+
+
+def _reference_ms(ctx: FeatureContext, state: dict | None) -> np.ndarray:
+    codes, uniques = ctx.survey_codes
+    state = state or {"median_ms": {}, "overall_ms": float("nan")}
+    per_unique = np.full(len(uniques), state["overall_ms"])
+    for i, survey in enumerate(uniques):
+        spec = ctx.surveys.get(survey)
+        if survey in state["median_ms"]:
+            per_unique[i] = state["median_ms"][survey]
+        elif spec is not None and spec.expected_duration_s:
+            per_unique[i] = spec.expected_duration_s * 1000.0
+    out = np.full(ctx.n, np.nan)
+    known = codes >= 0
+    out[known] = per_unique[codes[known]]
+    return out
+
+
+@register("duration", "timing", "none", [
+    ("duration_s", "seconds from opening the survey to submitting it"),
+    ("duration_ratio", "duration over the survey's median duration (fitted, or the spec's expected duration)"),
+], fit=fit_durations)
+def duration(ctx: FeatureContext, state) -> dict:
+    d = ctx.batch.duration_ms
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = d / _reference_ms(ctx, state)
+    return {"timing.duration_s": d / 1000.0, "timing.duration_ratio": ratio}
+
+
+@register("items", "timing", "analytics", [
+    ("items_under_1s", "share of items answered in under one second"),
+    ("item_time_median_s", "median seconds per item"),
+    ("item_time_cv", "coefficient of variation of time per item (bots are even, people uneven)"),
+])
+def items(ctx: FeatureContext, state) -> dict:
+    item_ms = ctx.batch.column("telemetry.item_ms")
+    item_ms = item_ms.filter_values(np.isfinite(item_ms.values))  # out-of-range times were set to NaN
+    values = item_ms.values
+    with np.errstate(invalid="ignore", divide="ignore"):
+        under = item_ms.counts(values < 1000.0) / item_ms.lengths
+        cv = item_ms.stds() / item_ms.means()
+    return {
+        "timing.items_under_1s": under,
+        "timing.item_time_median_s": _segment_median(item_ms, values) / 1000.0,
+        "timing.item_time_cv": np.where(item_ms.lengths >= 2, cv, np.nan),
+    }
+
+
+def _segment_median(ragged, values: np.ndarray) -> np.ndarray:
+    """Median per row: sort by (row, value) once, then pick the middle of each row."""
+    order = np.lexsort((values, ragged.row_ids()))
+    sorted_values = values[order]
+    lengths = ragged.lengths
+    out = np.full(len(ragged), np.nan)
+    has = lengths > 0
+    lo = ragged.offsets[:-1] + (lengths - 1) // 2
+    hi = ragged.offsets[:-1] + lengths // 2
+    out[has] = (sorted_values[lo[has]] + sorted_values[hi[has]]) / 2.0
+    return out
