@@ -165,7 +165,7 @@ def draw_honest(rng: np.random.Generator, n: int, spec: SurveySpec, row_id: np.n
     mac_or_touch = touch | (devices.category == CATEGORIES.index("mac")) | (rng.random(n) < 0.3)
     scroll_mode = np.where(mac_or_touch, SCROLL_SMOOTH, SCROLL_WHEEL)
     # Desktop typists ~240 ms mean IKI (Dhakal et al. 2018); phones ~275 ms (Palin et al. 2019).
-    iki = _lognormal(rng, 205, 0.28, n) * np.where(touch, 1.15, 1.0)
+    iki = _lognormal(rng, 180, 0.28, n) * np.where(touch, 1.15, 1.0)
     blk = Block(
         n=n, spec=spec, row_id=row_id,
         family=np.zeros(n, dtype=np.int64),
