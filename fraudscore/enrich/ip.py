@@ -39,6 +39,7 @@ __all__ = ["IPInfo", "IPDatabase", "parse_ips"]
 
 _U64 = (1 << 64) - 1
 _V4_MAX_LEN = 15  # "255.255.255.255"
+_CHUNK = 32_768  # addresses parsed per vector pass
 _V6_MAX_LEN = 64  # longest text worth handing to inet_pton (address + zone id)
 # geoip2fast's country-name list starts with 16 special entries ("01:Reserved ...", ..., "99:<not
 # found>"); the first 15 are private/reserved/special networks.
@@ -171,10 +172,12 @@ def parse_ips(values) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, n
     texts = [v.strip() if v.__class__ is str else "" for v in arr]
     lengths = np.fromiter(map(len, texts), np.int64, count=m)
     short = np.flatnonzero((lengths >= 7) & (lengths <= _V4_MAX_LEN))
-    if short.size:
-        ok, val = _parse_v4_bulk([texts[i] for i in short])
-        version[short[ok]] = 4
-        v4[short[ok]] = val[ok]
+    # In chunks, so the (chunk, 15) character grids and their temporaries stay in cache.
+    for lo_ in range(0, short.size, _CHUNK):
+        part = short[lo_:lo_ + _CHUNK]
+        ok, val = _parse_v4_bulk([texts[i] for i in part])
+        version[part[ok]] = 4
+        v4[part[ok]] = val[ok]
     # Everything else that could be IPv6 goes through inet_pton (C), once per unique text.
     cand = np.flatnonzero((version == 0) & (lengths >= 2) & (lengths <= _V6_MAX_LEN))
     packed, where = [], []
@@ -286,9 +289,11 @@ def _read_hosting_list(text: str) -> dict[str, tuple[int, str]]:
 def _load_tables(path, hosting_csv: str) -> _Tables:
     if path is None:
         path = resources.files("geoip2fast") / "geoip2fast-asn-ipv6.dat.gz"
-    with resources.as_file(path) if not isinstance(path, str) else _nullctx(path) as p, gzip.open(p, "rb") as fh:
-        # geoip2fast's own loader unpickles this file too: it ships inside an installed package
-        # we already trust, and is never a user-supplied path unless the caller passes one.
+    # Traversable (package data) and plain paths both open in binary mode. geoip2fast's own loader
+    # unpickles this file too: it ships inside an installed package we already trust, and is a
+    # caller's file only when the caller passes one.
+    raw = path.open("rb") if hasattr(path, "open") and not isinstance(path, str) else open(path, "rb")
+    with raw, gzip.open(raw, "rb") as fh:
         version, info, _, db = pickle.load(fh)  # noqa: S301
     if version not in (120, 121) or not (info.get("country") and info.get("asn")):
         raise ValueError(f"{path}: not a geoip2fast country+ASN data file")
@@ -313,19 +318,10 @@ def _load_tables(path, hosting_csv: str) -> _Tables:
                    c4s, c4e, c4i, a4s, a4e, a4i, c6s, c6e, c6i, a6s, a6e, a6i)
 
 
-class _nullctx:
-    def __init__(self, v):
-        self.v = v
-
-    def __enter__(self):
-        return self.v
-
-    def __exit__(self, *exc):
-        return False
-
-
 def _find4(start, end, ids, q):
     """Range id of each IPv4 query, -1 where no range holds it."""
+    if len(ids) == 0:
+        return np.full(len(q), -1, np.int64)
     # Sorted needles walk the table in order: far fewer cache misses than random probes.
     order = np.argsort(q, kind="stable")
     i = np.empty(len(q), np.int64)
@@ -336,6 +332,8 @@ def _find4(start, end, ids, q):
 
 
 def _find6(start, end, ids, q_hi, q_lo):
+    if len(ids) == 0:  # a data file without IPv6 networks
+        return np.full(len(q_hi), -1, np.int64)
     i = _bisect_right_128(start[0], start[1], q_hi, q_lo) - 1
     ic = np.maximum(i, 0)
     e_hi, e_lo = end[0][ic], end[1][ic]
@@ -352,9 +350,10 @@ class IPDatabase:
 
     Parameters
     ----------
-    path : str or Traversable, optional
+    path : str, os.PathLike or Traversable, optional
         A geoip2fast country+ASN data file (``*.dat.gz``, format version 120); default: the
-        IPv4+IPv6 file shipped with the installed ``geoip2fast``.
+        IPv4+IPv6 file shipped with the installed ``geoip2fast``. It is unpickled, as geoip2fast
+        itself does: pass only files you trust.
     hosting_csv : str, optional
         Text of a hosting list in the format of ``fraudscore/enrich/data/hosting_asns.csv``;
         default: that file.

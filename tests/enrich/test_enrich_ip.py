@@ -192,3 +192,24 @@ def test_ipv6_parse_round_trips(n):
     else:
         assert version.tolist() == [6, 6]
         assert (int(hi[0]) << 64 | int(lo[0])) == n and (int(hi[1]) << 64 | int(lo[1])) == n
+
+
+def test_explicit_data_file_and_custom_hosting_list():
+    import geoip2fast
+
+    here = resources.files(geoip2fast)
+    custom = "asn,name,kind,source\n15169,GOOGLE,residential,test\n1,Hetzner Online GmbH,vpn,test\n"
+    db = IPDatabase(path=str(here / "geoip2fast-asn.dat.gz"), hosting_csv=custom)  # IPv4-only file
+    info = db.lookup(["8.8.8.8", "5.9.1.1", "2001:4860:4860::8888"])
+    assert info.country.tolist()[:2] == ["US", "DE"]
+    assert info.is_hosting.tolist() == [False, True, False]  # the list decides, not the name
+    assert info.asn.tolist()[:2] == [15169, 1]
+    assert info.valid[2] and info.country[2] == ""  # no IPv6 networks in this file
+
+
+def test_country_only_data_file_is_refused():
+    import geoip2fast
+
+    db = IPDatabase(path=str(resources.files(geoip2fast) / "geoip2fast.dat.gz"))
+    with pytest.raises(ValueError, match="country\\+ASN"):
+        db.lookup(["8.8.8.8"])
