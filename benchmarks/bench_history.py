@@ -138,7 +138,7 @@ def test_batched_observe_beats_row_at_a_time_on_every_store():
 
 if __name__ == "__main__":
     warnings.simplefilter("ignore")
-    result = run(n=200_000, batch=10_000, naive_rows=2_000)
+    result = run(n=200_000, batch=10_000, naive_rows=1_000)
     emit("history_observe", result)
     for store_name in ("memory", "sqlite", "redis"):
         key = f"{store_name}_rows_per_s"
