@@ -39,6 +39,30 @@ class FeatureContext:
         return codes, np.asarray(uniques, dtype=object)
 
     @cached_property
+    def ua(self):
+        """Parsed user agents (:class:`~fraudscore.enrich.ua.UAInfo`), once per unique UA."""
+        from fraudscore.enrich.ua import parse_user_agents
+
+        return parse_user_agents(self.batch.column("device.user_agent"))
+
+    @cached_property
+    def ip(self):
+        """IP facts (:class:`~fraudscore.enrich.ip.IPInfo`), once per unique address."""
+        from fraudscore.enrich.ip import IPDatabase
+
+        return IPDatabase.default().lookup(self.batch.column("network.ip"))
+
+    def survey_value(self, attribute: str, default=None) -> np.ndarray:
+        """Per row, an attribute of the row's SurveySpec (``default`` where there is none)."""
+        codes, uniques = self.survey_codes
+        per_unique = np.empty(len(uniques) + 1, dtype=object)
+        per_unique[-1] = default  # code -1: no survey id
+        for i, survey in enumerate(uniques):
+            spec = self.surveys.get(survey)
+            per_unique[i] = getattr(spec, attribute) if spec is not None else default
+        return per_unique[codes]
+
+    @cached_property
     def answer_text_chars(self) -> np.ndarray:
         """Characters of open-text answers per row (float64)."""
         text = self.batch.column("answers.text")

@@ -1,0 +1,98 @@
+"""Network family: where the submission really comes from, against where it claims to be.
+
+Datacenter and VPN addresses, an IP country other than the survey's, a time zone that does not
+belong to the IP's country or disagrees with the reported UTC offset, browser languages that are
+not the survey's, and GPS that contradicts the time zone are the classic geo-fraud tells
+(respondents faking eligibility for a country's panel).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import zoneinfo
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from fraudscore.features._unique import per_unique
+from fraudscore.features.context import FeatureContext
+from fraudscore.features.registry import register
+
+__all__: list[str] = []
+
+
+@functools.lru_cache(maxsize=1)
+def _zone_countries() -> dict[str, frozenset]:
+    """IANA zone -> countries it is used in, from tzdata's zone.tab and zone1970.tab (offline)."""
+    out: dict[str, set] = {}
+    root = importlib.resources.files("tzdata") / "zoneinfo"
+    for name in ("zone.tab", "zone1970.tab"):
+        for line in (root / name).read_text(encoding="utf-8").splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                out.setdefault(parts[2], set()).update(parts[0].split(","))
+    out.setdefault("UTC", set())
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _primary_language(tag) -> str:
+    return str(tag).split(",")[0].split(";")[0].strip().split("-")[0].lower()
+
+
+@register("geo", "network", "usage", [
+    ("hosting", "IP belongs to a datacenter, cloud or VPN network"),
+    ("private_ip", "IP is private, loopback or otherwise not routable (proxied or spoofed)"),
+    ("ip_country_mismatch", "IP country differs from the survey's country"),
+    ("tz_country_mismatch", "the browser time zone is not used in the IP's country"),
+    ("tz_offset_mismatch_h", "hours between the reported UTC offset and the time zone's actual offset"),
+    ("language_mismatch", "the browser's first language is none of the survey's languages"),
+    ("header_language_mismatch", "Accept-Language and navigator.languages disagree on the first language"),
+    ("gps_tz_mismatch_h", "hours between GPS longitude / 15 and the time zone's UTC offset"),
+])
+def geo(ctx: FeatureContext, state) -> dict:
+    b, ip = ctx.batch, ctx.ip
+    valid = ip.valid
+    country = ip.country
+    known_country = valid & (country != "")
+    survey_country = ctx.survey_value("country")
+    has_survey = pd.notna(survey_country)
+    ip_mismatch = np.where(known_country & has_survey, country != survey_country, np.nan)
+
+    tz = b.column("device.timezone")
+    zones = _zone_countries()
+    tz_mismatch = per_unique(lambda z, c: float(bool(zones[z]) and c not in zones[z]), tz, country,
+                             mask=known_country & np.isin(tz, list(zones)))
+
+    # The offset a zone really has at the time of submission (DST included), per distinct zone.
+    when = np.nanmedian(b.submitted_at_ms) if np.isfinite(b.submitted_at_ms).any() else 0.0
+    moment = datetime.fromtimestamp(when / 1000.0, tz=timezone.utc)
+    actual_min = per_unique(lambda z: zoneinfo.ZoneInfo(z).utcoffset(moment).total_seconds() / 60.0, tz)
+    offset_gap = np.abs(b.column("device.tz_offset_min") - actual_min) / 60.0
+
+    languages = b.column("device.languages")
+    first_lang = np.full(ctx.n, None, dtype=object)
+    has_lang = languages.lengths > 0
+    first_lang[has_lang] = languages.values[languages.offsets[:-1][has_lang]]
+    lang_mismatch = per_unique(lambda lang, allowed: float(_primary_language(lang) not in allowed),
+                               first_lang, ctx.survey_value("languages"))
+    header_mismatch = per_unique(lambda header, lang: float(_primary_language(header) != _primary_language(lang)),
+                                 b.column("network.accept_language"), first_lang)
+
+    lon = b.column("device.gps.lon")
+    gps_gap = np.abs(lon / 15.0 - actual_min / 60.0)
+    gps_gap = np.minimum(gps_gap, 24.0 - gps_gap)  # around the date line
+
+    return {
+        "network.hosting": np.where(valid, ip.is_hosting, np.nan),
+        "network.private_ip": np.where(valid, ip.is_private, np.nan),
+        "network.ip_country_mismatch": ip_mismatch,
+        "network.tz_country_mismatch": tz_mismatch,
+        "network.tz_offset_mismatch_h": offset_gap,
+        "network.language_mismatch": lang_mismatch,
+        "network.header_language_mismatch": header_mismatch,
+        "network.gps_tz_mismatch_h": gps_gap,
+    }
