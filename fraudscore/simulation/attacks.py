@@ -13,11 +13,11 @@ import numpy as np
 
 from . import network as net
 from ._knobs import FAMILIES, Knobs
-from .devices import (ANDROID, CATEGORIES, CHROMIUM, GPU_RENDERERS, LINUX, WINDOWS, copy_devices, draw_devices,
+from .devices import (ANDROID, CHROMIUM, GPU_RENDERERS, LINUX, WINDOWS, copy_devices, draw_devices,
                       ua_catalogue, ua_rows_where)
 from .population import (ANSWER_FIXED, ANSWER_LATENT, ANSWER_UNIFORM, POINTER_MOUSE, POINTER_TELEPORT,
-                         POINTER_TOUCH, SCROLL_NONE, SCROLL_SCRIPTED, TYPE_INJECT, TYPE_KEYS, TYPE_PASTE, Block)
-from .text import CARELESS as TEXT_CARELESS, COPIED, HONEST, JUNK, LLM
+                         POINTER_TOUCH, SCROLL_NONE, SCROLL_SCRIPTED, TYPE_INJECT, TYPE_PASTE, Block)
+from .text import CARELESS as TEXT_CARELESS, COPIED, JUNK, LLM
 
 __all__ = ["SUBTYPES", "assign_families", "apply_attacks"]
 

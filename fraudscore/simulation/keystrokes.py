@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._ragged import exclusive_cumsum, local_index, segment_sum
-from .population import TYPE_INJECT, TYPE_KEYS, TYPE_PASTE, Block
+from .population import TYPE_KEYS, TYPE_PASTE, Block
 
 __all__ = ["KeyPlan", "plan_keys"]
 

@@ -112,7 +112,6 @@ class Block:
     # text
     text_style: np.ndarray
     text_seed: np.ndarray
-    text_source: np.ndarray  # row whose text this row copies (or varies), -1 = own text
     honeypot: np.ndarray
     extras: dict = field(default_factory=dict)
 
@@ -155,8 +154,6 @@ def draw_honest(rng: np.random.Generator, n: int, spec: SurveySpec, row_id: np.n
     gps = touch & (rng.random(n) < 0.08)
     carriers = np.where(touch & (rng.random(n) < 0.35), rng.integers(0, 3, size=n), -1)
     n_scales = len(spec.scales)
-    first_item_words = 12.0
-    del first_item_words
     # Reading speed: silent reading of survey items ~200-300 wpm (Brysbaert 2019), decision time
     # ~1 s (Yan & Tourangeau 2008), with a long fast tail of skimmers.
     ms_per_word = _lognormal(rng, 240, 0.38, n)
@@ -218,7 +215,6 @@ def draw_honest(rng: np.random.Generator, n: int, spec: SurveySpec, row_id: np.n
         careless_speed=np.ones(n),
         text_style=np.zeros(n, dtype=np.int64),
         text_seed=rng.integers(0, 2**62, size=n),
-        text_source=np.full(n, -1),
         honeypot=np.where(rng.random(n) < 0.004, 1, 0),  # browser autofill fills hidden fields
     )
     blk.devices.webdriver[:] = rng.random(n) < 0.004  # accessibility and test-automation tools

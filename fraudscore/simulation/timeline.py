@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._ragged import exclusive_cumsum, local_index
+from ._ragged import local_index
 from .answers import careless_item_mask
 from .design import item_words
 from .keystrokes import KeyPlan

@@ -42,6 +42,13 @@ def test_chunked_parquet_equals_one_shot_generation(tmp_path):
     assert written.column("label").combine_chunks().field("family").to_pylist() == one.labels["family"].tolist()
 
 
+def test_worker_processes_write_the_same_rows(tmp_path):
+    n = BLOCK_ROWS * 2 + 7
+    path = tmp_path / "w.parquet"
+    write_simulation(path, n=n, seed=8, chunk_size=BLOCK_ROWS, progress=False, workers=2)
+    assert pq.read_table(path).drop_columns(["label"]).equals(simulate(n, seed=8, output="arrow").data)
+
+
 def test_jsonl_output_has_labels_and_reads_back(tmp_path):
     import json
 
