@@ -1,15 +1,19 @@
 """Device fingerprints: an exact ``device_id`` and a fuzzy, batch-stable ``link_id``.
 
 Both are keyed 64-bit hashes (installation secret, :mod:`fraudscore.secret`); 0 means missing.
-Neither keeps a raw attribute: columns are hashed, the hashes combined, and the combination passed
-through a keyed hash once more, so an id cannot be tested against guessed attributes without the
-secret.
+Neither keeps a raw attribute: every field is hashed with a keyed SipHash (once per unique value)
+and the keyed field hashes are combined; ``link_id``'s raw network number is covered by one more
+keyed hash. Without the secret an id cannot be tested against guessed attributes.
 
 ``device_id``
     Every stable attribute of the browser and device, exactly (user agent, platform, screen as an
     orientation-free pair, colour depth, pixel ratio, cores, memory, touch points, time zone,
     languages, WebGL vendor/renderer, canvas/audio/fonts hashes, plugins). It changes whenever any
     of them does: a browser update, an external monitor, travel.
+
+``block_id``
+    The block key below alone: shared by identical devices, so not an identity; for short-window
+    velocity counts.
 
 ``link_id``
     The same device across the changes that defeat ``device_id``, in the spirit of FP-Stalker
@@ -21,8 +25,9 @@ secret.
       vendor and renderer, audio and fonts hashes, languages; and
     - a *disambiguator*, because a block key alone merges every identical mass-market device
       (every iPhone 15 on iOS 17 in Safari shares it): the client's /24 (IPv4) or /48 (IPv6)
-      network; for a datacenter/VPN address the provider instead (VPN exits rotate, the provider
-      does not); with no usable address, the cookie.
+      network; with no usable (public, valid) address, the cookie. The VPN/cloud provider was
+      tried instead of the network for hosting addresses and dropped: it merged honest users of
+      identical phones on the big clouds' address space.
 
     Being a pure function of one row, it is the same in every batch and every process (no
     clustering, no batch-local index) and costs O(n). Time enters downstream: the history store
@@ -30,8 +35,8 @@ secret.
 
 Limits (see docs/FINGERPRINT.md for measured precision and recall):
 
-- a device that changes network *and* provider (home broadband one day, mobile data the next, or
-  hopping between VPN providers) gets a new link_id;
+- a device seen from another network (a new broadband address outside its /24, mobile data, a
+  VPN) gets a new link_id: on the simulator this caps recall near 0.34 (docs/FINGERPRINT.md);
 - two identical devices behind one NAT (a household, an office, a campus) share a link_id;
 - changes to a block-key attribute (new fonts installed, a browser switch, a GPU driver change
   that alters the WebGL renderer) break the link;
@@ -51,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from fraudscore.enrich._factorize import factorize_objects
-from fraudscore.secret import derive_key, get_secret, keyed_hash
+from fraudscore.secret import derive_key, get_secret
 
 __all__ = [
     "Fingerprints",
@@ -116,10 +121,15 @@ class Fingerprints:
         return len(self.device_id)
 
 
+_HEX_PAIRS = np.array([f"{b:02x}".encode() for b in range(256)], dtype="S2")
+
+
 def to_hex(ids: np.ndarray) -> np.ndarray:
     """16-digit hex text of each id, ``None`` for 0 (for results and reports), shape (n,)."""
-    ids = np.asarray(ids, dtype=np.uint64)
-    text = pd.Series(ids).map("{:016x}".format).to_numpy(dtype=object)
+    ids = np.ascontiguousarray(ids, dtype=np.uint64)
+    # Big-endian bytes -> two hex digits per byte by table lookup -> one 16-byte string per id.
+    digits = _HEX_PAIRS[ids.astype(">u8").view(np.uint8).reshape(-1, 8)]
+    text = np.ascontiguousarray(digits).view("S16").ravel().astype("U16").astype(object)
     text[ids == 0] = None
     return text
 

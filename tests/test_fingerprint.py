@@ -343,3 +343,10 @@ def test_link_quality_on_simulated_duplicates_quick():
 @pytest.mark.slow
 def test_link_quality_on_simulated_duplicates_full():
     _check_quality(20000, seed=11)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=20))
+def test_to_hex_matches_python_formatting(values):
+    ids = np.array(values, dtype=np.uint64)
+    assert to_hex(ids).tolist() == [None if v == 0 else f"{v:016x}" for v in values]

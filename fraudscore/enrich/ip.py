@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
-import pandas as pd
 
 from fraudscore.enrich._factorize import factorize_objects
 

@@ -26,7 +26,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from fraudscore.enrich._factorize import factorize_objects
 
