@@ -350,3 +350,28 @@ def test_link_quality_on_simulated_duplicates_full():
 def test_to_hex_matches_python_formatting(values):
     ids = np.array(values, dtype=np.uint64)
     assert to_hex(ids).tolist() == [None if v == 0 else f"{v:016x}" for v in values]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    base=st.sampled_from([DESKTOP, PHONE]),
+    timezone=st.sampled_from(["Europe/London", "Asia/Tokyo", "America/Denver", None]),
+    screen=st.sampled_from([(1920.0, 1080.0), (2560.0, 1440.0), (390.0, 844.0), None]),
+    ratio=st.sampled_from([1.0, 1.25, 2.0, 3.0]),
+    depth=st.sampled_from([24.0, 30.0]),
+    cookie=st.one_of(st.none(), st.text(min_size=1, max_size=12)),
+    canvas=st.text(max_size=12),
+    host=st.integers(0, 255),
+    version=st.integers(100, 140),
+)
+def test_link_id_ignores_every_volatile_attribute(base, timezone, screen, ratio, depth, cookie, canvas, host,
+                                                   version):
+    ua = base["device.user_agent"]
+    if "Chrome/120" in ua:
+        ua = ua.replace("Chrome/120", f"Chrome/{version}")
+    changed = dict(base, **{"device.timezone": timezone, "device.screen": screen, "device.pixel_ratio": ratio,
+                            "device.color_depth": depth, "device.cookie_id": cookie, "device.canvas_hash": canvas,
+                            "network.ip": f"81.2.69.{host}", "device.user_agent": ua})
+    out = fp([base, changed])
+    assert out.link_id[0] == out.link_id[1] != 0
+    assert out.block_id[0] == out.block_id[1]
