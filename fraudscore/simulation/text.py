@@ -154,6 +154,8 @@ def compose_texts(style: np.ndarray, seed: np.ndarray, n_text: int, language: st
         for code, arr in ((CARELESS, careless), (LLM, llm), (JUNK, junk)):
             col = pc.if_else(pa.array(style == code), arr, col)
         columns.append(col)
+    if not columns:
+        return pa.array([], type=pa.string())
     stacked = pa.concat_arrays(columns)  # item-major
     order = (np.arange(n_text)[None, :] * n + np.arange(n)[:, None]).ravel()
     return stacked.take(pa.array(order))

@@ -147,3 +147,23 @@ def test_cli_simulate_writes_parquet(tmp_path, capsys):
     assert pq.read_table(out).num_rows == 120
     assert np.array_equal(pq.read_table(out).column("submission_id").to_numpy(),
                           np.array([r["submission_id"] for r in simulate(120, seed=2).records], dtype=object))
+
+
+@pytest.mark.parametrize("spec", [
+    SurveySpec("no-text", n_likert=10, likert_points=7, n_text=0),
+    SurveySpec("gb-short", country="GB", n_likert=12, scales=((0, 1, 2, 3),), reverse_keyed=(1,),
+               attention_checks={5: 3}, n_text=1, item_words=(10,) * 12),
+])
+def test_any_survey_spec_gives_clean_input(spec):
+    from fraudscore.io import read_batch
+
+    sim = simulate(200, fraud_rate=0.5, seed=1, survey=spec, output="arrow")
+    batch = read_batch(sim.data)
+    assert (batch.error == 0).all() and (batch.warnings == 0).all()
+    assert len(sim.records[0]["answers"]["likert"]) == spec.n_likert
+    assert len(sim.records[0]["answers"]["text"]) == spec.n_text
+
+
+def test_a_survey_country_without_a_locale_is_a_value_error():
+    with pytest.raises(ValueError, match="no locale"):
+        simulate(10, survey=SurveySpec("x", country="ZZ"))
