@@ -64,7 +64,7 @@ def register(name: str, family: str, consent: str, features: list[tuple[str, str
 def _load_families() -> None:
     # Importing the family modules registers their groups; done lazily so that importing the
     # registry alone stays cheap.
-    from fraudscore.features import content, device, history, keys, network, pointer, timing  # noqa: F401
+    from fraudscore.features import answers, content, device, history, keys, network, pointer, timing  # noqa: F401
 
 
 def groups() -> tuple[FeatureGroup, ...]:
