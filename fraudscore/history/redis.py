@@ -54,11 +54,13 @@ end
 """
 
 # ARGV: ttl_ms, counter, then three sections, each a count followed by its items:
-#   check (key, fields)                         submissions that must not be held yet
-#   read  (key, fields)                         keys whose held events are returned
-#   write (key, fields, counts, records, size)  records appended, each stamped with the batch
-# Returns {0, held rows} and writes nothing if any checked submission is held; else
-# {1, batch, lengths_1, values_1, ...} with one (lengths, values) pair per read item.
+#   check (key, fields)                          submissions that must not be held yet
+#   rows  (key, fields, records, size)           new submissions' rows, one record per field
+#   keys  (key, fields, counts, records, size)   per key: its held events are returned, then
+#                                                `count` new records are appended to it
+# Every stored record gets the 4-byte batch number appended. Returns {0, held rows} and writes
+# nothing if any checked submission is held; else {1, batch, lengths_1, values_1, ...}, one
+# (lengths, values) pair per keys item, as they were before this batch.
 _OBSERVE = _LUA_COMMON + """
 local ttl, counter, i = ARGV[1], ARGV[2], 3
 local held = {}
@@ -69,41 +71,48 @@ for c = 1, n do
   for j = 1, #fields do if vals[j] then held[#held + 1] = vals[j] end end
 end
 if #held > 0 then return {0, table.concat(held)} end
-local reply = {1, 0}
-n = tonumber(ARGV[i]); i = i + 1
-for r = 1, n do
-  local key, fields = ARGV[i], split(ARGV[i + 1], 8); i = i + 2
-  local vals = hmget(key, fields)
-  local lens, parts = {}, {}
-  for j = 1, #fields do
-    local v = vals[j] or ''
-    lens[j] = struct.pack('>I4', #v)
-    parts[j] = v
-  end
-  reply[#reply + 1] = table.concat(lens)
-  reply[#reply + 1] = table.concat(parts)
-end
 local batch = redis.call('INCR', counter)
-reply[2] = batch
 local stamp = struct.pack('>I4', batch)
+local function hset(key, args)
+  for s = 1, #args, 4000 do redis.call('HSET', key, unpack(args, s, math.min(s + 3999, #args))) end
+  redis.call('PEXPIRE', key, ttl)
+end
 n = tonumber(ARGV[i]); i = i + 1
 for w = 1, n do
+  local key, fields, recs, size = ARGV[i], split(ARGV[i + 1], 8), ARGV[i + 2], tonumber(ARGV[i + 3]); i = i + 4
+  local args = {}
+  for j = 1, #fields do
+    args[2 * j - 1] = fields[j]
+    args[2 * j] = string.sub(recs, (j - 1) * size + 1, j * size) .. stamp
+  end
+  hset(key, args)
+end
+local reply = {1, batch}
+n = tonumber(ARGV[i]); i = i + 1
+for r = 1, n do
   local key, fields, counts, recs, size = ARGV[i], split(ARGV[i + 1], 8), ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
   i = i + 5
   local old = hmget(key, fields)
-  local args, off = {}, 1
+  local lens, parts, args, off = {}, {}, {}, 1
   for j = 1, #fields do
-    local parts = {old[j] or ''}
-    for e = 1, struct.unpack('>I4', counts, 4 * j - 3) do
-      parts[#parts + 1] = string.sub(recs, off, off + size - 1)
-      parts[#parts + 1] = stamp
-      off = off + size
+    local v = old[j] or ''
+    lens[j] = struct.pack('>I4', #v)
+    parts[j] = v
+    local count = struct.unpack('>I4', counts, 4 * j - 3)
+    if count > 0 then
+      local grown = {v}
+      for e = 1, count do
+        grown[#grown + 1] = string.sub(recs, off, off + size - 1)
+        grown[#grown + 1] = stamp
+        off = off + size
+      end
+      args[#args + 1] = fields[j]
+      args[#args + 1] = table.concat(grown)
     end
-    args[#args + 1] = fields[j]
-    args[#args + 1] = table.concat(parts)
   end
-  for s = 1, #args, 4000 do redis.call('HSET', key, unpack(args, s, math.min(s + 3999, #args))) end
-  redis.call('PEXPIRE', key, ttl)
+  reply[#reply + 1] = table.concat(lens)
+  reply[#reply + 1] = table.concat(parts)
+  if #args > 0 then hset(key, args) end
 end
 return reply
 """
@@ -211,9 +220,12 @@ class RedisStore(HistoryStore):
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, prefix: str = "fraudscore:history",
                  timeout_s: float = 10.0, **kwargs):
         super().__init__(**kwargs)
-        import redis  # optional dependency: fraudscore[redis]
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
+        try:
+            import redis  # optional dependency: fraudscore[redis]
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError as exc:
+            raise ImportError("RedisStore needs the redis package: pip install 'fraudscore[redis]'") from exc
 
         self._errors = redis.exceptions
         self.url = url
@@ -247,13 +259,32 @@ class RedisStore(HistoryStore):
         return [(self._key(kind, b), fields[8 * bounds[b]:8 * bounds[b + 1]])
                 for b in range(_BUCKETS) if bounds[b + 1] > bounds[b]]
 
-    def _write_items(self, kind: str, keys: np.ndarray, records: np.ndarray) -> list:
-        """(bucket key, fields, counts, records, record size) items appending ``records`` under ``keys``."""
-        order, distinct, counts, _, bounds = _groups(keys)
+    def _row_items(self, rows: np.ndarray) -> list:
+        """(bucket key, fields, records, record size) items storing new ``rows`` by submission hash."""
+        order, distinct, _, _, bounds = _groups(rows["sub"])
         fields = distinct.astype(">u8").tobytes()
-        count_bytes = counts.astype(">u4").tobytes()
-        payload = records[order].tobytes()
+        records = self._row_records(rows[order])
         size = records.dtype.itemsize
+        payload = records.tobytes()
+        return [(self._key("sub", b), fields[8 * bounds[b]:8 * bounds[b + 1]],
+                 payload[size * bounds[b]:size * bounds[b + 1]], size)
+                for b in range(_BUCKETS) if bounds[b + 1] > bounds[b]]
+
+    def _key_items(self, kind: str, read_keys: np.ndarray, events: np.ndarray) -> list:
+        """(bucket key, fields, counts, records, size) items: read ``read_keys``, append ``events``."""
+        distinct = np.unique(read_keys)  # includes every event's key
+        bucket = (distinct & np.uint64(_BUCKETS - 1)).astype(np.int64)
+        by_bucket = np.lexsort((distinct, bucket))
+        rank = np.empty(len(distinct), np.int64)
+        rank[by_bucket] = np.arange(len(distinct))
+        event_rank = rank[np.searchsorted(distinct, events["key"])]
+        counts = np.bincount(event_rank, minlength=len(distinct))
+        records = self._event_records(events[np.argsort(event_rank, kind="stable")])
+        size = records.dtype.itemsize
+        payload = records.tobytes()
+        fields = distinct[by_bucket].astype(">u8").tobytes()
+        count_bytes = counts.astype(">u4").tobytes()
+        bounds = np.searchsorted(bucket[by_bucket], np.arange(_BUCKETS + 1))
         ends = np.r_[0, np.cumsum(counts)]
         return [(self._key(kind, b), fields[8 * bounds[b]:8 * bounds[b + 1]],
                  count_bytes[4 * bounds[b]:4 * bounds[b + 1]],
@@ -265,17 +296,16 @@ class RedisStore(HistoryStore):
         new = np.ones(len(rows), bool)
         for _ in range(len(rows) + 1):  # each conflict removes at least one row from the writes
             added = out[new]
-            read = {kind: np.unique(events_of_rows(out, kind)["key"]) for kind in KINDS}
             args = [self.retention_ms, f"{self.prefix}:batch"]
             check = self._field_items("sub", added["sub"])
             args += [len(check)] + [x for item in check for x in item]
-            read_items = [(kind, item) for kind in KINDS for item in self._field_items(kind, read[kind])]
-            args += [len(read_items)] + [x for _, item in read_items for x in item]
-            writes = self._write_items("sub", added["sub"], self._row_records(added))
+            row_items = self._row_items(added)
+            args += [len(row_items)] + [x for item in row_items for x in item]
+            key_items = []
             for kind in KINDS:
-                ev = events_of_rows(added, kind)
-                writes += self._write_items(kind, ev["key"], self._event_records(ev))
-            args += [len(writes)] + [x for item in writes for x in item]
+                read = events_of_rows(out, kind)["key"]
+                key_items += [(kind, item) for item in self._key_items(kind, read, events_of_rows(added, kind))]
+            args += [len(key_items)] + [x for _, item in key_items for x in item]
             reply = self._call(self._observe, args=args)
             if reply[0] == 0:
                 held = _rows_from_wire(reply[1])
@@ -286,7 +316,7 @@ class RedisStore(HistoryStore):
             batch = int(reply[1])
             out["seq"][new] = (batch << 32) | rows["seq"][new]
             parts = {kind: [] for kind in KINDS}
-            for (kind, (_, fields)), lengths, values in zip(read_items, reply[2::2], reply[3::2]):
+            for (kind, (_, fields, *_)), lengths, values in zip(key_items, reply[2::2], reply[3::2]):
                 per_field = np.frombuffer(lengths, ">u4") // _EVENT_WIRE.itemsize
                 keys = np.repeat(np.frombuffer(fields, ">u8").astype(np.uint64), per_field)
                 parts[kind].append(_events_from_wire(keys, values))
