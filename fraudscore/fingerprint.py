@@ -156,9 +156,9 @@ def _hash_numbers(x: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
     return h[codes], codes >= 0
 
 
-def _hash_strings(values: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+def _hash_strings(values: np.ndarray, key: str, factorized=None) -> tuple[np.ndarray, np.ndarray]:
     """Keyed hash of each text (once per unique text) and whether it is present (not None/"")."""
-    codes, uniques = factorize_objects(values)
+    codes, uniques = factorize_objects(values) if factorized is None else factorized
     h = np.append(_siphash_unique(uniques, key), np.uint64(0))  # code -1 (missing) -> 0
     present = np.append(uniques != "", False)
     return h[codes], present[codes]
@@ -238,6 +238,7 @@ class _Columns:
         self.columns, self.rows, self.key = columns, rows, key
         self.everyone = len(rows) == n  # the common case: no copies needed
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.factorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # text fields: (codes, uniques)
 
     def take(self, col) -> np.ndarray:
         return col if self.everyone else col[self.rows]
@@ -259,7 +260,8 @@ class _Columns:
                 values, offsets = _take_ragged(values, offsets, rows)
             return _hash_ragged(values, offsets, self.key)
         if name in _STRING_FIELDS:
-            return _hash_strings(self.take(np.asarray(col, dtype=object)), self.key)
+            self.factorized[name] = factorize_objects(self.take(np.asarray(col, dtype=object)))
+            return _hash_strings(None, self.key, self.factorized[name])
         if name == "device.screen":
             wh = self.take(np.asarray(col, dtype=np.float64))
             # (long side, short side): a phone turned sideways is the same phone. One number per
@@ -269,14 +271,14 @@ class _Columns:
         return _hash_numbers(self.take(np.asarray(col, dtype=np.float64)), self.key)
 
 
-def _ua_block(user_agents: np.ndarray, key: str) -> np.ndarray:
+def _ua_block(codes: np.ndarray, uniques: np.ndarray, key: str) -> np.ndarray:
     """Keyed hash of (OS family, browser family, device class) of each user agent, shape (m,).
 
-    Parsed once per unique user agent (and remembered across batches by the parser's LRU).
+    Takes the user-agent column already factorized; parses once per unique user agent (and the
+    parser's LRU remembers them across batches).
     """
     from fraudscore.enrich.ua import parse_user_agents
 
-    codes, uniques = factorize_objects(user_agents)
     info = parse_user_agents(np.append(np.asarray(uniques, dtype=object), None))  # last = missing
     words = ["\x1f".join(w) for w in zip(*(getattr(info, f) for f in UA_LINK_FIELDS))]  # per unique UA
     return _siphash_unique(np.asarray(words, dtype=object), key)[codes]  # code -1 takes the last entry
@@ -325,9 +327,9 @@ def fingerprint(columns: Mapping, *, ip=None, secret: str | bytes | None = None)
     device_id[rows] = np.where(enough, dev, np.uint64(0))
 
     # Link block key: stable attributes plus what the user agent says beyond its versions.
-    ua_col = columns.get("device.user_agent")
-    ua_col = np.full(m, None, object) if ua_col is None else cols.take(np.asarray(ua_col, dtype=object))
-    block = _combine([cols.get(name)[0] for name in LINK_FIELDS] + [_ua_block(ua_col, cols.key)], m)
+    cols.get("device.user_agent")
+    ua_codes, ua_uniques = cols.factorized.get("device.user_agent", (np.full(m, -1), np.empty(0, object)))
+    block = _combine([cols.get(name)[0] for name in LINK_FIELDS] + [_ua_block(ua_codes, ua_uniques, cols.key)], m)
 
     if ip is None:
         from fraudscore.enrich.ip import IPDatabase
