@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fraudscore.history._counting import AUX_KIND, EVENT_DTYPE, ROW_DTYPE, events_of_rows
+from fraudscore.history._counting import EVENT_DTYPE, ROW_DTYPE, events_of_rows
 from fraudscore.history.base import HistoryError, HistoryStore, HistoryUnavailableError
 from fraudscore.history.observations import KIND_FIELDS, KINDS
 

@@ -82,3 +82,11 @@ def test_observations_reject_raw_strings_as_keys():
         Observations.from_hashes(["s"], [T], 1, cookie=np.array(["raw-cookie"], dtype=object))
     with pytest.raises(ValueError):
         Observations.from_hashes(["s", "t"], [T], 1)
+
+
+def test_store_without_a_configured_secret_warns_about_the_development_key(monkeypatch):
+    from fraudscore.history import MemoryStore
+
+    monkeypatch.delenv("FRAUDSCORE_SECRET", raising=False)
+    with pytest.warns(DevelopmentSecretWarning):
+        MemoryStore()
