@@ -312,10 +312,10 @@ def _duplicate(rng, blk: Block, rows, s, sub):
     honest = np.flatnonzero(blk.family == 0)
     # Each repeat copies an earlier submission of the same person: an honest row when there is one
     # (the first submission is legitimate), otherwise another row of this family.
-    pool = honest[: max(1, len(honest) // 4)] if len(honest) else rows[:1]
+    pool = honest[: max(1, len(honest) // 4)] if len(honest) else rows[: max(1, k // 4)]
     orig = pool[rng.integers(0, len(pool), k)]
-    if not len(honest):
-        orig[0] = rows[0]
+    if not len(honest):  # the first quarter of the family's rows are the people's first entries
+        orig[: len(pool)] = pool
     copy_devices(blk.devices, rows, blk.devices, orig)
     for name in _PARAMS_OF_A_PERSON:
         arr = getattr(blk, name)
