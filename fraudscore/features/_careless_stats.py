@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "pair_correlation",
+    "profile_correlation",
     "row_correlation",
     "row_sd",
     "pairwise_moments",
@@ -36,31 +38,41 @@ def row_correlation(a: np.ndarray, b: np.ndarray, min_pairs: int) -> tuple[np.nd
     complete : ndarray of shape (n,), int64
         Number of complete pairs per row.
     """
-    valid = ~(np.isnan(a) | np.isnan(b))
-    complete = valid.sum(axis=1)
+    n, k = a.shape
+    missing = np.isnan(a) | np.isnan(b)
     with np.errstate(invalid="ignore", divide="ignore"):
-        a0 = np.where(valid, a, 0.0)
-        b0 = np.where(valid, b, 0.0)
-        mean_a = a0.sum(axis=1) / complete
-        mean_b = b0.sum(axis=1) / complete
-        # Two passes (centre, then sum products), as R's cov.c does, to keep 1e-9 agreement.
-        da = np.where(valid, a - mean_a[:, None], 0.0)
-        db = np.where(valid, b - mean_b[:, None], 0.0)
-        r = (da * db).sum(axis=1) / np.sqrt((da * da).sum(axis=1) * (db * db).sum(axis=1))
-    # A constant side must give NaN even when rounding leaves a tiny non-zero spread: test
-    # constancy exactly with min == max instead of trusting the sum of squares.
-    constant = (_row_min(a, valid) == _row_max(a, valid)) | (_row_min(b, valid) == _row_max(b, valid))
+        if not missing.any():
+            complete = np.full(n, k, dtype=np.int64)
+            # Two passes (centre, then sum products), as R's cov.c does, for 1e-9 agreement.
+            mean_a = a.mean(axis=1)
+            mean_b = b.mean(axis=1)
+            da = a - mean_a[:, None]
+            db = b - mean_b[:, None]
+        else:
+            valid = ~missing
+            complete = valid.sum(axis=1)
+            mean_a = np.where(valid, a, 0.0).sum(axis=1) / complete
+            mean_b = np.where(valid, b, 0.0).sum(axis=1) / complete
+            da = np.where(valid, a - mean_a[:, None], 0.0)
+            db = np.where(valid, b - mean_b[:, None], 0.0)
+        ss_a = np.einsum("ij,ij->i", da, da)
+        ss_b = np.einsum("ij,ij->i", db, db)
+        r = np.einsum("ij,ij->i", da, db) / np.sqrt(ss_a * ss_b)
+    constant = _no_spread(ss_a, complete, mean_a) | _no_spread(ss_b, complete, mean_b)
     r[(complete < min_pairs) | constant] = np.nan
     np.clip(r, -1.0, 1.0, out=r)
     return r, complete
 
 
-def _row_min(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    return np.min(x, axis=1, where=valid, initial=np.inf)
+def _no_spread(sum_squares: np.ndarray, count: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """True where values do not vary: their spread is only the rounding of their mean.
 
-
-def _row_max(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    return np.max(x, axis=1, where=valid, initial=-np.inf)
+    R computes means in long double, so identical values give an exact zero SD and NA; here
+    the mean of identical values can be off by an ulp, leaving a sum of squares near
+    ``count * (eps * mean)**2``. A real spread of Likert answers is many orders larger.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        return sum_squares <= 1e-20 * count * mean * mean
 
 
 def row_sd(x: np.ndarray) -> np.ndarray:
@@ -79,16 +91,27 @@ def row_sd(x: np.ndarray) -> np.ndarray:
     n, k = x.shape
     if k == 0:
         return np.full(n, np.nan)
-    missing = np.isnan(x)
-    if not missing.any():
+    total = x.sum(axis=1)  # NaN exactly where a row has a skipped item: no isnan pass needed
+    if not np.isnan(total).any():
         if k < 2:
             return np.full(n, np.nan)
-        return x.std(axis=1, ddof=1)
+        # k * sum(x^2) - sum(x)^2 is exact for whole-number answers (and two passes fewer than
+        # centring first); rows where it cancels badly are redone with the two-pass formula.
+        squares = np.einsum("ij,ij->i", x, x)
+        spread = k * squares - total * total
+        with np.errstate(invalid="ignore"):
+            out = np.sqrt(np.maximum(spread, 0.0) / (k * (k - 1)))
+        redo = np.flatnonzero(spread <= 1e-6 * k * squares)
+        if len(redo):
+            dev = x[redo] - x[redo].mean(axis=1)[:, None]
+            out[redo] = np.sqrt(np.einsum("ij,ij->i", dev, dev) / (k - 1))
+        return out
+    missing = np.isnan(x)
     count = k - missing.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(missing, 0.0, x).sum(axis=1) / count
         dev = np.where(missing, 0.0, x - mean[:, None])
-        out = np.sqrt((dev * dev).sum(axis=1) / (count - 1))
+        out = np.sqrt(np.einsum("ij,ij->i", dev, dev) / (count - 1))
     out[count < 2] = np.nan
     return out
 
@@ -120,17 +143,18 @@ def pairwise_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         mean = np.where(observed, x, 0.0).sum(axis=0) / counts
         # Centring by the overall mean first changes nothing algebraically but keeps the
         # one-pass pairwise formulas below free of cancellation.
-        z = np.where(observed, x - mean, 0.0)
-        if observed.all():
-            n = x.shape[0]
-            covariance = (z.T @ z) / (n - 1)
+        complete = observed.all()
+        z = x - mean if complete else np.where(observed, x - mean, 0.0)
+        p = x.shape[1]
+        if x.shape[0] < 2:
+            covariance = np.full((p, p), np.nan)
+            correlation = np.full((p, p), np.nan)
+        elif complete:
+            covariance = (z.T @ z) / (x.shape[0] - 1)
             sd = np.sqrt(np.diag(covariance))
             correlation = covariance / np.outer(sd, sd)
             spread = np.broadcast_to(x.max(axis=0) > x.min(axis=0), covariance.shape)
             correlation[~(spread & spread.T)] = np.nan
-            if n < 2:
-                covariance[:] = np.nan
-                correlation[:] = np.nan
         else:
             m = observed.astype(np.float64)
             n_ij = m.T @ m
@@ -143,7 +167,7 @@ def pairwise_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             covariance[n_ij < 2] = np.nan
             # An item constant over the shared rows has no correlation (R: NA); its pairwise
             # variance is an exact zero up to rounding, so compare with the item's scale.
-            scale = np.maximum(1.0, np.nanmax(np.abs(z), axis=0, initial=0.0) ** 2)
+            scale = np.maximum(1.0, np.abs(z).max(axis=0, initial=0.0) ** 2)
             flat = var_i <= 1e-13 * scale[:, None]
             correlation[(n_ij < 2) | flat | flat.T] = np.nan
     np.clip(correlation, -1.0, 1.0, out=correlation)
@@ -185,3 +209,108 @@ def r_cut_labels(n_items: int, n_chunks: int) -> np.ndarray:
     positions = np.arange(1, n_items + 1, dtype=np.float64)
     # Right-closed intervals (a, b]: searchsorted 'left' finds the first break >= position.
     return np.searchsorted(breaks, positions, side="left").astype(np.int64) - 1
+
+
+def pair_correlation(x: np.ndarray, pairs: np.ndarray, min_pairs: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row correlation of ``x[:, pairs[:, 0]]`` with ``x[:, pairs[:, 1]]`` (psychsyn).
+
+    Rows without a missing answer use one-pass sums over item-major blocks; for whole-number
+    answers those sums are exact, so the result agrees with the two-pass formula far below
+    1e-9 and zero spread is exactly zero.
+    Rows with a missing answer go through :func:`row_correlation` on their complete pairs.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, p)
+    pairs : ndarray of shape (k, 2), int
+    min_pairs : int
+
+    Returns
+    -------
+    r : ndarray of shape (n,)
+    complete : ndarray of shape (n,), int64
+    """
+    n, p = x.shape
+    k = len(pairs)
+    r = np.full(n, np.nan)
+    complete = np.zeros(n, dtype=np.int64)
+    if k == 0 or n == 0:
+        return r, complete
+    first, second = pairs[:, 0], pairs[:, 1]
+    # Only the paired items matter: a skipped item outside every pair must not turn the
+    # matrix products below into NaN.
+    items = np.union1d(first, second)
+    x_items = x[:, items]
+    has_missing = np.isnan(x_items).any(axis=1)
+    full = np.flatnonzero(~has_missing)
+    if len(full):
+        local_first, local_second = np.searchsorted(items, first), np.searchsorted(items, second)
+        # Item-major blocks of rows: gathering a pair side is then a copy of whole contiguous
+        # rows, and the sums below run along contiguous memory. Blocks bound the memory.
+        block = max(1, (1 << 21) // k)
+        for start in range(0, len(full), block):
+            rows = full[start:start + block]
+            items_major = np.ascontiguousarray(x_items[rows].T)
+            a, b = items_major[local_first], items_major[local_second]
+            sum_a, sum_b = a.sum(axis=0), b.sum(axis=0)
+            sq_a, sq_b = np.einsum("ij,ij->j", a, a), np.einsum("ij,ij->j", b, b)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                # k * sum(ab) - sum(a) sum(b): exact for whole-number answers, no cancellation.
+                var_a = k * sq_a - sum_a * sum_a
+                var_b = k * sq_b - sum_b * sum_b
+                r_block = (k * np.einsum("ij,ij->j", a, b) - sum_a * sum_b) / np.sqrt(var_a * var_b)
+            flat = (var_a <= 1e-12 * k * sq_a) | (var_b <= 1e-12 * k * sq_b)
+            r_block[flat | (k < min_pairs)] = np.nan
+            np.clip(r_block, -1.0, 1.0, out=r_block)
+            r[rows] = r_block
+        complete[full] = k
+    partial = np.flatnonzero(has_missing)
+    if len(partial):
+        xp = x[partial]
+        r[partial], complete[partial] = row_correlation(xp[:, first], xp[:, second], min_pairs)
+    return r, complete
+
+
+def profile_correlation(x: np.ndarray, profile: np.ndarray, min_items: int = 2) -> np.ndarray:
+    """Per-row correlation of ``x[i]`` with one shared profile (person-total correlation).
+
+    For rows with every item answered the centred profile is computed once and the
+    correlation is one matrix-vector product; rows with skipped items (or a profile with
+    undefined entries) use :func:`row_correlation` over their answered items.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, p)
+    profile : ndarray of shape (p,)
+    min_items : int
+
+    Returns
+    -------
+    ndarray of shape (n,)
+    """
+    n, p = x.shape
+    r = np.full(n, np.nan)
+    if n == 0 or p == 0:
+        return r
+    total = x.sum(axis=1)  # NaN exactly for rows with a skipped item: no separate isnan pass
+    has_missing = np.isnan(total) | np.isnan(profile).any()
+    full = np.flatnonzero(~has_missing)
+    if len(full) and p >= min_items:
+        xf = x if len(full) == n else x[full]
+        tf = total if len(full) == n else total[full]
+        centred = profile - profile.mean()
+        ss_profile = centred @ centred
+        squares = np.einsum("ij,ij->i", xf, xf)
+        spread = p * squares - tf * tf  # p * sum of squared deviations; exact for whole numbers
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # sum((x - mean) * centred) == x @ centred because centred sums to zero.
+            r_full = (xf @ centred) * np.sqrt(p / (spread * ss_profile))
+        flat = (spread <= 1e-12 * p * squares) | bool(_no_spread(ss_profile, p, profile.mean()))
+        r_full[flat] = np.nan
+        np.clip(r_full, -1.0, 1.0, out=r_full)
+        r[full] = r_full
+    partial = np.flatnonzero(has_missing)
+    if len(partial):
+        xp = x[partial]
+        r[partial], _ = row_correlation(xp, np.broadcast_to(profile, xp.shape), min_items)
+    return r

@@ -41,7 +41,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from fraudscore.features._careless_stats import pairwise_moments, r_cut_labels, row_correlation, row_sd
+from fraudscore.features._careless_stats import (
+    pair_correlation,
+    pairwise_moments,
+    profile_correlation,
+    r_cut_labels,
+    row_correlation,
+    row_sd,
+)
 from fraudscore.ragged import Ragged
 from fraudscore.survey import SurveySpec
 
@@ -62,6 +69,9 @@ __all__ = [
     "psychsyn",
     "split_irv",
 ]
+
+#: Rows per block in longstring: the block's item-major copy stays in cache.
+_BLOCK_ROWS = 16_384
 
 #: careless' default critical correlation for psychometric synonyms (antonyms: its negative).
 CRITICAL_VALUE = 0.60
@@ -86,6 +96,15 @@ def likert_matrix(likert: Ragged, n_items: int) -> np.ndarray:
     keep = position < n_items
     out[likert.row_ids()[keep], position[keep]] = likert.values[keep]
     return out
+
+
+def _column_means(x: np.ndarray) -> np.ndarray:
+    """``colMeans(x, na.rm = TRUE)``; NaN for an item nobody answered."""
+    answered = ~np.isnan(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if answered.all():
+            return x.mean(axis=0)
+        return np.where(answered, x, 0.0).sum(axis=0) / answered.sum(axis=0)
 
 
 def _as_matrix(x: np.ndarray) -> np.ndarray:
@@ -122,17 +141,24 @@ def longstring(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, p = x.shape
     if p == 0:
         return np.full(n, np.nan), np.full(n, np.nan)
-    same = x[:, 1:] == x[:, :-1]  # NaN compares unequal: R's run break at NA
-    n_runs = p - same.sum(axis=1)
-    # Length of the run ending at each column, one column at a time: a loop over items
-    # (p steps of whole-column operations), never over rows.
-    current = np.ones(n, dtype=np.int32)
-    longest = np.ones(n, dtype=np.int32)
-    for j in range(p - 1):
-        current += 1
-        current *= same[:, j]
-        current += ~same[:, j]
-        np.maximum(longest, current, out=longest)
+    run_type = np.uint8 if p < 255 else (np.uint16 if p < 65535 else np.int64)
+    longest = np.empty(n, dtype=run_type)
+    n_runs = np.empty(n, dtype=np.int64)
+    for start in range(0, n, _BLOCK_ROWS):
+        block = x[start:start + _BLOCK_ROWS]
+        same = block[:, 1:] == block[:, :-1]  # NaN compares unequal: R's run break at NA
+        n_runs[start:start + _BLOCK_ROWS] = p - np.count_nonzero(same, axis=1)
+        # Item-major copy of a cache-sized block: each step reads one contiguous column.
+        same_by_item = np.ascontiguousarray(same.T).view(np.uint8)
+        current = np.ones(len(block), dtype=run_type)
+        block_longest = np.ones(len(block), dtype=run_type)
+        # Length of the run ending at each item, item by item: a loop over the p items
+        # (whole columns at once), never over rows. current * same + 1 resets to 1 at a break.
+        for j in range(p - 1):
+            current *= same_by_item[j]
+            current += 1
+            np.maximum(block_longest, current, out=block_longest)
+        longest[start:start + _BLOCK_ROWS] = block_longest
     return longest.astype(np.float64), p / n_runs
 
 
@@ -176,7 +202,10 @@ def split_irv(x: np.ndarray, num_split: int = 3) -> np.ndarray:
     if num_split > x.shape[1]:
         raise ValueError(f"num_split={num_split} exceeds the {x.shape[1]} items")
     labels = r_cut_labels(x.shape[1], num_split)
-    return np.column_stack([row_sd(x[:, labels == k]) for k in range(num_split)])
+    # cut() makes consecutive chunks: column slices, copied so each row SD reads contiguous memory.
+    bounds = np.searchsorted(labels, np.arange(num_split + 1))
+    return np.column_stack([row_sd(np.ascontiguousarray(x[:, bounds[k]:bounds[k + 1]]))
+                            for k in range(num_split)])
 
 
 def evenodd(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
@@ -222,11 +251,18 @@ def evenodd(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
         even[start + 1:start + length:2, j] = 1.0  # positions 2, 4, ...
     x = x[:, :n_items]
     answered = ~np.isnan(x)
-    filled = np.where(answered, x, 0.0)
-    counts = answered.astype(np.float64)
+    # Sums of whole answers are exact, so equal half means come out identical (as R's
+    # long-double mean gives them) and a person with no spread is NaN, not rounding noise.
+    if answered.all():
+        even_counts, odd_counts = even.sum(axis=0), odd.sum(axis=0)
+        filled = x
+    else:
+        counts = answered.astype(np.float64)
+        even_counts, odd_counts = counts @ even, counts @ odd
+        filled = np.where(answered, x, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        even_means = (filled @ even) / (counts @ even)
-        odd_means = (filled @ odd) / (counts @ odd)
+        even_means = (filled @ even) / even_counts
+        odd_means = (filled @ odd) / odd_counts
     r, _ = row_correlation(even_means, odd_means, min_pairs=2)
     with np.errstate(invalid="ignore", divide="ignore"):
         stepped = 2.0 * r / (1.0 + r)
@@ -276,10 +312,15 @@ def mahad(x: np.ndarray, mean: np.ndarray | None = None, precision: np.ndarray |
         precision = _precision(covariance) if precision is None else precision
     with np.errstate(invalid="ignore"):
         z = x - mean
-    answered = ~np.isnan(z)
-    z = np.where(answered, z, 0.0)
+    missing = np.isnan(z)
+    if missing.any():
+        answered_any = ~missing.all(axis=1)
+        z[missing] = 0.0
+    else:
+        answered_any = None
     d_sq = np.einsum("ij,ij->i", z @ precision, z)
-    d_sq[~answered.any(axis=1)] = np.nan
+    if answered_any is not None:
+        d_sq[~answered_any] = np.nan
     return d_sq
 
 
@@ -374,7 +415,7 @@ def _pair_correlation(x: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     if len(pairs) == 0:
         return np.full(x.shape[0], np.nan)
-    r, _ = row_correlation(x[:, pairs[:, 0]], x[:, pairs[:, 1]], min_pairs=3)
+    r, _ = pair_correlation(x, pairs, min_pairs=3)
     return r
 
 
@@ -399,9 +440,8 @@ def person_total(x: np.ndarray, item_means: np.ndarray | None = None) -> np.ndar
     """
     x = _as_matrix(x)
     if item_means is None:
-        item_means, _, _ = pairwise_moments(x)
-    r, _ = row_correlation(x, np.broadcast_to(item_means, x.shape), min_pairs=2)
-    return r
+        item_means = _column_means(x)
+    return profile_correlation(x, np.asarray(item_means, dtype=np.float64), min_items=2)
 
 
 # --------------------------------------------------------------------------------------------
