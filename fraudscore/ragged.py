@@ -80,7 +80,7 @@ class Ragged:
 
     def filter_values(self, keep: np.ndarray) -> "Ragged":
         """Keep only the values where ``keep`` is true; rows shrink accordingly."""
-        lengths = np.bincount(self.row_ids()[keep], minlength=len(self))
+        lengths = self.counts(keep)
         return Ragged.from_lengths(self.values[keep], lengths)
 
     def clear_rows(self, rows: np.ndarray) -> "Ragged":
@@ -129,13 +129,29 @@ class Ragged:
     def _vals(self, values):
         return self.values if values is None else values
 
+    @cached_property
+    def _nonempty(self) -> tuple[np.ndarray, np.ndarray]:
+        # reduceat over the starts of non-empty rows only: each such start runs to the next one,
+        # which is exactly that row's values (empty rows share the next row's start).
+        mask = self.lengths > 0
+        return mask, self.offsets[:-1][mask]
+
     def sums(self, values: np.ndarray | None = None) -> np.ndarray:
         """Sum per row (0 for empty rows), float64 of shape (n,)."""
-        return np.bincount(self.row_ids(), weights=self._vals(values), minlength=len(self))
+        v = self._vals(values)
+        out = np.zeros(len(self), dtype=np.float64)
+        mask, starts = self._nonempty
+        if len(starts):
+            out[mask] = np.add.reduceat(v.astype(np.float64, copy=False), starts)
+        return out
 
     def counts(self, where: np.ndarray) -> np.ndarray:
         """Number of true ``where`` elements per row, int64 of shape (n,)."""
-        return np.bincount(self.row_ids()[where], minlength=len(self))
+        out = np.zeros(len(self), dtype=np.int64)
+        mask, starts = self._nonempty
+        if len(starts):
+            out[mask] = np.add.reduceat(where.astype(np.int64), starts)
+        return out
 
     def means(self, values: np.ndarray | None = None) -> np.ndarray:
         """Mean per row (NaN for empty rows)."""
@@ -156,12 +172,31 @@ class Ragged:
             var = self.sums(centred * centred) / (lengths - ddof)
         return np.where(lengths > ddof, np.sqrt(np.maximum(var, 0.0)), np.nan)
 
+    def nanmeans(self, values: np.ndarray | None = None) -> np.ndarray:
+        """Mean of the finite values per row (NaN when a row has none)."""
+        v = self._vals(values)
+        finite = np.isfinite(v)
+        n_finite = self.counts(finite)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n_finite > 0, self.sums(np.where(finite, v, 0.0)) / n_finite, np.nan)
+
+    def nancvs(self, values: np.ndarray | None = None, min_count: int = 2) -> np.ndarray:
+        """Coefficient of variation (population SD / mean) of the finite values per row."""
+        v = self._vals(values)
+        finite = np.isfinite(v)
+        n_finite = self.counts(finite)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(n_finite > 0, self.sums(np.where(finite, v, 0.0)) / n_finite, np.nan)
+            centred = np.where(finite, v - np.repeat(np.nan_to_num(mean), self.lengths), 0.0)
+            sd = np.sqrt(self.sums(centred * centred) / n_finite)
+            return np.where(n_finite >= min_count, sd / mean, np.nan)
+
     def _reduce(self, ufunc, values, empty: float) -> np.ndarray:
         v = self._vals(values)
         out = np.full(len(self), empty, dtype=np.float64)
-        nonempty = self.lengths > 0
-        if nonempty.any():
-            out[nonempty] = ufunc.reduceat(v, self.offsets[:-1][nonempty])
+        mask, starts = self._nonempty
+        if len(starts):
+            out[mask] = ufunc.reduceat(v, starts)
         return out
 
     def maxs(self, values: np.ndarray | None = None) -> np.ndarray:

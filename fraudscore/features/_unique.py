@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["per_unique"]
+__all__ = ["per_unique", "isin"]
 
 
 def per_unique(fn: Callable[..., float], *columns: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -34,3 +34,8 @@ def per_unique(fn: Callable[..., float], *columns: np.ndarray, mask: np.ndarray 
     values = np.array([fn(*row) for row in frame.iloc[first].itertuples(index=False, name=None)], dtype=np.float64)
     out[ok] = values[codes]
     return out
+
+
+def isin(values: np.ndarray, options) -> np.ndarray:
+    """Elementwise membership of an object array in ``options`` (hash based, unlike np.isin on objects)."""
+    return pd.Series(values, dtype=object).isin(set(options)).to_numpy(dtype=bool)

@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from fraudscore.features._unique import per_unique
+from fraudscore.features._unique import isin, per_unique
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
@@ -37,7 +37,7 @@ def _contains(values: np.ndarray, pattern: str) -> np.ndarray:
 
 def _platform_mismatch(os_family: np.ndarray, platform: np.ndarray) -> np.ndarray:
     return per_unique(lambda os_name, plat: float(not plat.lower().startswith(_PLATFORMS[os_name])),
-                      os_family, platform, mask=np.isin(os_family, list(_PLATFORMS)))
+                      os_family, platform, mask=isin(os_family, list(_PLATFORMS)))
 
 
 def _flag(values: np.ndarray) -> np.ndarray:
@@ -85,11 +85,11 @@ def automation(ctx: FeatureContext, state) -> dict:
 def consistency(ctx: FeatureContext, state) -> dict:
     b = ctx.batch
     device_class = ctx.ua.device_class
-    known_class = np.isin(device_class, ["desktop", "phone", "tablet"])
-    mobile = np.isin(device_class, ["phone", "tablet"])
+    known_class = isin(device_class, ["desktop", "phone", "tablet"])
+    mobile = isin(device_class, ["phone", "tablet"])
     touch = b.column("device.touch_points")
     touch_known = known_class & ~np.isnan(touch)
-    mobile_os = np.isin(ctx.ua.os_family, ["iOS", "Android"])
+    mobile_os = isin(ctx.ua.os_family, ["iOS", "Android"])
     touch_mismatch = np.where(touch_known, (mobile & (touch == 0)) | (mobile_os & (touch == 0)), np.nan)
     width = np.nanmax(b.column("device.screen"), axis=1, initial=-np.inf)
     width = np.where(np.isfinite(width), width, np.nan)

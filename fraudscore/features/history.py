@@ -27,11 +27,11 @@ def _columns(kinds: dict) -> list[tuple[str, str]]:
 
 
 _USAGE_FEATURES = _columns(_KINDS_USAGE) + [
-    ("respondents_per_device", "distinct respondents seen before on this device id"),
-    ("respondents_per_link", "distinct respondents seen before on this linked device"),
+    ("respondents_per_device", "distinct respondents on this device id, this submission included (1 = clean)"),
+    ("respondents_per_link", "distinct respondents on this linked device, this submission included"),
 ]
 _NONE_FEATURES = _columns(_KINDS_NONE) + [
-    ("devices_per_respondent", "distinct device ids this respondent used before"),
+    ("devices_per_respondent", "distinct device ids of this respondent, this submission included"),
 ]
 #: History store columns read by this family.
 HISTORY_COLUMNS = tuple(name for name, _ in _USAGE_FEATURES + _NONE_FEATURES)

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from fraudscore.features._unique import per_unique
+from fraudscore.features._unique import isin, per_unique
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
@@ -65,7 +65,7 @@ def geo(ctx: FeatureContext, state) -> dict:
     tz = b.column("device.timezone")
     zones = _zone_countries()
     tz_mismatch = per_unique(lambda z, c: float(bool(zones[z]) and c not in zones[z]), tz, country,
-                             mask=known_country & np.isin(tz, list(zones)))
+                             mask=known_country & isin(tz, list(zones)))
 
     # The offset a zone really has at the time of submission (DST included), per distinct zone.
     when = np.nanmedian(b.submitted_at_ms) if np.isfinite(b.submitted_at_ms).any() else 0.0

@@ -22,20 +22,12 @@ _APPROACH_LOOKBACK = 8  # events examined before each click
 _PAUSE_MS = 500.0
 
 
-def _finite(r: Ragged, values: np.ndarray) -> Ragged:
-    """``values`` laid out like ``r``, keeping only the finite ones."""
-    return Ragged(values, r.offsets).filter_values(np.isfinite(values))
-
-
 def _finite_mean(r: Ragged, values: np.ndarray) -> np.ndarray:
-    return _finite(r, values).means()
+    return Ragged(values, r.offsets).nanmeans() if len(values) else np.full(len(r), np.nan)
 
 
 def _finite_cv(r: Ragged, values: np.ndarray) -> np.ndarray:
-    kept = _finite(r, values)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cv = kept.stds() / kept.means()
-    return np.where(kept.lengths >= 2, cv, np.nan)
+    return Ragged(values, r.offsets).nancvs() if len(values) else np.full(len(r), np.nan)
 
 
 @register("kinematics", "pointer", "analytics", [
@@ -49,7 +41,7 @@ def _finite_cv(r: Ragged, values: np.ndarray) -> np.ndarray:
     ("straightness", "mean over click-to-click paths of straight distance / travelled distance"),
     ("pauses_per_min", "gaps over 0.5 s per minute of pointer activity"),
     ("interval_cv", "coefficient of variation of time between events (machines are regular)"),
-    ("interval_repeat", "share of inter-event intervals equal (to 1 ms) to the row's most common one"),
+    ("interval_repeat", "share of consecutive inter-event intervals equal to 1 ms (timer-driven scripts)"),
     ("click_no_approach", "share of clicks with fewer than two moves in the 0.5 s before them"),
 ])
 def kinematics(ctx: FeatureContext, state) -> dict:
@@ -130,17 +122,12 @@ def _straightness(t_r: Ragged, x: np.ndarray, y: np.ndarray, kind: np.ndarray, d
 
 
 def _interval_repeat(dt_r: Ragged, n: int) -> np.ndarray:
-    dt = dt_r.values
-    if not len(dt):
+    """Share of consecutive inter-event intervals equal to 1 ms (timer-driven scripts repeat)."""
+    same = dt_r.diff()
+    if not len(same.values):
         return np.full(n, np.nan)
-    rows = dt_r.row_ids()
-    ms = np.clip(np.rint(dt), 0, 1_000_000).astype(np.int64)
-    key = rows * 1_000_001 + ms
-    uniq, counts = np.unique(key, return_counts=True)
-    best = np.zeros(n)
-    np.maximum.at(best, uniq // 1_000_001, counts)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(dt_r.lengths >= 2, best / dt_r.lengths, np.nan)
+        return np.where(same.lengths >= 1, same.counts(np.abs(same.values) < 1.0) / same.lengths, np.nan)
 
 
 def _click_no_approach(t_r: Ragged, t: np.ndarray, kind: np.ndarray) -> np.ndarray:
