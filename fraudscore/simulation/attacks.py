@@ -372,7 +372,7 @@ def _geo_fraud(rng, blk: Block, rows, s, sub):
     origin = net.draw_countries(rng, net.FRAUD_ORIGINS, k)
     blk.home[rows] = origin
     blk.gps_country[rows] = origin
-    blk.carrier[rows] = np.where(blk.carrier[rows] >= 0, blk.carrier[rows], -1)
+    # Phones keep their carrier slot; its name now comes from the origin country's carriers.
     # Exit: a VPN or hosting exit (shows) or a residential proxy in the survey country (hidden).
     exit_hosting = _show(rng, s) & (sub != 1)
     blk.ip_hosting[rows] = exit_hosting
