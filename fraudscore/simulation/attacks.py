@@ -117,10 +117,9 @@ def _bot_behaviour(rng: np.random.Generator, blk: Block, rows: np.ndarray, s: np
         _set(blk.pointer_mode, rows, _show(rng, s), POINTER_TELEPORT)
     else:
         # A scripted mouse path: constant speed, no corrective submovement, no tremor, exact hits,
-        # regular sampling. Each property hidden separately.
+        # regular sampling. One coin for the path's shape, one for its timing: a script author
+        # either models human paths or does not.
         _input_follows_device(blk, rows)
-        # One coin for the path's shape, one for its timing: a script author either models human
-        # paths or does not.
         shape = _show(rng, s)
         _set(blk.min_jerk, rows, shape, 0.0)
         _set(blk.overshoot, rows, shape, 0.0)
