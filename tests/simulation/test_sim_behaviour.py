@@ -129,3 +129,12 @@ def test_honest_traffic_has_honest_oddities(sample):
     for col in ("ip_hosting", "tz_mismatch", "language_mismatch", "webdriver", "software_renderer",
                 "battery_full_charging", "touch_mismatch"):
         assert 0 < h[col].mean() < 0.2, col
+
+
+def test_realism_report_renders_every_quantity():
+    from fraudscore.simulation.report import PUBLISHED, _markdown, realism_table
+
+    table = realism_table(n=600, seed=1)
+    assert len(table) == len(PUBLISHED)
+    text = _markdown(table)
+    assert text.count("\n") == len(PUBLISHED) + 1 and "Dhakal" in text
