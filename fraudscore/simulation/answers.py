@@ -8,10 +8,11 @@ about 0.4–0.6 for loadings 0.68–0.8 (the usual range of personality item int
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.special import ndtri
+from statistics import NormalDist
 
-from .population import (ANSWER_FIXED, ANSWER_LATENT, ANSWER_UNIFORM, Block)
+import numpy as np
+
+from .population import ANSWER_FIXED, ANSWER_LATENT, ANSWER_UNIFORM, Block
 
 __all__ = ["draw_answers", "careless_item_mask"]
 
@@ -37,7 +38,7 @@ def draw_answers(rng: np.random.Generator, blk: Block) -> np.ndarray:
     z = (sign[None, :] * lam * blk.theta[:, scale_of] + np.sqrt(1 - lam**2) * rng.standard_normal((n, L))
          + item_shift[None, :] + blk.acquiescence[:, None])
     z *= blk.extremity[:, None]
-    cuts = ndtri(np.arange(1, k) / k) * 1.15
+    cuts = np.array([NormalDist().inv_cdf(q) for q in np.arange(1, k) / k]) * 1.15
     answers = 1 + np.searchsorted(cuts, z.ravel()).reshape(n, L)
     uniform = rng.integers(1, k + 1, size=(n, L))
     mode = blk.answer_mode[:, None]
