@@ -49,11 +49,18 @@ def _features() -> str:
     return features_markdown()
 
 
+def _reasons() -> str:
+    from fraudscore.reasons import reasons_markdown
+
+    return reasons_markdown()
+
+
 #: Page path (relative to the repository root) -> function returning its Markdown.
 GENERATED: dict[str, Callable[[], str]] = {
     "docs/SCHEMA.md": _schema,
     "docs/CODES.md": _codes,
     "docs/FEATURES.md": _features,
+    "docs/REASONS.md": _reasons,
 }
 
 

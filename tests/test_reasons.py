@@ -1,0 +1,39 @@
+"""Reason codes: every feature feeds exactly one code; sums and top codes on a hand-made case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fraudscore.features.registry import features
+from fraudscore.reasons import REASONS, explain, reason_matrix, reason_of
+from fraudscore.results import FAMILIES
+
+
+def test_every_feature_feeds_exactly_one_reason_and_every_reason_has_features():
+    names = [f.name for f in features()]
+    used = {reason_of(n).code for n in names}
+    assert used == {r.code for r in REASONS}
+    assert {r.family for r in REASONS} == set(FAMILIES)
+
+
+def test_unknown_features_are_refused():
+    with pytest.raises(LookupError):
+        reason_of("astrology.moon_phase")
+
+
+def test_explain_sums_per_code_and_family_and_orders_the_top_codes():
+    names = ["device.webdriver", "network.hosting", "network.private_ip", "timing.duration_s"]
+    maps = reason_matrix(names)
+    contributions = np.array([
+        [2.0, 0.5, 0.25, -1.0, 0.3],   # last column: bias, ignored
+        [0.0, 0.0, 0.0, 0.0, 0.3],
+        [0.01, 0.0, 0.0, 0.8, 0.3],
+    ])
+    e = explain(contributions, maps, top=3)
+    assert e.row(0) == [("AUTOMATION_FLAG", 2.0), ("IP_HOSTING", 0.75)]
+    assert e.row(1) == []
+    assert e.row(2) == [("SPEEDING", 0.8)]  # 0.01 is below the minimum worth reporting
+    auto, net, careless = FAMILIES.index("automation"), FAMILIES.index("network"), FAMILIES.index("careless")
+    assert e.families[0, auto] == 2.0 and e.families[0, net] == 0.75 and e.families[0, careless] == -1.0
+    assert e.offsets.tolist() == [0, 2, 2, 3]
