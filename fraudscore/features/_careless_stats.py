@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "BLOCK_ROWS",
     "pair_correlation",
     "profile_correlation",
     "row_correlation",
@@ -18,6 +19,11 @@ __all__ = [
     "pairwise_moments",
     "r_cut_labels",
 ]
+
+
+#: Rows per block where a kernel builds (n, p) temporaries: they then stay in cache instead
+#: of streaming full-size copies through memory.
+BLOCK_ROWS = 8_192
 
 
 def row_correlation(a: np.ndarray, b: np.ndarray, min_pairs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -137,38 +143,52 @@ def pairwise_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     correlation : ndarray of shape (p, p)
         NaN where the covariance is NaN or either item does not vary over the shared rows.
     """
-    observed = ~np.isnan(x)
-    counts = observed.sum(axis=0)
+    n, p = x.shape
+    column_totals = x.sum(axis=0)  # NaN exactly for items someone skipped
+    complete = not np.isnan(column_totals).any()
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(observed, x, 0.0).sum(axis=0) / counts
-        # Centring by the overall mean first changes nothing algebraically but keeps the
-        # one-pass pairwise formulas below free of cancellation.
-        complete = observed.all()
-        z = x - mean if complete else np.where(observed, x - mean, 0.0)
-        p = x.shape[1]
-        if x.shape[0] < 2:
-            covariance = np.full((p, p), np.nan)
-            correlation = np.full((p, p), np.nan)
-        elif complete:
-            covariance = (z.T @ z) / (x.shape[0] - 1)
-            sd = np.sqrt(np.diag(covariance))
-            correlation = covariance / np.outer(sd, sd)
-            spread = np.broadcast_to(x.max(axis=0) > x.min(axis=0), covariance.shape)
-            correlation[~(spread & spread.T)] = np.nan
+        if complete:
+            mean = column_totals / n
         else:
-            m = observed.astype(np.float64)
-            n_ij = m.T @ m
-            s_i = z.T @ m  # [i, j]: sum of item i over rows where j is answered too
-            s_ij = z.T @ z
-            ss_i = (z * z).T @ m
+            observed = ~np.isnan(x)
+            mean = np.where(observed, x, 0.0).sum(axis=0) / observed.sum(axis=0)
+        if n < 2:
+            return mean, np.full((p, p), np.nan), np.full((p, p), np.nan)
+        # Centring by the overall mean first changes nothing algebraically but keeps the
+        # one-pass pairwise formulas below free of cancellation. Products accumulate over
+        # blocks of rows so the centred copy never exists at full size.
+        s_ij = np.zeros((p, p))
+        if complete:
+            for start in range(0, n, BLOCK_ROWS):
+                z = x[start:start + BLOCK_ROWS] - mean
+                s_ij += z.T @ z
+            covariance = s_ij / (n - 1)
+            variance = np.diag(covariance).copy()
+            correlation = covariance / np.sqrt(np.outer(variance, variance))
+            flat = _no_spread(variance, 1, mean)
+            correlation[flat, :] = np.nan
+            correlation[:, flat] = np.nan
+        else:
+            n_ij = np.zeros((p, p))
+            s_i = np.zeros((p, p))   # [i, j]: sum of item i over rows where j is answered too
+            ss_i = np.zeros((p, p))
+            largest = np.zeros(p)
+            for start in range(0, n, BLOCK_ROWS):
+                block_observed = observed[start:start + BLOCK_ROWS]
+                m = block_observed.astype(np.float64)
+                z = np.where(block_observed, x[start:start + BLOCK_ROWS] - mean, 0.0)
+                n_ij += m.T @ m
+                s_i += z.T @ m
+                s_ij += z.T @ z
+                ss_i += (z * z).T @ m
+                np.maximum(largest, np.abs(z).max(axis=0, initial=0.0), out=largest)
             covariance = (s_ij - s_i * s_i.T / n_ij) / (n_ij - 1)
             var_i = (ss_i - s_i * s_i / n_ij) / (n_ij - 1)
             correlation = covariance / np.sqrt(var_i * var_i.T)
             covariance[n_ij < 2] = np.nan
             # An item constant over the shared rows has no correlation (R: NA); its pairwise
             # variance is an exact zero up to rounding, so compare with the item's scale.
-            scale = np.maximum(1.0, np.abs(z).max(axis=0, initial=0.0) ** 2)
-            flat = var_i <= 1e-13 * scale[:, None]
+            flat = var_i <= 1e-13 * np.maximum(1.0, largest ** 2)[:, None]
             correlation[(n_ij < 2) | flat | flat.T] = np.nan
     np.clip(correlation, -1.0, 1.0, out=correlation)
     return mean, covariance, correlation
@@ -214,9 +234,11 @@ def r_cut_labels(n_items: int, n_chunks: int) -> np.ndarray:
 def pair_correlation(x: np.ndarray, pairs: np.ndarray, min_pairs: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Per-row correlation of ``x[:, pairs[:, 0]]`` with ``x[:, pairs[:, 1]]`` (psychsyn).
 
-    Rows without a missing answer use one-pass sums over item-major blocks; for whole-number
-    answers those sums are exact, so the result agrees with the two-pass formula far below
-    1e-9 and zero spread is exactly zero.
+    Rows without a missing answer take a shortcut: the sums over a side of the pairs are
+    matrix products with pair-count weights, and the cross products are summed per second
+    item, so the ``(n, k)`` pair matrices are never built. For whole-number answers those
+    sums are exact, so the result agrees with the two-pass formula far below 1e-9 and zero
+    spread is exactly zero.
     Rows with a missing answer go through :func:`row_correlation` on their complete pairs.
 
     Parameters
@@ -240,26 +262,40 @@ def pair_correlation(x: np.ndarray, pairs: np.ndarray, min_pairs: int = 3) -> tu
     # Only the paired items matter: a skipped item outside every pair must not turn the
     # matrix products below into NaN.
     items = np.union1d(first, second)
-    x_items = x[:, items]
-    has_missing = np.isnan(x_items).any(axis=1)
+    x_items = x if len(items) == p else x[:, items]
+    local_first, local_second = np.searchsorted(items, first), np.searchsorted(items, second)
+    m = len(items)
+    # How often each item is a pair's first / second member: sums over a side of the pairs
+    # become one matrix product.
+    sides = np.zeros((m, 2))
+    np.add.at(sides[:, 0], local_first, 1.0)
+    np.add.at(sides[:, 1], local_second, 1.0)
+    sums = x_items @ sides
+    has_missing = np.isnan(sums).any(axis=1)  # every item has a non-zero weight on one side
     full = np.flatnonzero(~has_missing)
     if len(full):
-        local_first, local_second = np.searchsorted(items, first), np.searchsorted(items, second)
-        # Item-major blocks of rows: gathering a pair side is then a copy of whole contiguous
-        # rows, and the sums below run along contiguous memory. Blocks bound the memory.
-        block = max(1, (1 << 21) // k)
-        for start in range(0, len(full), block):
-            rows = full[start:start + block]
+        # Pairs grouped by their second item: sum(a * b) = sum_j x_j * (sum of x_i paired with j),
+        # a loop over the distinct second items (at most p), each step over all rows at once.
+        order = np.argsort(local_second, kind="stable")
+        seconds, group_starts = np.unique(local_second[order], return_index=True)
+        firsts_by_second = np.split(local_first[order], group_starts[1:])
+        every_row = len(full) == n
+        for start in range(0, len(full), BLOCK_ROWS):
+            rows = slice(start, start + BLOCK_ROWS) if every_row else full[start:start + BLOCK_ROWS]
+            # Item-major copy of the block: each item's answers are one contiguous row.
             items_major = np.ascontiguousarray(x_items[rows].T)
-            a, b = items_major[local_first], items_major[local_second]
-            sum_a, sum_b = a.sum(axis=0), b.sum(axis=0)
-            sq_a, sq_b = np.einsum("ij,ij->j", a, a), np.einsum("ij,ij->j", b, b)
+            sb = sums[rows]
+            squares = (items_major * items_major).T @ sides
+            cross_sum = np.zeros(items_major.shape[1])
+            for item, partners_of_item in zip(seconds, firsts_by_second):
+                partners = (items_major[partners_of_item[0]] if len(partners_of_item) == 1
+                            else items_major[partners_of_item].sum(axis=0))
+                cross_sum += items_major[item] * partners
             with np.errstate(invalid="ignore", divide="ignore"):
                 # k * sum(ab) - sum(a) sum(b): exact for whole-number answers, no cancellation.
-                var_a = k * sq_a - sum_a * sum_a
-                var_b = k * sq_b - sum_b * sum_b
-                r_block = (k * np.einsum("ij,ij->j", a, b) - sum_a * sum_b) / np.sqrt(var_a * var_b)
-            flat = (var_a <= 1e-12 * k * sq_a) | (var_b <= 1e-12 * k * sq_b)
+                spread = k * squares - sb * sb
+                r_block = (k * cross_sum - sb[:, 0] * sb[:, 1]) / np.sqrt(spread[:, 0] * spread[:, 1])
+            flat = (spread <= 1e-12 * k * squares).any(axis=1)
             r_block[flat | (k < min_pairs)] = np.nan
             np.clip(r_block, -1.0, 1.0, out=r_block)
             r[rows] = r_block

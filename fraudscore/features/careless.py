@@ -20,6 +20,10 @@ licence, Yentes & Wilhelm): ``R/longstring.R``, ``R/irv.R``, ``R/mahad.R`` (whic
 ``psych::outlier``), ``R/evenodd.R``, ``R/psychsyn.R``, ``R/psychant.R``. Where careless
 errors out (no synonym pairs, singular covariance) these functions return NaN or use a
 pseudo-inverse instead, because one odd batch must not stop scoring; each docstring says where.
+The text of ``R/irv.R`` at 1.2.1 was not available to us: :func:`irv` follows the 1.1.3 source
+plus the NA handling 1.2.1 added (``sd(na.rm = TRUE)``, per NEWS, the documented signature and
+upstream ``tests/testthat/test-irv.R``). careless has no person-total correlation;
+:func:`person_total` uses the standard definition (Curran, 2016).
 
 References
 ----------
@@ -42,6 +46,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from fraudscore.features._careless_stats import (
+    BLOCK_ROWS,
     pair_correlation,
     pairwise_moments,
     profile_correlation,
@@ -69,9 +74,6 @@ __all__ = [
     "psychsyn",
     "split_irv",
 ]
-
-#: Rows per block in longstring: the block's item-major copy stays in cache.
-_BLOCK_ROWS = 16_384
 
 #: careless' default critical correlation for psychometric synonyms (antonyms: its negative).
 CRITICAL_VALUE = 0.60
@@ -144,10 +146,10 @@ def longstring(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     run_type = np.uint8 if p < 255 else (np.uint16 if p < 65535 else np.int64)
     longest = np.empty(n, dtype=run_type)
     n_runs = np.empty(n, dtype=np.int64)
-    for start in range(0, n, _BLOCK_ROWS):
-        block = x[start:start + _BLOCK_ROWS]
+    for start in range(0, n, BLOCK_ROWS):
+        block = x[start:start + BLOCK_ROWS]
         same = block[:, 1:] == block[:, :-1]  # NaN compares unequal: R's run break at NA
-        n_runs[start:start + _BLOCK_ROWS] = p - np.count_nonzero(same, axis=1)
+        n_runs[start:start + BLOCK_ROWS] = p - np.count_nonzero(same, axis=1)
         # Item-major copy of a cache-sized block: each step reads one contiguous column.
         same_by_item = np.ascontiguousarray(same.T).view(np.uint8)
         current = np.ones(len(block), dtype=run_type)
@@ -158,7 +160,7 @@ def longstring(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             current *= same_by_item[j]
             current += 1
             np.maximum(block_longest, current, out=block_longest)
-        longest[start:start + _BLOCK_ROWS] = block_longest
+        longest[start:start + BLOCK_ROWS] = block_longest
     return longest.astype(np.float64), p / n_runs
 
 
@@ -249,20 +251,23 @@ def evenodd(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     for j, (start, length) in enumerate(zip(starts, factors)):
         odd[start:start + length:2, j] = 1.0      # positions 1, 3, 5, ... (1-based)
         even[start + 1:start + length:2, j] = 1.0  # positions 2, 4, ...
-    x = x[:, :n_items]
-    answered = ~np.isnan(x)
-    # Sums of whole answers are exact, so equal half means come out identical (as R's
-    # long-double mean gives them) and a person with no spread is NaN, not rounding noise.
-    if answered.all():
-        even_counts, odd_counts = even.sum(axis=0), odd.sum(axis=0)
-        filled = x
-    else:
-        counts = answered.astype(np.float64)
-        even_counts, odd_counts = counts @ even, counts @ odd
-        filled = np.where(answered, x, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        even_means = (filled @ even) / even_counts
-        odd_means = (filled @ odd) / odd_counts
+    halves = np.hstack([even, odd])  # one product gives both halves' sums
+    n_factors = len(factors)
+    even_means = np.empty((x.shape[0], n_factors))
+    odd_means = np.empty((x.shape[0], n_factors))
+    for start in range(0, x.shape[0], BLOCK_ROWS):
+        block = x[start:start + BLOCK_ROWS, :n_items]
+        answered = ~np.isnan(block)
+        # Sums of whole answers are exact, so equal half means come out identical (as R's
+        # long-double mean gives them) and a person with no spread is NaN, not rounding noise.
+        if answered.all():
+            sums, counts = block @ halves, halves.sum(axis=0)
+        else:
+            sums, counts = np.where(answered, block, 0.0) @ halves, answered.astype(np.float64) @ halves
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = sums / counts
+        even_means[start:start + BLOCK_ROWS] = means[:, :n_factors]
+        odd_means[start:start + BLOCK_ROWS] = means[:, n_factors:]
     r, _ = row_correlation(even_means, odd_means, min_pairs=2)
     with np.errstate(invalid="ignore", divide="ignore"):
         stepped = 2.0 * r / (1.0 + r)
@@ -310,17 +315,20 @@ def mahad(x: np.ndarray, mean: np.ndarray | None = None, precision: np.ndarray |
         batch_mean, covariance, _ = pairwise_moments(x)
         mean = batch_mean if mean is None else mean
         precision = _precision(covariance) if precision is None else precision
-    with np.errstate(invalid="ignore"):
-        z = x - mean
-    missing = np.isnan(z)
-    if missing.any():
-        answered_any = ~missing.all(axis=1)
-        z[missing] = 0.0
-    else:
-        answered_any = None
-    d_sq = np.einsum("ij,ij->i", z @ precision, z)
-    if answered_any is not None:
-        d_sq[~answered_any] = np.nan
+    d_sq = np.empty(x.shape[0])
+    # Cache-sized blocks of rows: the centred block and its product with the precision matrix
+    # stay small instead of streaming three full-size temporaries through memory.
+    for start in range(0, x.shape[0], BLOCK_ROWS):
+        with np.errstate(invalid="ignore"):
+            z = x[start:start + BLOCK_ROWS] - mean
+        missing = np.isnan(z)
+        out = d_sq[start:start + BLOCK_ROWS]
+        if missing.any():
+            z[missing] = 0.0
+            np.einsum("ij,ij->i", z @ precision, z, out=out)
+            out[missing.all(axis=1)] = np.nan
+        else:
+            np.einsum("ij,ij->i", z @ precision, z, out=out)
     return d_sq
 
 
