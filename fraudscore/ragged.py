@@ -12,7 +12,22 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["Ragged"]
+__all__ = ["Ragged", "offsets_from_lengths", "segment_index"]
+
+
+def offsets_from_lengths(lengths: np.ndarray) -> np.ndarray:
+    """Offsets (shape (n + 1,), int64, starting at 0) of rows with these lengths."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
+def segment_index(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row of each element, position of each element inside its row), both of shape (sum,)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    offsets = offsets_from_lengths(lengths)
+    rows = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    return rows, np.arange(offsets[-1], dtype=np.int64) - offsets[:-1][rows]
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,9 +54,7 @@ class Ragged:
     @classmethod
     def from_lengths(cls, values: np.ndarray, lengths: np.ndarray) -> "Ragged":
         """Build from per-row lengths."""
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        return cls(values, offsets)
+        return cls(values, offsets_from_lengths(lengths))
 
     @classmethod
     def empty(cls, n: int, dtype=np.float64) -> "Ragged":

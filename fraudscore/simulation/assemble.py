@@ -15,7 +15,7 @@ from fraudscore.schema import KIND_VOCABULARIES
 from . import network as net
 from ._columns import hex_ids, mix64
 from ._knobs import FAMILIES
-from ._ragged import local_index
+from fraudscore.ragged import segment_index
 from .answers import draw_answers
 from .devices import STANDARD_PLUGINS, fingerprint_hashes
 from .keystrokes import plan_keys
@@ -124,7 +124,7 @@ def block_table(rng: np.random.Generator, blk: Block, seed: int) -> pa.Table:
         if rows.any():
             carrier_code[rows] = np.array([carrier_vocab.index(x) for x in cs])[blk.carrier[rows] % len(cs)]
     plugin_names = pa.array(STANDARD_PLUGINS, type=pa.string())
-    plugins = _list(d.n_plugins, plugin_names.take(pa.array(local_index(d.n_plugins)[1])))
+    plugins = _list(d.n_plugins, plugin_names.take(pa.array(segment_index(d.n_plugins)[1])))
     started = blk.started_at
     zones = pa.array(net.ZONES, type=pa.string())
     cookie = hex_ids(mix64(blk.device_key, blk.cookie_epoch, np.full(n, seed)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._ragged import exclusive_cumsum, local_index, segment_sum
+from fraudscore.ragged import offsets_from_lengths, segment_index
 from .population import TYPE_KEYS, TYPE_PASTE, Block
 
 __all__ = ["KeyPlan", "plan_keys"]
@@ -51,7 +51,8 @@ def plan_keys(rng: np.random.Generator, blk: Block, text_len: np.ndarray) -> Key
     rate = np.repeat(blk.backspace_rate, T)
     n_back = np.where(mode == TYPE_KEYS, rng.binomial(length, np.clip(rate, 0, 1)), 0)
     counts = np.select([mode == TYPE_KEYS, mode == TYPE_PASTE], [length + 2 * n_back, np.where(length > 0, 3, 0)], 0)
-    seg, pos = local_index(counts)
+    seg, pos = segment_index(counts)
+    starts = offsets_from_lengths(counts)[:-1]
     m = len(seg)
     f32 = np.float32
     sigma = np.repeat(blk.iki_sigma.astype(f32), T)[seg]
@@ -64,26 +65,26 @@ def plan_keys(rng: np.random.Generator, blk: Block, text_len: np.ndarray) -> Key
     log_iki += human * (_LOG_DIGRAPH[(pos * 7 + key_seed) % 64] + np.where(pos % 6 == 5, _LOG_WORD, f32(0)))
     iki = np.exp(log_iki).astype(np.float64)
     n_think = rng.binomial(counts, np.repeat(blk.think_pause_p, T))
-    tseg, _ = local_index(n_think)
+    tseg, _ = segment_index(n_think)
     if len(tseg):
-        where = exclusive_cumsum(counts)[tseg] + (rng.random(len(tseg)) * counts[tseg]).astype(np.int64)
+        where = starts[tseg] + (rng.random(len(tseg)) * counts[tseg]).astype(np.int64)
         iki[where] += 1500 * np.exp(0.6 * rng.standard_normal(len(tseg)))
     kind = np.zeros(m, dtype=np.int8)
     # Backspaces at spread-out positions inside each typed segment (never the first key).
     nb = n_back
-    bseg, bpos = local_index(nb)
+    bseg, bpos = segment_index(nb)
     if len(bseg):
         e = counts[bseg]
         where = 1 + np.floor((e - 1) * (bpos + rng.random(len(bseg))) / nb[bseg]).astype(np.int64)
         where = np.minimum(where, e - 1)
-        kind[exclusive_cumsum(counts)[bseg] + where] = BACKSPACE
-        iki[exclusive_cumsum(counts)[bseg] + where] *= 1.3  # noticing an error takes a moment
+        kind[starts[bseg] + where] = BACKSPACE
+        iki[starts[bseg] + where] *= 1.3  # noticing an error takes a moment
     # Paste: Ctrl/Cmd down, V down, paste.
     paste_seg = mode[seg] == TYPE_PASTE
     kind[paste_seg & (pos == 2)] = PASTE
     iki = np.where(paste_seg, np.where(pos == 0, 0.0, np.where(pos == 1, 120.0, 15.0)), iki)
     iki[pos == 0] = 0.0
     rel_t = np.cumsum(iki)
-    rel_t -= np.repeat(rel_t[exclusive_cumsum(counts)[counts > 0]], counts[counts > 0])
-    duration = segment_sum(iki, seg, len(counts))
+    rel_t -= np.repeat(rel_t[starts[counts > 0]], counts[counts > 0])
+    duration = np.bincount(seg, weights=iki, minlength=len(counts))
     return KeyPlan(counts=counts, rel_t=rel_t, kind=kind, duration=duration)

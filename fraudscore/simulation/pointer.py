@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._ragged import exclusive_cumsum, local_index
+from fraudscore.ragged import offsets_from_lengths, segment_index
 from .population import POINTER_MOUSE, POINTER_TELEPORT, POINTER_TOUCH, Block
 
 __all__ = ["Targets", "plan_targets", "pointer_events", "MOVE", "DOWN", "UP", "CLICK"]
@@ -105,7 +105,7 @@ def pointer_events(rng: np.random.Generator, blk: Block, tg: Targets, click_t: n
     k = np.select([mode == POINTER_MOUSE, mode == POINTER_TELEPORT],
                   [np.clip(np.rint(mt / blk.sample_dt[row]), 2, 40), 1], 0).astype(np.int64)
     seg_len = k + 3
-    seg_start = exclusive_cumsum(seg_len)
+    seg_start = offsets_from_lengths(seg_len)[:-1]
     E = int(seg_len.sum())
     t = np.empty(E)
     x = np.empty(E, dtype=np.float32)
@@ -130,7 +130,7 @@ def pointer_events(rng: np.random.Generator, blk: Block, tg: Targets, click_t: n
     start_s = click_t.ravel() - mt - pause_s
     f_s = blk.primary_share[row].astype(f32)
     mj_s = blk.min_jerk[row].astype(f32)
-    mseg, mpos = local_index(k)
+    mseg, mpos = segment_index(k)
     m = len(mseg)
     kk = k[mseg].astype(f32)
     pos1 = (mpos + 1).astype(f32)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._ragged import local_index
+from fraudscore.ragged import segment_index
 from .answers import careless_item_mask
 from .design import item_words
 from .keystrokes import KeyPlan
@@ -55,7 +55,7 @@ def plan_timeline(rng: np.random.Generator, blk: Block, tg: Targets, keys: KeyPl
     read = np.maximum(read, 1.0)
     # Tab-away: at most one per item; the away time is spent on that item.
     n_pairs = np.minimum(rng.poisson(blk.blur_rate), items)
-    pseg, ppos = local_index(n_pairs)
+    pseg, ppos = segment_index(n_pairs)
     p_item = rng.integers(0, items, len(pseg))
     flat = pseg * items + p_item
     flat, first = np.unique(flat, return_index=True)
@@ -96,7 +96,7 @@ def scroll_events(rng: np.random.Generator, blk: Block, tl: Timeline):
     lam = np.select([mode == SCROLL_WHEEL, mode == SCROLL_SMOOTH, mode == SCROLL_SCRIPTED], [0.9, 2.5, 1.0], 0.0)
     counts = np.where(mode == SCROLL_SCRIPTED, 1, rng.poisson(lam))
     counts = np.where(mode == SCROLL_NONE, 0, counts)
-    seg, pos = local_index(counts)
+    seg, pos = segment_index(counts)
     m = len(seg)
     c = counts[seg].astype(float)
     start = tl.item_start[:, :L].ravel()[seg]
