@@ -39,6 +39,54 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_score(args: argparse.Namespace) -> int:
+    from fraudscore.scorer import Scorer, score_file
+    from fraudscore.survey import SurveySpec
+
+    survey = SurveySpec.from_json(args.survey) if args.survey else None
+    scorer = Scorer(model=args.model, history=args.history or False, survey=survey)
+    stats = score_file(scorer, args.input, args.output, chunk_size=args.chunk_size, progress=not args.quiet)
+    print(f"{stats['rows']} rows in {stats['seconds']:.1f} s ({stats['rows_per_s']:,.0f} rows/s) -> {args.output}")
+    print("decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(stats["decisions"].items())))
+    if stats["errors"]:
+        print("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(stats["errors"].items())))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from fraudscore.demo import run_demo
+
+    print(run_demo(n=args.n, seed=args.seed, output=args.output, progress=not args.quiet))
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from fraudscore.results import Results
+
+    frame = Results.read(args.results).to_pandas()
+    rows = frame.index[frame["submission_id"] == args.submission_id]
+    if not len(rows):
+        raise ValueError(f"no submission {args.submission_id!r} in {args.results}")
+    row = frame.loc[rows[0]]
+    if row["decision"] == "error":
+        print(f"{args.submission_id}: not scored ({row['error']})")
+        return 0
+    print(f"{args.submission_id}: {row['decision']} (score {row['score']:.3f}, risk {row['risk']:.0f}), "
+          f"device {row['device_id']}, seen before from this device link {row['duplicate_count']} times")
+    for reason in row["reasons"]:
+        print(f"  {reason['code']:24s} {reason['value']:+.2f}")
+    print("  family sub-scores: " + ", ".join(f"{f} {row[f]:+.2f}" for f in
+                                              ("automation", "duplicate", "network", "careless", "behaviour", "content")))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from fraudscore.model import train_default
+
+    print(train_default(n=args.simulate, seed=args.seed, output=args.output, difficulty=args.difficulty))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     from fraudscore import __version__
 
@@ -64,6 +112,35 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True, help=".parquet or .jsonl")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("score", help="score a .jsonl/.parquet file of submissions in chunks")
+    p.add_argument("input", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="results: .parquet, .jsonl or .csv")
+    p.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
+    p.add_argument("--history", default=None, help="sqlite:PATH, redis://HOST:PORT/DB or memory: (default: none)")
+    p.add_argument("--survey", type=Path, default=None, help="SurveySpec JSON of the survey being scored")
+    p.add_argument("--chunk-size", type=int, default=50_000)
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=_cmd_score)
+
+    p = sub.add_parser("demo", help="simulate, score with the shipped model and a SQLite history, summarise")
+    p.add_argument("--n", type=int, default=5_000)
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("-o", "--output", type=Path, default=Path("fraudscore-demo"))
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("explain", help="print one scored submission's reasons")
+    p.add_argument("submission_id")
+    p.add_argument("--results", type=Path, required=True)
+    p.set_defaults(func=_cmd_explain)
+
+    p = sub.add_parser("train", help="train a model on simulated traffic and save it with its manifest")
+    p.add_argument("--simulate", type=int, required=True, metavar="N", help="simulated submissions")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--difficulty", default="default")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.set_defaults(func=_cmd_train)
     return parser
 
 

@@ -24,6 +24,9 @@ log = logging.getLogger("fraudscore")
 DEVELOPMENT_SECRET = "fraudscore-development-secret-do-not-use-in-production"
 
 
+_logged = False
+
+
 class DevelopmentSecretWarning(UserWarning):
     """The public development key is hashing personal data."""
 
@@ -44,7 +47,10 @@ def get_secret(secret: str | bytes | None = None) -> bytes:
             "respondents can be reversed by anyone who has the library. Set FRAUDSCORE_SECRET to a "
             "long random value in production."
         )
-        log.warning(msg)
+        global _logged
+        if not _logged:  # loud once per process in the log; the warning itself follows Python's filters
+            log.warning(msg)
+            _logged = True
         warnings.warn(msg, DevelopmentSecretWarning, stacklevel=2)
         secret = DEVELOPMENT_SECRET
     if isinstance(secret, str):
