@@ -24,6 +24,12 @@ _LAZY = {
     "schema_hash": "fraudscore.schema",
     "simulate": "fraudscore.simulation",
     "SurveySpec": "fraudscore.survey",
+    "FeatureExtractor": "fraudscore.features.extractor",
+    "FraudModel": "fraudscore.model",
+    "load_model": "fraudscore.model",
+    "CompiledForest": "fraudscore.forest",
+    "Scorer": "fraudscore.scorer",
+    "score": "fraudscore.scorer",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
