@@ -87,6 +87,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from fraudscore.bench import main as bench_main
+
+    return bench_main(args.n)
+
+
 def _parser() -> argparse.ArgumentParser:
     from fraudscore import __version__
 
@@ -141,6 +147,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--difficulty", default="default")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("bench", help="time each scoring stage on simulated submissions (JSON)")
+    p.add_argument("--n", type=int, default=20_000)
+    p.set_defaults(func=_cmd_bench)
     return parser
 
 
