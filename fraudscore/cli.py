@@ -87,6 +87,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from fraudscore.report import evaluate_file
+
+    print(f"report written to {evaluate_file(args.data, model=args.model, output=args.output)}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from fraudscore.bench import main as bench_main
 
@@ -147,6 +154,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--difficulty", default="default")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="metrics and plots of a model on labelled data (Markdown + PNG)")
+    p.add_argument("data", type=Path, help="Parquet with label.is_fraud and label.family (fraudscore simulate writes them)")
+    p.add_argument("--model", type=Path, default=None)
+    p.add_argument("-o", "--output", type=Path, default=Path("report"))
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("bench", help="time each scoring stage on simulated submissions (JSON)")
     p.add_argument("--n", type=int, default=20_000)

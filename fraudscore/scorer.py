@@ -117,8 +117,12 @@ class Scorer:
         return getattr(self.model, "version_", None)
 
     # ------------------------------------------------------------------ scoring
-    def score(self, data) -> Results:
-        """Score any input the readers accept (records, DataFrame, Arrow, file path, batch)."""
+    def score(self, data, return_contributions: bool = False):
+        """Score any input the readers accept (records, DataFrame, Arrow, file path, batch).
+
+        With ``return_contributions`` also return the (n, n_features + 1) per-feature log-odds
+        contributions behind the reasons (last column: bias), for reports and audits.
+        """
         from fraudscore.fingerprint import fingerprint_batch
         from fraudscore.model import history_counts
 
@@ -136,7 +140,7 @@ class Scorer:
         reasons = _reason_lists(explanation, valid)
         families = np.where(valid[:, None], explanation.families, np.nan)
         duplicate = counts["prior_link_survey"] if counts is not None else np.zeros(n, dtype=np.int64)
-        return Results.from_columns(
+        results = Results.from_columns(
             n,
             submission_id=batch.submission_id,
             score=p,
@@ -151,6 +155,7 @@ class Scorer:
             error=batch.error_names(),
             warnings=batch.warning_names(),
         )
+        return (results, contributions) if return_contributions else results
 
     def score_one(self, record: dict) -> Result:
         """Score one submission (a dict in the input shape)."""
