@@ -146,10 +146,13 @@ def longstring(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     run_type = np.uint8 if p < 255 else (np.uint16 if p < 65535 else np.int64)
     longest = np.empty(n, dtype=run_type)
     n_runs = np.empty(n, dtype=np.int64)
-    for start in range(0, n, BLOCK_ROWS):
-        block = x[start:start + BLOCK_ROWS]
+    # Blocks 8x taller than elsewhere: the loop below holds one byte per answer, and every
+    # block costs p small numpy calls.
+    step = 8 * BLOCK_ROWS
+    for start in range(0, n, step):
+        block = x[start:start + step]
         same = block[:, 1:] == block[:, :-1]  # NaN compares unequal: R's run break at NA
-        n_runs[start:start + BLOCK_ROWS] = p - np.count_nonzero(same, axis=1)
+        n_runs[start:start + step] = p - np.count_nonzero(same, axis=1)
         # Item-major copy of a cache-sized block: each step reads one contiguous column.
         same_by_item = np.ascontiguousarray(same.T).view(np.uint8)
         current = np.ones(len(block), dtype=run_type)
@@ -160,7 +163,7 @@ def longstring(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             current *= same_by_item[j]
             current += 1
             np.maximum(block_longest, current, out=block_longest)
-        longest[start:start + BLOCK_ROWS] = block_longest
+        longest[start:start + step] = block_longest
     return longest.astype(np.float64), p / n_runs
 
 
@@ -315,20 +318,29 @@ def mahad(x: np.ndarray, mean: np.ndarray | None = None, precision: np.ndarray |
         batch_mean, covariance, _ = pairwise_moments(x)
         mean = batch_mean if mean is None else mean
         precision = _precision(covariance) if precision is None else precision
-    d_sq = np.empty(x.shape[0])
-    # Cache-sized blocks of rows: the centred block and its product with the precision matrix
-    # stay small instead of streaming three full-size temporaries through memory.
-    for start in range(0, x.shape[0], BLOCK_ROWS):
-        with np.errstate(invalid="ignore"):
-            z = x[start:start + BLOCK_ROWS] - mean
-        missing = np.isnan(z)
+    n, p = x.shape
+    d_sq = np.empty(n)
+    # Cache-sized blocks of rows, reusing two buffers: the centred block and its product with
+    # the precision matrix stay small instead of streaming full-size temporaries through memory.
+    centred = np.empty((min(n, BLOCK_ROWS), p))
+    projected = np.empty_like(centred)
+    for start in range(0, n, BLOCK_ROWS):
+        block = x[start:start + BLOCK_ROWS]
+        z, zp = centred[:len(block)], projected[:len(block)]
         out = d_sq[start:start + BLOCK_ROWS]
-        if missing.any():
-            z[missing] = 0.0
-            np.einsum("ij,ij->i", z @ precision, z, out=out)
-            out[missing.all(axis=1)] = np.nan
-        else:
-            np.einsum("ij,ij->i", z @ precision, z, out=out)
+        with np.errstate(invalid="ignore"):
+            np.subtract(block, mean, out=z)
+            np.matmul(z, precision, out=zp)
+            np.einsum("ij,ij->i", zp, z, out=out)
+        # A skipped item makes its row NaN above; only those rows pay for the masking.
+        redo = np.flatnonzero(np.isnan(out))
+        if len(redo):
+            z_redo = z[redo]
+            missing = np.isnan(z_redo)
+            z_redo[missing] = 0.0
+            redone = np.einsum("ij,ij->i", z_redo @ precision, z_redo)
+            redone[missing.all(axis=1)] = np.nan
+            out[redo] = redone
     return d_sq
 
 
