@@ -1,0 +1,873 @@
+"""FraudModel: submissions in, calibrated P(fraud), risk and an accept/review/reject decision out.
+
+Pipeline: :class:`~fraudscore.features.extractor.FeatureExtractor` (with history counts from a
+store) -> :class:`FraudClassifier` (gradient-boosted trees, then probability calibration on a
+held-out calibration split) -> thresholds chosen on a held-out *validation* split for target
+false-positive rates (default: review at 5 %, reject at 1 %).
+
+A high score means likely fraud. ``score`` is a calibrated probability under the training fraud
+rate; :meth:`FraudModel.with_prior` moves it to a deployment's fraud rate.
+
+Saved models are ``model.joblib`` + ``manifest.json`` + ``MODEL_CARD.md``; :func:`load_model`
+checks the sha256 of ``model.joblib`` against the manifest *before* unpickling anything, then the
+input-schema hash and feature names against this code.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from fraudscore.evaluation import binary_metrics, group_ids, grouped_split, threshold_at_fpr
+
+__all__ = [
+    "FraudClassifier",
+    "FraudModel",
+    "ModelLoadError",
+    "ModelIntegrityError",
+    "SchemaMismatchError",
+    "history_counts",
+    "load_model",
+    "default_model_dir",
+    "train_default",
+    "MODEL_FILE",
+    "MANIFEST_FILE",
+    "CARD_FILE",
+]
+
+MODEL_FILE = "model.joblib"
+MANIFEST_FILE = "manifest.json"
+CARD_FILE = "MODEL_CARD.md"
+#: Bumped when the manifest layout changes.
+MANIFEST_FORMAT = 1
+#: Key for the throwaway history store used while training. Counts do not depend on the key, and
+#: nothing trained on is kept, so a public constant is fine (and avoids the dev-secret warning).
+_TRAINING_SECRET = "fraudscore-training-history-only"
+
+
+class ModelLoadError(Exception):
+    """A saved model cannot be used."""
+
+
+class ModelIntegrityError(ModelLoadError):
+    """``model.joblib`` is missing, truncated or altered: its sha256 differs from the manifest's."""
+
+
+class SchemaMismatchError(ModelLoadError):
+    """The model was trained on another input schema or feature set than this code computes."""
+
+
+# ================================================================================ classifier
+class FraudClassifier(ClassifierMixin, BaseEstimator):
+    """Gradient-boosted trees with probability calibration on a held-out split of the training data.
+
+    ``fit`` holds out ``calibration_size`` of the rows (by group when ``groups`` is given), fits a
+    :class:`~sklearn.ensemble.HistGradientBoostingClassifier` on the rest, and calibrates its
+    frozen probabilities on the held-out part (``CalibratedClassifierCV(FrozenEstimator(...))``,
+    the scikit-learn >= 1.6 form of ``cv="prefit"``). NaN is a valid input value (missing).
+
+    Parameters
+    ----------
+    max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization
+        Passed to :class:`~sklearn.ensemble.HistGradientBoostingClassifier`.
+    calibration : {"sigmoid", "isotonic", None}
+        Calibration method; ``None`` keeps the boosted probabilities. Sigmoid (Platt) is the
+        default: it keeps the trees' ranking (isotonic's steps tie many rows, which coarsens
+        thresholds) and was as well calibrated on the default model's validation split.
+    calibration_size : float in (0, 1)
+        Share of rows (or groups) held out for calibration.
+    n_threads : int, optional
+        OpenMP threads for fitting and predicting (default: scikit-learn's, all cores). On a
+        machine busier than its cores, 1 can be a hundred times faster: OpenMP threads spin.
+    random_state : int, RandomState or None
+        Seeds the calibration split and the trees.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    estimator_ : HistGradientBoostingClassifier
+        The boosted trees (uncalibrated).
+    calibrated_ : CalibratedClassifierCV or None
+    n_calibration_ : int
+        Rows used for calibration (0 when it fell back to none, see ``fit``).
+    n_iter_ : int
+        Boosting iterations of the trees.
+    """
+
+    def __init__(self, *, max_iter=200, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=20,
+                 l2_regularization=0.0, calibration="sigmoid", calibration_size=0.2, n_threads=None,
+                 random_state=None):
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.calibration = calibration
+        self.calibration_size = calibration_size
+        self.n_threads = n_threads
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _calibration_split(self, X, y, groups, seed):
+        n = len(y)
+        classes, counts = np.unique(y, return_counts=True)
+        if groups is not None:
+            return grouped_split(groups, self.calibration_size, random_state=seed)
+        if counts.min() >= 2 and n * self.calibration_size >= len(classes):
+            splitter = StratifiedShuffleSplit(1, test_size=self.calibration_size, random_state=seed)
+        else:
+            splitter = ShuffleSplit(1, test_size=self.calibration_size, random_state=seed)
+        return next(splitter.split(X, y))
+
+    def _threads(self):
+        from threadpoolctl import threadpool_limits
+
+        # getattr: models pickled before n_threads existed still load and score.
+        return threadpool_limits(limits=getattr(self, "n_threads", None), user_api="openmp")
+
+    def fit(self, X, y, groups=None):
+        """Fit trees on part of the data and calibrate on the rest.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            NaN allowed.
+        y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), optional
+            Rows of one group (device, person) stay on one side of the calibration split.
+
+        Returns
+        -------
+        self
+        """
+        if self.calibration not in ("isotonic", "sigmoid", None):
+            raise ValueError(f"calibration must be 'isotonic', 'sigmoid' or None, got {self.calibration!r}")
+        if not 0.0 < self.calibration_size < 1.0:
+            raise ValueError(f"calibration_size must be in (0, 1), got {self.calibration_size!r}")
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"training data has one class only ({self.classes_.tolist()}); need at least 2")
+        rng = check_random_state(self.random_state)
+        split_seed, tree_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        # scikit-learn's binner fails on a column with no value at all (numpy sliding_window_view
+        # of zero distinct values); a constant column gets no split, so its values never matter.
+        empty = np.isnan(X).all(axis=0)
+        if empty.any():
+            X = X.copy()
+            X[:, empty] = 0.0
+        self.estimator_ = HistGradientBoostingClassifier(
+            max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
+            early_stopping=False, random_state=tree_seed)
+        self.calibrated_, self.n_calibration_ = None, 0
+        with self._threads():
+            self._fit(X, y, groups, split_seed)
+        self.n_iter_ = self.estimator_.n_iter_
+        return self
+
+    def _fit(self, X, y, groups, split_seed) -> None:
+        if self.calibration is None:
+            self.estimator_.fit(X, y)
+            return
+        fit_rows, cal_rows = self._calibration_split(X, y, None if groups is None else np.asarray(groups), split_seed)
+        # Calibration needs every class on both sides; tiny or very skewed data cannot give that,
+        # and then the trees are fitted on everything and left uncalibrated (n_calibration_ = 0).
+        cal_counts = np.unique(y[cal_rows], return_counts=True)[1]
+        if len(np.unique(y[fit_rows])) < len(self.classes_) or len(cal_counts) < len(self.classes_) \
+                or cal_counts.min() < 2:
+            self.estimator_.fit(X, y)
+            return
+        self.estimator_.fit(X[fit_rows], y[fit_rows])
+        # A frozen estimator is not refitted per fold, so the folds only split the prediction work:
+        # cv=2 asks for the fewest rows per class (the check scikit-learn makes before splitting).
+        self.calibrated_ = CalibratedClassifierCV(FrozenEstimator(self.estimator_), method=self.calibration, cv=2)
+        self.calibrated_.fit(X[cal_rows], y[cal_rows])
+        self.n_calibration_ = int(len(cal_rows))
+
+    def predict_proba(self, X):
+        """Calibrated class probabilities, shape (n_samples, n_classes)."""
+        check_is_fitted(self, "estimator_")
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64, reset=False)
+        model = self.calibrated_ if self.calibrated_ is not None else self.estimator_
+        with self._threads():
+            return model.predict_proba(X)
+
+    def predict(self, X):
+        """Most probable class, shape (n_samples,)."""
+        check_is_fitted(self, "estimator_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+# ================================================================================ history
+def _joined_text(batch) -> np.ndarray:
+    """All open-text answers of each row joined by newlines (None when a row has none), shape (n,)."""
+    text = batch.column("answers.text")
+    out = np.full(batch.n, None, dtype=object)
+    lengths = np.diff(text.offsets)
+    if lengths.sum() == 0:
+        return out
+    row = np.repeat(np.arange(batch.n), lengths)
+    joined = pd.Series(text.values, dtype=object).fillna("").groupby(row).agg("\n".join)
+    out[joined.index.to_numpy()] = joined.to_numpy()
+    return out
+
+
+def history_counts(batch, store, *, secret=None, now=None):
+    """Observe a batch into a history store and return each row's prior counts.
+
+    This is the realistic flow, used for training as for scoring: fingerprint the rows
+    (:func:`fraudscore.fingerprint.fingerprint_batch`), hash their identifiers
+    (:meth:`Observations.from_raw`) and record them; the store orders rows by submission time, so a
+    row sees only earlier submissions. Rows with reader errors are neither observed nor counted.
+
+    Parameters
+    ----------
+    batch : SubmissionBatch, records, DataFrame or Arrow table
+    store : HistoryStore
+    secret : str or bytes, optional
+        The store's installation secret (used for fingerprints and identifier hashes).
+    now : int, optional
+        Passed to :meth:`HistoryStore.observe`.
+
+    Returns
+    -------
+    HistoryCounts of length n
+        Rows with reader errors get zero counts and ``replayed = True``.
+    """
+    from fraudscore.fingerprint import fingerprint_batch
+    from fraudscore.history import HistoryCounts, Observations
+    from fraudscore.history.base import COLUMNS
+    from fraudscore.io import read_batch
+
+    batch = read_batch(batch)
+    valid = np.flatnonzero(batch.valid)
+    values = np.zeros((batch.n, len(COLUMNS)), np.int64)
+    replayed = np.ones(batch.n, bool)
+    if len(valid):
+        fp = fingerprint_batch(batch, secret=secret)
+        t = np.asarray(batch.submitted_at_ms, dtype=np.float64)
+        t = np.where(np.isnan(t), batch.started_at_ms, t)
+        # A valid row without times still needs one; "now" keeps it inside the retention window.
+        t = np.where(np.isnan(t), np.nanmax(t) if np.isfinite(t).any() else 0.0, t)
+        ids = np.asarray(batch.submission_id, dtype=object)
+        obs = Observations.from_raw(
+            ids[valid], np.asarray(batch.survey_id, dtype=object)[valid], t[valid].astype(np.int64),
+            device_id=fp.device_id[valid], link_id=fp.link_id[valid],
+            cookie=np.asarray(batch.column("device.cookie_id"), dtype=object)[valid],
+            ip=np.asarray(batch.column("network.ip"), dtype=object)[valid],
+            respondent_id=np.asarray(batch.column("respondent_id"), dtype=object)[valid],
+            text=_joined_text(batch)[valid], secret=secret)
+        counts = store.observe(obs, now=now)
+        values[valid] = counts.values
+        replayed[valid] = counts.replayed
+    return HistoryCounts(np.asarray(batch.submission_id, dtype=object), values, replayed)
+
+
+# ================================================================================ labels
+def _labels(y, n: int) -> np.ndarray:
+    """0/1 int8 labels of shape (n,), or a ValueError that says what is wrong."""
+    if y is None:
+        raise ValueError("labels are required to train a FraudModel")
+    raw = np.asarray(y)
+    if raw.ndim != 1:
+        raise ValueError(f"labels must be one-dimensional, got shape {raw.shape}")
+    if len(raw) != n:
+        raise ValueError(f"got {len(raw)} labels for {n} submissions; lengths must match")
+    try:
+        values = pd.to_numeric(pd.Series(raw, dtype=object if raw.dtype == object else None)).to_numpy(np.float64)
+    except (ValueError, TypeError):
+        raise ValueError("labels must be 0/1 or booleans") from None
+    if np.isnan(values).any():
+        raise ValueError(f"labels contain {int(np.isnan(values).sum())} missing (NaN/None) values")
+    if not np.isin(values, (0.0, 1.0)).all():
+        raise ValueError(f"labels must be 0/1 or booleans, got values {np.unique(values)[:5].tolist()}")
+    return values.astype(np.int8)
+
+
+def _odds_shift(p, ratio: float):
+    """Multiply the odds of ``p`` by ``ratio`` (a monotone map of [0, 1] onto itself)."""
+    p = np.asarray(p, dtype=np.float64)
+    if ratio == 1.0:
+        return p
+    return ratio * p / (ratio * p + 1.0 - p)
+
+
+# ================================================================================ model
+class FraudModel(BaseEstimator):
+    """Feature extraction + :class:`FraudClassifier` + decision thresholds chosen by false-positive rate.
+
+    Parameters
+    ----------
+    surveys : sequence of SurveySpec, optional
+        Surveys whose specs the feature extractor uses (matched on ``survey_id``).
+    feature_families : sequence of str, optional
+        Feature families to use (default: all).
+    max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization, calibration, n_threads
+        Passed to :class:`FraudClassifier`.
+    calibration_size : float
+        Share of the *training* groups held out for calibration.
+    validation_size : float
+        Share of all groups held out for validation: thresholds and ``metrics_`` come from it.
+    review_fpr, reject_fpr : float
+        Target false-positive rates of the review and reject thresholds.
+    use_history : bool
+        Without given counts, observe the training data into a fresh in-memory history store
+        (:func:`history_counts`) so that duplicate and velocity features are learned.
+    history_dropout : float in [0, 1)
+        Share of training rows whose history columns are blanked (NaN), so the model has seen
+        rows scored without a history store.
+    random_state : int, RandomState or None
+
+    Attributes
+    ----------
+    extractor_ : FeatureExtractor
+    classifier_ : FraudClassifier
+    feature_names_ : ndarray of str, shape (n_features,)
+    thresholds_ : dict
+        ``{"review": float, "reject": float}`` in training-prior probability units.
+    train_prior_ : float
+        Fraud rate of the rows the probabilities were calibrated on.
+    prior_ : float
+        Fraud rate the scores are expressed for (``train_prior_`` unless :meth:`with_prior`).
+    metrics_ : dict
+        :func:`fraudscore.evaluation.binary_metrics` on the validation split, plus realised
+        false-positive rates at the thresholds.
+    training_summary_ : dict
+        Row counts: read, excluded for reader errors, train / calibration / validation, fraud rate.
+    schema_hash_ : str
+        :func:`fraudscore.schema.schema_hash` at training time.
+    """
+
+    def __init__(self, *, surveys=None, feature_families=None, max_iter=200, learning_rate=0.1,
+                 max_leaf_nodes=31, min_samples_leaf=20, l2_regularization=0.0, calibration="sigmoid",
+                 calibration_size=0.2, validation_size=0.2, review_fpr=0.05, reject_fpr=0.01, use_history=True,
+                 history_dropout=0.1, n_threads=None, random_state=0):
+        self.surveys = surveys
+        self.feature_families = feature_families
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.calibration = calibration
+        self.calibration_size = calibration_size
+        self.validation_size = validation_size
+        self.review_fpr = review_fpr
+        self.reject_fpr = reject_fpr
+        self.use_history = use_history
+        self.history_dropout = history_dropout
+        self.n_threads = n_threads
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ training
+    def _classifier(self, random_state) -> FraudClassifier:
+        return FraudClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
+                               max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
+                               l2_regularization=self.l2_regularization, calibration=self.calibration,
+                               calibration_size=self.calibration_size, n_threads=self.n_threads,
+                               random_state=random_state)
+
+    def _check_params(self) -> None:
+        if not 0.0 < self.validation_size < 1.0:
+            raise ValueError(f"validation_size must be in (0, 1), got {self.validation_size!r}")
+        if not 0.0 <= self.reject_fpr <= self.review_fpr <= 1.0:
+            raise ValueError("need 0 <= reject_fpr <= review_fpr <= 1 "
+                             f"(got reject_fpr={self.reject_fpr!r}, review_fpr={self.review_fpr!r})")
+        if not 0.0 <= self.history_dropout < 1.0:
+            raise ValueError(f"history_dropout must be in [0, 1), got {self.history_dropout!r}")
+
+    def features(self, X, history=None) -> np.ndarray:
+        """The fitted extractor's feature matrix, shape (n_submissions, n_features), float32."""
+        check_is_fitted(self, "extractor_")
+        return self.extractor_.transform(X, history=history)
+
+    def fit(self, X, y, groups=None, history=None):
+        """Train on labelled submissions.
+
+        Parameters
+        ----------
+        X : records, DataFrame, Arrow table, file path or SubmissionBatch
+            n submissions; rows with reader errors are left out (counted in ``training_summary_``).
+        y : array-like of shape (n,)
+            1 = fraud, 0 = honest (booleans accepted).
+        groups : array-like of shape (n,), optional
+            Identity groups kept on one side of every split (e.g. from
+            :func:`fraudscore.evaluation.group_ids` of person and device labels). Default:
+            connected components of link id, device id and respondent id.
+        history : HistoryCounts, optional
+            Prior counts of these rows; default: observed into a fresh :class:`MemoryStore`
+            when ``use_history``.
+
+        Returns
+        -------
+        self
+        """
+        from fraudscore.features.extractor import FeatureExtractor
+        from fraudscore.fingerprint import fingerprint_batch
+        from fraudscore.history import MemoryStore
+        from fraudscore.io import read_batch
+        from fraudscore.schema import schema_hash
+
+        self._check_params()
+        batch = read_batch(X)
+        y = _labels(y, batch.n)
+        if groups is not None and len(groups) != batch.n:
+            raise ValueError(f"got {len(groups)} groups for {batch.n} submissions; lengths must match")
+        valid = np.asarray(batch.valid)
+        if not valid.any():
+            raise ValueError("no submission without reader errors to train on")
+        yv = y[valid]
+        if len(np.unique(yv)) < 2:
+            raise ValueError(f"training data has one class only (all {'fraud' if yv[0] else 'honest'} "
+                             "among rows without reader errors); need both")
+
+        rng = check_random_state(self.random_state)
+        split_seed, clf_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        if history is None and self.use_history:
+            history = history_counts(batch, MemoryStore(secret=_TRAINING_SECRET), secret=_TRAINING_SECRET)
+        if groups is None:
+            fp = fingerprint_batch(batch, secret=_TRAINING_SECRET)
+            groups = group_ids(fp.link_id, fp.device_id, np.asarray(batch.column("respondent_id"), dtype=object))
+        groups = np.asarray(groups)[valid]
+
+        # Reference statistics are unsupervised (medians, covariances), so fitting them on every
+        # valid row, validation included, leaks no label.
+        self.extractor_ = FeatureExtractor(surveys=self.surveys, families=self.feature_families).fit(batch)
+        self.feature_names_ = self.extractor_.get_feature_names_out()
+        F = self.extractor_.transform(batch, history=history)[valid]
+        if self.history_dropout > 0:
+            blank = rng.random_sample(len(F)) < self.history_dropout
+            cols = np.flatnonzero(np.char.startswith(self.feature_names_.astype(str), "history."))
+            F[np.ix_(blank, cols)] = np.nan
+
+        train, val = grouped_split(groups, self.validation_size, random_state=split_seed)
+        if len(np.unique(yv[train])) < 2 or not (yv[val] == 0).any():
+            raise ValueError("too little data: the grouped split left one class only in training, or "
+                             "no honest row for validation; give more rows")
+        self.classifier_ = self._classifier(clf_seed).fit(F[train], yv[train], groups=groups[train])
+        p_val = self.classifier_.predict_proba(F[val])[:, 1]
+        neg = p_val[yv[val] == 0]
+        self.thresholds_ = {"review": threshold_at_fpr(neg, self.review_fpr),
+                            "reject": threshold_at_fpr(neg, self.reject_fpr)}
+        self.train_prior_ = float(yv[train].mean())
+        self.prior_ = self.train_prior_
+        m = binary_metrics(yv[val], p_val)
+        m["review_fpr"] = float((neg >= self.thresholds_["review"]).mean())
+        m["reject_fpr"] = float((neg >= self.thresholds_["reject"]).mean())
+        pos = p_val[yv[val] == 1]
+        m["review_recall"] = float((pos >= self.thresholds_["review"]).mean()) if len(pos) else float("nan")
+        m["reject_recall"] = float((pos >= self.thresholds_["reject"]).mean()) if len(pos) else float("nan")
+        self.metrics_ = {"split": "validation", **m}
+        self.training_summary_ = {
+            "rows_read": int(batch.n),
+            "rows_excluded_reader_errors": int((~valid).sum()),
+            "rows_train": int(len(train) - self.classifier_.n_calibration_),
+            "rows_calibration": int(self.classifier_.n_calibration_),
+            "rows_validation": int(len(val)),
+            "groups": int(len(np.unique(groups))),
+            "fraud_rate": float(yv.mean()),
+            "history": "given" if history is not None and not self.use_history else
+                       ("observed in time order into a fresh MemoryStore" if self.use_history else "none"),
+        }
+        self.schema_hash_ = schema_hash()
+        return self
+
+    # ------------------------------------------------------------------ scoring
+    def predict_proba(self, X, history=None) -> np.ndarray:
+        """[P(honest), P(fraud)] per row, shape (n, 2); NaN for rows with reader errors.
+
+        Parameters
+        ----------
+        X : records, DataFrame, Arrow table, file path or SubmissionBatch
+        history : HistoryCounts, optional
+            Prior counts for these rows (without them the history features are unknown).
+        """
+        from fraudscore.io import read_batch
+
+        check_is_fitted(self, "classifier_")
+        batch = read_batch(X)
+        out = np.full((batch.n, 2), np.nan)
+        valid = np.asarray(batch.valid)
+        if valid.any():
+            F = self.extractor_.transform(batch, history=history)[valid]
+            p = _odds_shift(self.classifier_.predict_proba(F)[:, 1], self._ratio())
+            out[valid, 1] = p
+            out[valid, 0] = 1.0 - p
+        return out
+
+    def score(self, X, history=None) -> np.ndarray:
+        """Calibrated P(fraud) per row, shape (n,); NaN for rows with reader errors."""
+        return self.predict_proba(X, history=history)[:, 1]
+
+    def decision_function(self, X, history=None) -> np.ndarray:
+        """Log-odds of fraud per row, shape (n,) (monotone in :meth:`score`; clipped at +-36)."""
+        p = np.clip(self.score(X, history=history), 1e-16, 1 - 1e-16)
+        return np.log(p) - np.log1p(-p)
+
+    @staticmethod
+    def risk(p) -> np.ndarray:
+        """Risk 0-100 (one decimal) from scores, shape (n,); NaN stays NaN."""
+        return np.round(100.0 * np.asarray(p, dtype=np.float64), 1)
+
+    def _ratio(self) -> float:
+        prior, train = self.prior_, self.train_prior_
+        return (prior / (1 - prior)) / (train / (1 - train))
+
+    @property
+    def thresholds(self) -> dict:
+        """Review and reject thresholds in the units of :meth:`score` (after :meth:`with_prior`)."""
+        check_is_fitted(self, "thresholds_")
+        r = self._ratio()
+        return {k: float(_odds_shift(v, r)) for k, v in self.thresholds_.items()}
+
+    def decide(self, p) -> np.ndarray:
+        """``"accept"``, ``"review"``, ``"reject"`` (or ``"error"`` for NaN) per score, shape (n,)."""
+        p = np.asarray(p, dtype=np.float64)
+        t = self.thresholds
+        out = np.where(p >= t["reject"], "reject", np.where(p >= t["review"], "review", "accept")).astype(object)
+        out[np.isnan(p)] = "error"
+        return out
+
+    def with_prior(self, fraud_rate: float) -> FraudModel:
+        """A copy whose scores are calibrated for a deployment fraud rate ``fraud_rate``.
+
+        Bayes' rule under prior shift (the look of each fraud and honest row unchanged, only their
+        mix): the odds of every score are multiplied by
+        ``(fraud_rate / (1 - fraud_rate)) / (train_prior / (1 - train_prior))``. The thresholds
+        go through the same monotone map, so they select the same rows and keep their
+        false-positive-rate meaning (5 % / 1 % of honest rows); only the probabilities change.
+
+        Parameters
+        ----------
+        fraud_rate : float in (0, 1)
+        """
+        check_is_fitted(self, "train_prior_")
+        if not 0.0 < fraud_rate < 1.0:
+            raise ValueError(f"fraud_rate must be in (0, 1), got {fraud_rate!r}")
+        other = copy.deepcopy(self)
+        other.prior_ = float(fraud_rate)
+        return other
+
+    # ------------------------------------------------------------------ persistence
+    def manifest(self, model_sha256: str, metrics: dict | None = None, extra: dict | None = None) -> dict:
+        """The manifest dict written by :meth:`save` (see there)."""
+        import joblib
+        import sklearn
+
+        import fraudscore
+
+        check_is_fitted(self, "classifier_")
+        names = [str(n) for n in self.feature_names_]
+        params = {k: v for k, v in self.get_params().items() if k != "surveys"}
+        params["surveys"] = [getattr(s, "survey_id", str(s)) for s in (self.surveys or ())]
+        return {
+            "format": MANIFEST_FORMAT,
+            "model_version": f"{fraudscore.__version__}+{model_sha256[:12]}",
+            "model_file": MODEL_FILE,
+            "model_sha256": model_sha256,
+            "schema_hash": self.schema_hash_,
+            "feature_names": names,
+            "feature_names_sha256": hashlib.sha256("\n".join(names).encode()).hexdigest(),
+            "versions": {"fraudscore": fraudscore.__version__, "scikit-learn": sklearn.__version__,
+                         "numpy": np.__version__, "joblib": joblib.__version__,
+                         "python": platform.python_version()},
+            "params": params,
+            "training": self.training_summary_,
+            "prior": {"train": self.train_prior_, "current": self.prior_},
+            "thresholds": {**self.thresholds, "review_fpr": self.review_fpr, "reject_fpr": self.reject_fpr,
+                           "chosen_on": "validation split"},
+            "metrics": {"validation": self.metrics_, **(metrics or {})},
+            **(extra or {}),
+        }
+
+    def save(self, directory, metrics: dict | None = None, extra: dict | None = None) -> Path:
+        """Write ``model.joblib``, ``manifest.json`` and ``MODEL_CARD.md`` into ``directory``.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Created if needed; existing files of these names are replaced.
+        metrics : dict, optional
+            More metrics for the manifest (e.g. ``{"test": ...}``), next to the validation ones.
+        extra : dict, optional
+            More top-level manifest entries (e.g. the command that trained the model).
+
+        Returns
+        -------
+        Path of the directory.
+        """
+        import joblib
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / MODEL_FILE
+        joblib.dump(self, path, compress=3)
+        manifest = self.manifest(_sha256(path), metrics=metrics, extra=extra)
+        (directory / MANIFEST_FILE).write_text(json.dumps(_jsonable(manifest), indent=2, sort_keys=False) + "\n")
+        (directory / CARD_FILE).write_text(model_card(manifest))
+        return directory
+
+
+# ================================================================================ persistence
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    return value
+
+
+def default_model_dir() -> Path:
+    """Directory of the shipped default model.
+
+    ``fraudscore/_models/default`` inside an installed wheel (pyproject force-includes ``models``
+    there), else ``<repository>/models/default`` in a source checkout.
+    """
+    from importlib import resources
+
+    try:
+        shipped = Path(str(resources.files("fraudscore") / "_models" / "default"))
+        if (shipped / MANIFEST_FILE).is_file():
+            return shipped
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover - zipped or unusual installs
+        pass
+    return Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+def load_model(directory=None) -> FraudModel:
+    """Load a saved :class:`FraudModel`, refusing anything that does not check out.
+
+    Order of checks: ``manifest.json`` is read; the sha256 of ``model.joblib`` must equal the
+    manifest's (so a tampered or truncated file is refused *without being unpickled*); the
+    manifest's input-schema hash must equal this code's; only then is the file unpickled, and the
+    model's own schema hash and feature names must match the manifest and this code.
+
+    The hash proves the file is the one the manifest describes, not who wrote it: load only
+    model directories you trust (unpickling runs code).
+
+    Parameters
+    ----------
+    directory : str or Path, optional
+        A directory written by :meth:`FraudModel.save`; default :func:`default_model_dir`.
+
+    Raises
+    ------
+    ModelIntegrityError
+        Missing files, unreadable manifest, sha256 mismatch, not a FraudModel.
+    SchemaMismatchError
+        Trained for another input schema or feature set than this code's.
+    """
+    import joblib
+
+    from fraudscore.features.registry import features
+    from fraudscore.schema import schema_hash
+
+    directory = Path(directory) if directory is not None else default_model_dir()
+    manifest_path, model_path = directory / MANIFEST_FILE, directory / MODEL_FILE
+    if not manifest_path.is_file():
+        raise ModelIntegrityError(f"{manifest_path}: no manifest; refusing to load a model without one")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        expected = str(manifest["model_sha256"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelIntegrityError(f"{manifest_path}: unreadable manifest ({exc}); refusing to load") from None
+    if not model_path.is_file():
+        raise ModelIntegrityError(f"{model_path}: missing")
+    actual = _sha256(model_path)
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"{model_path}: sha256 {actual} differs from the manifest's {expected}; the file was altered "
+            "or truncated, so it was not unpickled")
+    current = schema_hash()
+    if manifest.get("schema_hash") != current:
+        raise SchemaMismatchError(
+            f"{directory}: model trained for input schema {manifest.get('schema_hash')}, this code has "
+            f"{current}; retrain the model (fraudscore train)")
+    model = joblib.load(model_path)
+    if not isinstance(model, FraudModel):
+        raise ModelIntegrityError(f"{model_path}: holds a {type(model).__name__}, not a FraudModel")
+    names = [str(n) for n in model.feature_names_]
+    if model.schema_hash_ != manifest["schema_hash"] or names != manifest.get("feature_names"):
+        raise ModelIntegrityError(f"{model_path}: model and manifest disagree on schema or features")
+    enabled = set(model.feature_families) if model.feature_families is not None else None
+    code_names = [f.name for f in features() if enabled is None or f.family in enabled]
+    if names != code_names:
+        missing, new = sorted(set(names) - set(code_names)), sorted(set(code_names) - set(names))
+        raise SchemaMismatchError(
+            f"{directory}: model features differ from this code's (gone: {missing[:5]}, new: {new[:5]}, "
+            "or reordered); retrain the model")
+    model.model_version_ = manifest.get("model_version")
+    return model
+
+
+# ================================================================================ model card
+def _fmt(v) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and not np.isfinite(v)) else (
+        f"{v:.4f}" if isinstance(v, float) else str(v))
+
+
+def model_card(manifest: dict) -> str:
+    """MODEL_CARD.md text for a manifest."""
+    t, m, tr = manifest["thresholds"], manifest["metrics"]["validation"], manifest["training"]
+    sim = manifest.get("simulation", {})
+    lines = [
+        f"# fraudscore model {manifest['model_version']}",
+        "",
+        "## Intended use",
+        "Scores online survey submissions for fraud (bots, LLM agents, click and emulator farms, "
+        "duplicate respondents, geo fraud, careless responding): `score` is a calibrated P(fraud), "
+        "`risk` is 100 x score, `decision` is accept / review / reject. Use it to hold incentives for "
+        "review, not as the sole ground for sanctioning a person: a score is evidence, not proof.",
+        "",
+        "## Training data",
+    ]
+    if sim:
+        lines.append(f"Simulated by `fraudscore.simulate` (n={sim.get('n')}, seed={sim.get('seed')}, "
+                     f"difficulty={sim.get('difficulty')}, fraud_rate={sim.get('fraud_rate')}); no real "
+                     "person's data. Reproduce with:")
+        lines += ["", "```", str(manifest.get("command", "")), "```", ""]
+        fam = sim.get("families") or {}
+        if fam:
+            lines.append("Rows per family: " + ", ".join(f"{k} {v}" for k, v in fam.items()) + ".")
+            lines.append("")
+    lines += [
+        f"Rows read {tr['rows_read']}, excluded for reader errors {tr['rows_excluded_reader_errors']}; "
+        f"train {tr['rows_train']}, calibration {tr['rows_calibration']}, validation {tr['rows_validation']} "
+        f"(split by {tr['groups']} person/device groups, so no device or person is on two sides). "
+        f"Fraud rate {tr['fraud_rate']:.3f}. History: {tr['history']}.",
+        "",
+        "## Model",
+        f"{len(manifest['feature_names'])} features (families: device, network, timing, pointer, keys, "
+        "answers, content, history; see docs/FEATURES.md) -> HistGradientBoostingClassifier -> "
+        f"{manifest['params'].get('calibration')} calibration on a held-out calibration split. "
+        f"Input schema hash `{manifest['schema_hash'][:16]}...`; versions {manifest['versions']}.",
+        "",
+        "## Thresholds",
+        f"review at score >= {_fmt(t['review'])} (target FPR {t['review_fpr']:.0%}), reject at score >= "
+        f"{_fmt(t['reject'])} (target FPR {t['reject_fpr']:.0%}), chosen on the validation split. "
+        f"Scores are calibrated for a fraud rate of {manifest['prior']['current']:.3f}; "
+        "`FraudModel.with_prior(rate)` re-expresses them for another deployment fraud rate and keeps "
+        "the thresholds' false-positive meaning.",
+        "",
+        "## Metrics (validation split of the training seed)",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    for key in ("roc_auc", "pr_auc", "recall_at_1pct_fpr", "recall_at_5pct_fpr", "ece", "review_fpr",
+                "reject_fpr", "review_recall", "reject_recall"):
+        lines.append(f"| {key} | {_fmt(m.get(key))} |")
+    lines += [
+        "",
+        "Held-out-seed, per-family, hardest-difficulty and leave-one-family-out figures: "
+        "docs/EVALUATION.md (`python -m fraudscore.evaluation`).",
+        "",
+        "## Limits",
+        "- Trained on simulated traffic only: real attackers differ from the simulator's families, and "
+        "an attack nobody modelled scores lower (see the leave-one-family-out figures).",
+        "- Survey-specific reference statistics were fitted for the simulated survey "
+        f"({', '.join(manifest['params'].get('surveys') or ['none'])}); other surveys fall back to "
+        "generic references. Retrain with your labelled data for a production deployment.",
+        "- Duplicate and velocity features need a history store at scoring time; without one they are "
+        "unknown and duplicates are caught only by their other tells.",
+        "- Probabilities assume the training fraud rate; use `with_prior` when yours differs.",
+        "- The sha256 check proves the model file matches its manifest, not who wrote it: load model "
+        "directories only from sources you trust.",
+        "",
+        "## Privacy",
+        "The model holds tree thresholds and reference statistics of simulated data, no submissions. "
+        "Scoring uses usage and analytics data only with the respondent's consent (otherwise those "
+        "features are unknown); history stores keep keyed hashes, never raw IPs, user agents or text "
+        "(docs/PRIVACY.md).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# ================================================================================ training command
+def train_default(n: int = 40_000, seed: int = 0, output="models/default", difficulty="default",
+                  fraud_rate: float = 0.1, **params) -> str:
+    """Train a model on simulated data and save it: what ``fraudscore train --simulate N`` runs.
+
+    Groups come from the simulator's ground truth (``person_id``, ``device_key``), so no person or
+    device is on both sides of the calibration or validation split.
+
+    Parameters
+    ----------
+    n : int
+        Simulated submissions.
+    seed : int
+        Simulator and model seed.
+    output : str or Path
+        Model directory to write.
+    difficulty : str or float
+        Simulator difficulty.
+    fraud_rate : float
+        Simulated fraud share.
+    **params
+        :class:`FraudModel` parameters other than ``surveys`` and ``random_state`` (e.g.
+        ``n_threads=1`` on a busy machine).
+
+    Returns
+    -------
+    str
+        A short human summary (also what the CLI prints).
+    """
+    import time
+
+    from fraudscore.simulation import simulate
+
+    start = time.perf_counter()
+    sim = simulate(n, fraud_rate=fraud_rate, difficulty=difficulty, seed=seed, output="arrow")
+    groups = group_ids(sim.labels["person_id"].to_numpy(), sim.labels["device_key"].to_numpy())
+    model = FraudModel(surveys=[sim.survey], random_state=seed, **params)
+    model.fit(sim.data, sim.labels["is_fraud"].to_numpy(), groups=groups)
+    families = sim.labels["family"].value_counts().sort_index()
+    extra = {
+        "command": f"fraudscore train --simulate {n} --seed {seed} --difficulty {difficulty} "
+                   f"--fraud-rate {fraud_rate} -o {output}",
+        "simulation": {"n": n, "seed": seed, "difficulty": difficulty, "fraud_rate": fraud_rate,
+                       "families": {str(k): int(v) for k, v in families.items()}},
+    }
+    model.save(output, extra=extra)
+    m = model.metrics_
+    size = (Path(output) / MODEL_FILE).stat().st_size
+    return (f"trained on {n} simulated submissions (seed {seed}, difficulty {difficulty}) in "
+            f"{time.perf_counter() - start:.0f} s; validation ROC AUC {m['roc_auc']:.4f}, recall at 1 % FPR "
+            f"{m['recall_at_1pct_fpr']:.3f}, ECE {m['ece']:.4f}; thresholds review "
+            f"{model.thresholds_['review']:.4f}, reject {model.thresholds_['reject']:.4f}; "
+            f"wrote {output} ({size / 1e6:.1f} MB model.joblib)")
