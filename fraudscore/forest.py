@@ -246,6 +246,20 @@ class CompiledForest:
         self._offsets_list = self._table_offsets.tolist()
         self._columns_list = self._columns.tolist()
         self._categorical_list = self._categorical.tolist()
+        # Batch search tables: edges padded with +inf to one power-of-two width (wider than every
+        # feature's edge count, so a categorical value above every category stays in range).
+        n_used = len(self._edges)
+        width = 1 << int(max([len(e) for e in self._edges], default=0)).bit_length()
+        padded = np.full((n_used, width), np.inf)
+        for j, e in enumerate(self._edges):
+            padded[j, :len(e)] = e
+        self._edge_width = width
+        self._padded_edges = _frozen(padded.ravel())
+        self._edge_base = _frozen((np.arange(n_used, dtype=np.intp) * width)[:, None])
+        self._row_shift = _frozen(self._table_offsets[:, None] - self._edge_base)
+        self._nan_rows = _frozen((self._table_offsets + np.array(self._nan_keys, dtype=np.intp))[:, None])
+        self._categorical_rows = np.flatnonzero(self._categorical).tolist()
+        self._leaf_contributions_t = _frozen(self._leaf_contributions.T)
         n_words = self._masks.shape[1]
         self._chunk = int(np.clip(_CHUNK_BYTES // max(1, n_words * self._word_dtype.itemsize), 64, 16384))
         bits = self._word_dtype.itemsize * 8
@@ -356,17 +370,35 @@ class CompiledForest:
             raise ValueError(f"X must have shape (n_samples, {self.n_features}), got {X.shape}")
         return X
 
-    def _keys(self, values: np.ndarray, j: int) -> np.ndarray:
-        """Row of feature ``j``'s table for each value (float64 array of shape (m,))."""
-        edges = self._edges[j]
-        keys = np.searchsorted(edges, values, side="left")
-        if self._categorical[j]:
+    def _table_rows(self, values: np.ndarray) -> np.ndarray:
+        """Table row of every value: ``values`` and result have shape (n_used_features, m).
+
+        A branchless binary search of all features at once over their edges padded with +inf
+        to one power-of-two length: each step is a few whole-matrix numpy operations, which
+        beats one ``searchsorted`` per feature (whose unpredictable branches dominate).
+        After the search ``probe - base`` is ``count(edges < value)``, the same as
+        ``searchsorted(edges, value, side="left")``; NaN compares false and is fixed afterwards.
+        """
+        probe = np.broadcast_to(self._edge_base, values.shape).copy()
+        found = np.empty(values.shape, dtype=bool)
+        edge = np.empty(values.shape, dtype=np.float64)
+        at = np.empty_like(probe)
+        step = self._edge_width // 2
+        while step:
+            np.add(probe, step - 1, out=at)
+            np.take(self._padded_edges, at, out=edge, mode="clip")
+            np.less(edge, values, out=found)
+            # found * step, then add: twice as fast as a masked add (ufunc where=).
+            np.multiply(found, step, out=at)
+            probe += at
+            step //= 2
+        for j in self._categorical_rows:
             # OrdinalEncoder semantics: a value not among the categories is unknown, like NaN.
-            found = edges.take(keys, mode="clip") == values
-            keys[~found] = len(edges)
-        # Numeric: edges end with +inf, so finite and infinite values land below len(edges) and
-        # NaN (sorted after everything) lands exactly on len(edges), the missing-value row.
-        return keys
+            known = self._padded_edges.take(probe[j], mode="clip") == values[j]
+            probe[j, ~known] = self._edge_base[j, 0] + self._nan_keys[j]
+        np.add(probe, self._row_shift, out=probe)
+        np.copyto(probe, self._nan_rows, where=np.isnan(values))
+        return probe
 
     def _chunk_raw(self, X, start, stop, raw, contrib):
         columns = X[start:stop].take(self._columns, axis=1)
@@ -377,11 +409,10 @@ class CompiledForest:
         scratch = np.empty_like(mask)
         if len(self._columns) == 0:
             mask.fill(np.iinfo(self._word_dtype).max)
+        rows = self._table_rows(values)
         for j in range(len(self._columns)):
-            rows = self._keys(values[j], j)
-            rows += self._table_offsets[j]
             # mode="clip" skips numpy's buffered bounds check; rows are in range by construction.
-            np.take(self._masks, rows, axis=0, out=mask if j == 0 else scratch, mode="clip")
+            np.take(self._masks, rows[j], axis=0, out=mask if j == 0 else scratch, mode="clip")
             if j:
                 mask &= scratch
         leaf = self._exit_leaves(mask, scratch)
@@ -409,11 +440,17 @@ class CompiledForest:
         return bit + first * self._bits + self._leaf_base
 
     def _contributions(self, leaf, out):
-        # One gather-and-sum per used column over the exit leaves: the per-leaf path sums are
-        # precomputed, so the cost does not grow with the depth of the trees.
-        leaf = leaf.astype(np.intp)  # once, rather than inside every take
-        for j, column in enumerate(self._columns_list):
-            out[:, column] = self._leaf_contributions[j].take(leaf).sum(axis=1)
+        # The per-(tree, leaf) path sums are precomputed, so a row's contributions are the sum
+        # of one precomputed row per tree: a one-hot sparse matrix (rows x leaves) times the
+        # dense (leaves x used features) table. scipy (a scikit-learn dependency) does that in
+        # one C loop, about twice as fast as a numpy gather-and-sum per feature.
+        from scipy.sparse import csr_matrix
+
+        m, n_trees = leaf.shape
+        one_hot = csr_matrix(
+            (np.ones(leaf.size), leaf.ravel().astype(np.intp), np.arange(0, leaf.size + 1, n_trees)),
+            shape=(m, self._leaf_contributions_t.shape[0]))
+        out[:, self._columns] = one_hot @ self._leaf_contributions_t
         out[:, -1] = self.bias
 
     # -- one row ------------------------------------------------------------------------------
