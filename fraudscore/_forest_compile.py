@@ -5,14 +5,32 @@ Private helper of :mod:`fraudscore.forest`; see that module for the evaluation s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 __all__ = ["compile_trees"]
 
 
+def _in_bitset(bitset: np.ndarray, value: int) -> bool:
+    return bool((int(bitset[value // 32]) >> (value % 32)) & 1)
+
+
+@dataclass
+class _Split:
+    """One internal node, gathered before the per-feature tables are built."""
+
+    tree: int
+    column: int          # column of the caller's matrix
+    threshold: float
+    missing_left: bool
+    keep_if_right: int   # bit mask (over the tree's leaves) still reachable after going right
+    left_codes: np.ndarray | None  # categorical, per code: 1 left, 0 right, -1 unknown (missing rule)
+
+
 def compile_trees(hgb) -> dict:
     """Keyword arguments of ``CompiledForest`` for a fitted binary ``hgb``."""
-    from fraudscore.forest import UnsupportedModelError, _in_bitset, _Split
+    from fraudscore.forest import UnsupportedModelError
 
     n_features = int(hgb.n_features_in_)
     column_of, categories = _column_layout(hgb, n_features, UnsupportedModelError)
@@ -74,7 +92,7 @@ def compile_trees(hgb) -> dict:
                 if bitset_row >= len(raw_bitsets):
                     raise UnsupportedModelError("categorical split without a category bitset")
                 known = known_bitsets[known_index[feature]]
-                # Per code: True = left, False = right, None-like (-1) = unknown -> missing rule.
+                # Per code, as scikit-learn decides: in the left bitset, else known (right), else missing.
                 left_codes = np.array([
                     1 if _in_bitset(raw_bitsets[bitset_row], code)
                     else (0 if _in_bitset(known, code) else -1)
@@ -93,7 +111,7 @@ def compile_trees(hgb) -> dict:
         mine = [s for s in splits if s.column == column]
         is_categorical = any(s.left_codes is not None for s in mine)
         if is_categorical:
-            cats = categories[column_to_feature(column_of, column)]
+            cats = categories[_feature_of_column(column_of, column)]
             table, column_edges = _categorical_table(mine, cats, n_trees, words, bits, word_dtype)
         else:
             table, column_edges = _numeric_table(mine, n_trees, words, bits, word_dtype)
@@ -108,11 +126,11 @@ def compile_trees(hgb) -> dict:
 
     # Per used column, per (tree, leaf): the sum of that column's deltas along the leaf's path.
     position = {column: j for j, column in enumerate(columns)}
-    leaf_contributions = np.zeros((len(columns), n_trees * leaves_per_tree), dtype=np.float64)
+    leaf_contributions = np.zeros((n_trees * leaves_per_tree, len(columns)), dtype=np.float64)
     for t, tree_paths in enumerate(paths):
         for leaf, path in enumerate(tree_paths):
             for column, delta in path:
-                leaf_contributions[position[column], t * leaves_per_tree + leaf] += delta
+                leaf_contributions[t * leaves_per_tree + leaf, position[column]] += delta
 
     return dict(
         n_features=n_features, baseline=float(np.ravel(hgb._baseline_prediction)[0]),
@@ -121,7 +139,8 @@ def compile_trees(hgb) -> dict:
         leaf_values=leaf_values, leaf_contributions=leaf_contributions, bias=bias)
 
 
-def column_to_feature(column_of: np.ndarray, column: int) -> int:
+def _feature_of_column(column_of: np.ndarray, column: int) -> int:
+    """The trees' feature index of one of the caller's columns."""
     return int(np.flatnonzero(column_of == column)[0])
 
 

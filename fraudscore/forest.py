@@ -9,11 +9,13 @@ OpenMP start-up. :class:`CompiledForest` evaluates the same model with numpy alo
   when the row goes *right* at that node. For one feature the nodes that send a value ``x`` right
   are exactly those with ``threshold < x``, a prefix of that feature's sorted thresholds, so the
   AND of their masks is precomputed per prefix. A row's exit leaf in every tree is the lowest set
-  bit of the AND over features of one precomputed row each: per feature, one ``searchsorted`` and
-  one contiguous row gather, independent of the depth of the trees. Rows go in chunks (bounded
-  memory) over a small thread pool (numpy releases the GIL).
+  bit of the AND over features of one precomputed row each: a binary search per value (branchless,
+  all features at once) and one contiguous row gather per feature, independent of the depth of the
+  trees. Rows go in chunks (bounded memory) over a small thread pool (numpy releases the GIL).
 * **One row** (``predict_proba_one``): the same tables, with ``bisect`` on plain Python lists
-  instead of ``searchsorted`` and no validation copies.
+  and no validation copies.
+* **Contributions** (``contributions=True``): Saabas path attribution, precomputed per
+  (tree, leaf), so the batch adds one sparse one-hot product over the exit leaves already found.
 
 The decision rule is scikit-learn's, exactly (``_predictor.pyx``): ``x <= threshold`` goes left;
 NaN follows ``missing_go_to_left``; ``+inf`` is compared like any number (a "split on NaN" has
@@ -116,9 +118,9 @@ def _calibration_maps(calibrator, hgb) -> tuple[CalibrationMap, ...]:
             maps.extend(_calibration_maps(member, hgb))
         return tuple(maps)
     if kind == "_CalibratedClassifier":
-        if member_method := getattr(calibrator, "method", None):
-            if member_method not in ("sigmoid", "isotonic"):
-                raise UnsupportedModelError(f"calibration method {member_method!r} is not supported")
+        method = getattr(calibrator, "method", "sigmoid")
+        if method not in ("sigmoid", "isotonic"):
+            raise UnsupportedModelError(f"calibration method {method!r} is not supported")
         if len(calibrator.calibrators) != 1:
             raise UnsupportedModelError("only binary calibration (one calibrator) is supported")
         return _calibration_maps(calibrator.calibrators[0], hgb)
@@ -139,22 +141,6 @@ def _calibration_maps(calibrator, hgb) -> tuple[CalibrationMap, ...]:
 def _unwrap(estimator):
     """The estimator inside a ``FrozenEstimator`` (or the estimator itself)."""
     return getattr(estimator, "estimator", estimator) if type(estimator).__name__ == "FrozenEstimator" else estimator
-
-
-def _in_bitset(bitset: np.ndarray, value: int) -> bool:
-    return bool((int(bitset[value // 32]) >> (value % 32)) & 1)
-
-
-@dataclass
-class _Split:
-    """One internal node, gathered before the per-feature tables are built."""
-
-    tree: int
-    column: int          # column of the caller's matrix
-    threshold: float
-    missing_left: bool
-    keep_if_right: int   # bit mask (over the tree's leaves) still reachable after going right
-    left_codes: np.ndarray | None  # categorical: bool per code, True = goes left (known categories)
 
 
 class CompiledForest:
@@ -259,7 +245,6 @@ class CompiledForest:
         self._row_shift = _frozen(self._table_offsets[:, None] - self._edge_base)
         self._nan_rows = _frozen((self._table_offsets + np.array(self._nan_keys, dtype=np.intp))[:, None])
         self._categorical_rows = np.flatnonzero(self._categorical).tolist()
-        self._leaf_contributions_t = _frozen(self._leaf_contributions.T)
         n_words = self._masks.shape[1]
         self._chunk = int(np.clip(_CHUNK_BYTES // max(1, n_words * self._word_dtype.itemsize), 64, 16384))
         bits = self._word_dtype.itemsize * 8
@@ -290,6 +275,8 @@ class CompiledForest:
                      "_leaf_contributions"):
             setattr(self, name, _frozen(getattr(self, name)))
         self._edges = tuple(_frozen(e) for e in self._edges)
+        self.calibration = tuple(
+            CalibrationMap.isotonic(m.x, m.y) if m.kind == "isotonic" else m for m in self.calibration)
         self._prepare()
 
     def __repr__(self):
@@ -449,8 +436,8 @@ class CompiledForest:
         m, n_trees = leaf.shape
         one_hot = csr_matrix(
             (np.ones(leaf.size), leaf.ravel().astype(np.intp), np.arange(0, leaf.size + 1, n_trees)),
-            shape=(m, self._leaf_contributions_t.shape[0]))
-        out[:, self._columns] = one_hot @ self._leaf_contributions_t
+            shape=(m, self._leaf_contributions.shape[0]))
+        out[:, self._columns] = one_hot @ self._leaf_contributions
         out[:, -1] = self.bias
 
     # -- one row ------------------------------------------------------------------------------
