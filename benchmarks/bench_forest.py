@@ -34,7 +34,7 @@ ONE_ROW_GATE = 10.0
 N_FEATURES = 40
 
 
-def build_model(n_train: int = 20_000, seed: int = 0):
+def build_model(n_train: int = 10_000, seed: int = 0):
     """The benchmark model and a matching test-matrix generator."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
