@@ -14,15 +14,12 @@ Fields gated by a consent are blanked for rows without that consent *before* any
 from __future__ import annotations
 
 import functools
-import ipaddress
 import zoneinfo
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from fraudscore._convert import Column
 from fraudscore.codes import Code, code_names, warning_names
@@ -203,38 +200,20 @@ def _time_zones() -> frozenset:
     return frozenset(zoneinfo.available_timezones())
 
 
-_IPV4 = r"^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$"
-
-
 def valid_ip_mask(ips: np.ndarray) -> np.ndarray:
     """True where the text is an IPv4 or IPv6 address; ``None`` is not.
 
-    IPv4 is checked in bulk with one RE2 pass; only the remaining candidates (IPv6) go through
-    :mod:`ipaddress`, once per distinct value.
+    Uses the enrichment stage's own parser (:func:`fraudscore.enrich.ip.parse_ips`), once per
+    distinct value, so validation and lookup can never disagree on what an address is.
     """
+    from fraudscore.enrich.ip import parse_ips
+
     present = pd.notna(ips)
     ok = np.zeros(len(ips), dtype=bool)
-    if not present.any():
-        return ok
-    idx = np.flatnonzero(present)
-    arr = pa.array(ips[idx], type=pa.string())
-    ok[idx] = pc.match_substring_regex(arr, _IPV4).to_numpy(zero_copy_only=False)
-    rest = idx[~ok[idx]]
-    if len(rest):
-        codes, uniques = pd.factorize(ips[rest])
-        good = np.array([_is_ipv6(u) for u in uniques], dtype=bool)
-        ok[rest] = good[codes]
+    if present.any():
+        codes, uniques = pd.factorize(ips[present])
+        ok[present] = (parse_ips(np.asarray(uniques, dtype=object))[0] > 0)[codes]
     return ok
-
-
-def _is_ipv6(text: str) -> bool:
-    if ":" not in text:
-        return False
-    try:
-        ipaddress.IPv6Address(text.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
 
 
 def _check_number(f, data: np.ndarray, column: Column, found: _Findings) -> None:
