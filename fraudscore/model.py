@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -444,6 +444,8 @@ class FraudModel(BaseEstimator):
 
         rng = check_random_state(self.random_state)
         split_seed, clf_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        history_source = "given" if history is not None else (
+            "observed in time order into a fresh MemoryStore" if self.use_history else "none")
         if history is None and self.use_history:
             history = history_counts(batch, MemoryStore(secret=_TRAINING_SECRET), secret=_TRAINING_SECRET)
         if groups is None:
@@ -487,8 +489,7 @@ class FraudModel(BaseEstimator):
             "rows_validation": int(len(val)),
             "groups": int(len(np.unique(groups))),
             "fraud_rate": float(yv.mean()),
-            "history": "given" if history is not None and not self.use_history else
-                       ("observed in time order into a fresh MemoryStore" if self.use_history else "none"),
+            "history": history_source,
         }
         self.schema_hash_ = schema_hash()
         return self

@@ -159,3 +159,11 @@ def test_classifier_accepts_all_nan_columns():
     y = (X[:, 0] > 0).astype(int)
     p = FraudClassifier(max_iter=10, n_threads=1, random_state=0).fit(X, y).predict_proba(X)[:, 1]
     assert p[y == 1].mean() > p[y == 0].mean()
+
+
+def test_records_dataframe_and_arrow_inputs_score_alike(fitted):
+    rows = fraudscore.simulate(60, seed=18, output="arrow")
+    frame = fraudscore.simulate(60, seed=18, output="pandas").data
+    p = fitted.score(rows.data)
+    np.testing.assert_allclose(fitted.score(rows.records), p)
+    np.testing.assert_allclose(fitted.score(frame), p)

@@ -152,3 +152,26 @@ def test_shipped_model_is_small_and_scores_examples():
     assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
     assert p[y].mean() > p[~y].mean() + 0.3
     assert set(model.decide(p)) <= {"accept", "review", "reject"}
+
+
+def test_default_model_dir_prefers_the_copy_inside_an_installed_package(tmp_path, monkeypatch):
+    # An installed wheel holds models/ as fraudscore/_models/ (pyproject force-include).
+    package = tmp_path / "fraudscore"
+    (package / "_models" / "default").mkdir(parents=True)
+    (package / "_models" / "default" / "manifest.json").write_text("{}")
+    monkeypatch.setattr("importlib.resources.files", lambda name: package)
+    assert default_model_dir() == package / "_models" / "default"
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_default_model(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+                   check=True)
+    (wheel,) = tmp_path.glob("fraudscore-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("model.joblib", "manifest.json", "MODEL_CARD.md"):
+        assert f"fraudscore/_models/default/{name}" in names
