@@ -77,7 +77,8 @@ def measure(n_rows: int, one_row_calls: int, repeat: int) -> dict:
 
     ours = best_of(lambda: forest.predict_proba(X), repeat=repeat)
     ours_one_thread = best_of(lambda: forest.predict_proba(X, n_threads=1), repeat=repeat)
-    with_contributions = best_of(lambda: forest.predict_proba(X, contributions=True), repeat=max(1, repeat // 2))
+    with_contributions = best_of(lambda: forest.predict_proba(X, contributions=True),
+                                 repeat=max(1, repeat // 2))
     sklearn_default = best_of(lambda: hgb.predict_proba(X), repeat=repeat)
     with threadpool_limits(1):
         sklearn_one_thread = best_of(lambda: hgb.predict_proba(X), repeat=repeat)

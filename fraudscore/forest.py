@@ -140,7 +140,9 @@ def _calibration_maps(calibrator, hgb) -> tuple[CalibrationMap, ...]:
 
 def _unwrap(estimator):
     """The estimator inside a ``FrozenEstimator`` (or the estimator itself)."""
-    return getattr(estimator, "estimator", estimator) if type(estimator).__name__ == "FrozenEstimator" else estimator
+    if type(estimator).__name__ == "FrozenEstimator":
+        return estimator.estimator
+    return estimator
 
 
 class CompiledForest:
@@ -310,7 +312,10 @@ class CompiledForest:
         contrib = np.zeros((n, self.n_features + 1), dtype=np.float64) if contributions else None
         starts = range(0, n, self._chunk)
         n_threads = _usable_cpus() if n_threads is None else max(1, int(n_threads))
-        work = lambda start: self._chunk_raw(X, start, min(start + self._chunk, n), raw, contrib)  # noqa: E731
+
+        def work(start: int) -> None:  # chunks write disjoint slices of raw / contrib
+            self._chunk_raw(X, start, min(start + self._chunk, n), raw, contrib)
+
         if n_threads > 1 and len(starts) > 1:
             with ThreadPoolExecutor(max_workers=min(n_threads, len(starts))) as pool:
                 list(pool.map(work, starts))
