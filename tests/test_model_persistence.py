@@ -175,3 +175,12 @@ def test_the_wheel_ships_the_default_model(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in ("model.joblib", "manifest.json", "MODEL_CARD.md"):
         assert f"fraudscore/_models/default/{name}" in names
+    # Installed (not editable) and imported from there, load_model() finds the shipped copy.
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True)
+    code = ("import fraudscore, fraudscore.model as m; assert fraudscore.__file__.startswith(%r); "
+            "print(m.default_model_dir()); m.load_model()" % str(target))
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(target)}).stdout
+    assert out.strip() == str(target / "fraudscore" / "_models" / "default")
