@@ -86,7 +86,11 @@ def measure(n_rows: int, one_row_calls: int, repeat: int) -> dict:
 
     row = X[7]
     one_p50, one_p99 = _median_call(lambda: forest.predict_proba_one(row), one_row_calls)
+    one_contrib_p50 = _median_call(lambda: forest.predict_proba_one(row, contributions=True),
+                                   one_row_calls)[0]
     row_2d = X[7:8]
+    batch_of_one_p50 = _median_call(lambda: forest.predict_proba(row_2d, contributions=True),
+                                    one_row_calls)[0]
     calls = max(20, one_row_calls // 10)
     sk_one_default = _median_call(lambda: hgb.predict_proba(row_2d), calls)[0]
     with threadpool_limits(1):
@@ -105,6 +109,8 @@ def measure(n_rows: int, one_row_calls: int, repeat: int) -> dict:
         "sklearn_ns_per_row_tree_best": sklearn_best * per_row_tree,
         "batch_speedup_vs_sklearn_best": sklearn_best / ours,
         "one_row_p50_us": one_p50 * 1e6, "one_row_p99_us": one_p99 * 1e6,
+        "one_row_with_contributions_p50_us": one_contrib_p50 * 1e6,
+        "batch_of_one_with_contributions_p50_us": batch_of_one_p50 * 1e6,
         "sklearn_one_row_p50_us_default_threads": sk_one_default * 1e6,
         "sklearn_one_row_p50_us_one_thread": sk_one_single * 1e6,
         "one_row_speedup_vs_sklearn_best": sk_one_best / one_p50,

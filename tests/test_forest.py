@@ -291,3 +291,15 @@ def test_many_more_random_models_match_sklearn(params, n_categorical):
     part = rows[:, :n_categorical]
     part[np.isinf(part)] = np.nan  # scikit-learn refuses infinite categories
     _assert_agree(CompiledForest.from_sklearn(hgb), hgb, rows)
+
+
+def test_one_row_contributions_and_a_batch_of_one_match_the_batch(small_model):
+    _, cf, X = small_model
+    proba, contrib = cf.predict_proba(X, contributions=True)
+    for i in (0, 5, 17):
+        p, c = cf.predict_proba_one(X[i], contributions=True)
+        assert p == proba[i]
+        np.testing.assert_allclose(c, contrib[i], rtol=0, atol=1e-12)
+        p1, c1 = cf.predict_proba(X[i:i + 1], contributions=True)
+        assert p1.shape == (1,) and c1.shape == (1, X.shape[1] + 1) and p1[0] == proba[i]
+        assert cf.decision_function(X[i:i + 1])[0] == cf.decision_function_one(X[i])
