@@ -403,7 +403,7 @@ re-read it after retraining. Only calibration meets its target. Why the others f
   family (naive bots) 4 % are missed at 5 % FPR: with every tell hidden independently, some rows
   keep few or none, which alone keeps overall recall at 1 % FPR well below 0.95. The ranking
   of the families follows the number of independent tells each has.
-- **`duplicate`** (recall 0.52 at 5 % FPR, leave-one-out AUC 0.70) is the main miss, and part of
+- **`duplicate`** (recall 0.51 at 5 % FPR, leave-one-out AUC 0.70) is the main miss, and part of
   it is a simulator artefact, not a model property: in the simulator a duplicate copies an honest
   submission of the same block but gets its own uniform timestamp, so in about half of the pairs
   the *duplicate is submitted before the original* (measured on the test seed 1000: 56 % of
@@ -418,15 +418,15 @@ re-read it after retraining. Only calibration meets its target. Why the others f
 - **Leave-one-family-out**: families whose tells are shared with others (bots, emulators, careless
   speeding) stay above 0.85 unseen; `duplicate` (0.70 unseen vs 0.84 seen) depends on history
   patterns only its own family teaches, `geo_fraud` (0.85) and `llm_agent` (0.90) lose most.
-- **Hardest difficulty**: nearly every tell is hidden by design (AUC 0.69 overall); the model is
-  trained at the default difficulty, so its probabilities under-state fraud there (ECE 0.057).
+- **Hardest difficulty**: nearly every tell is hidden by design (AUC 0.70 overall); the model is
+  trained at the default difficulty, so its probabilities under-state fraud there (ECE 0.058).
   Train with `difficulty="hard"` data if that is the threat model.
 - **Per-family ECE** (~0.03) is over honest rows plus one family (about 1.5 % fraud) while the
   model is calibrated for a 10 % fraud mix; it is not a calibration target. The overall ECE is.
 
 Leakage review. Nothing looks too good: the best single feature per family stays at or below the
 simulator's designed ceiling, the overall AUC is well below 0.98, and the stored thresholds land
-on their target false-positive rates on the new seed (5.1 % and 0.9 %), which a leaky validation
+on their target false-positive rates on the new seed (5.0 % and 0.7 %), which a leaky validation
 split would not give. Checks made: splits are grouped by the simulator's `person_id` and
 `device_key` (a duplicate and its original, a farm's devices, stay on one side); history counts
 come from a time-ordered store, never from labels; the feature extractor's reference statistics

@@ -458,15 +458,17 @@ class FraudModel(BaseEstimator):
         self.extractor_ = FeatureExtractor(surveys=self.surveys, families=self.feature_families).fit(batch)
         self.feature_names_ = self.extractor_.get_feature_names_out()
         F = self.extractor_.transform(batch, history=history)[valid]
-        if self.history_dropout > 0:
-            blank = rng.random_sample(len(F)) < self.history_dropout
-            cols = np.flatnonzero(np.char.startswith(self.feature_names_.astype(str), "history."))
-            F[np.ix_(blank, cols)] = np.nan
 
         train, val = grouped_split(groups, self.validation_size, random_state=split_seed)
         if len(np.unique(yv[train])) < 2 or not (yv[val] == 0).any():
             raise ValueError("too little data: the grouped split left one class only in training, or "
                              "no honest row for validation; give more rows")
+        if self.history_dropout > 0:
+            # Training rows only: validation (and so the thresholds) should look like a deployment
+            # that has its history store.
+            blank = train[rng.random_sample(len(train)) < self.history_dropout]
+            cols = np.flatnonzero(np.char.startswith(self.feature_names_.astype(str), "history."))
+            F[np.ix_(blank, cols)] = np.nan
         self.classifier_ = self._classifier(clf_seed).fit(F[train], yv[train], groups=groups[train])
         p_val = self.classifier_.predict_proba(F[val])[:, 1]
         neg = p_val[yv[val] == 0]
