@@ -303,3 +303,28 @@ def test_one_row_contributions_and_a_batch_of_one_match_the_batch(small_model):
         p1, c1 = cf.predict_proba(X[i:i + 1], contributions=True)
         assert p1.shape == (1,) and c1.shape == (1, X.shape[1] + 1) and p1[0] == proba[i]
         assert cf.decision_function(X[i:i + 1])[0] == cf.decision_function_one(X[i])
+
+
+def test_split_on_missing_values_sends_plus_infinity_left_like_sklearn():
+    # y is "the value is missing": scikit-learn splits on NaN with threshold +inf and missing
+    # values going right, so +inf (<= +inf) goes left with the finite values.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 1))
+    X[::2] = np.nan
+    hgb = HistGradientBoostingClassifier(max_iter=3, max_depth=1).fit(X, np.isnan(X[:, 0]))
+    (tree,) = hgb._predictors[0]
+    assert tree.nodes["num_threshold"][0] == np.inf and not tree.nodes["missing_go_to_left"][0]
+    cf = CompiledForest.from_sklearn(hgb)
+    rows = np.array([[np.inf], [-np.inf], [0.0], [np.nan], [1e308]])
+    proba = cf.predict_proba(rows)
+    assert np.max(np.abs(proba - hgb.predict_proba(rows)[:, 1])) <= TOL
+    assert proba[0] == proba[2] == proba[1] < 0.5 < proba[3]
+
+
+def test_a_model_without_splits_predicts_its_baseline():
+    X = np.zeros((100, 3))
+    hgb = HistGradientBoostingClassifier(max_iter=5).fit(X, np.arange(100) % 2)
+    cf = CompiledForest.from_sklearn(hgb)
+    rows = np.random.default_rng(0).normal(size=(50, 3))
+    assert np.max(np.abs(cf.predict_proba(rows) - hgb.predict_proba(rows)[:, 1])) <= TOL
+    assert cf.predict_proba_one(rows[0]) == cf.predict_proba(rows)[0]
