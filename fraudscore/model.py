@@ -514,7 +514,7 @@ class FraudModel(BaseEstimator):
         valid = np.asarray(batch.valid)
         if valid.any():
             F = self.extractor_.transform(batch, history=history)[valid]
-            p = _odds_shift(self.classifier_.predict_proba(F)[:, 1], self._ratio())
+            p = self.adjust(self.classifier_.predict_proba(F)[:, 1])
             out[valid, 1] = p
             out[valid, 0] = 1.0 - p
         return out
@@ -532,6 +532,19 @@ class FraudModel(BaseEstimator):
     def risk(p) -> np.ndarray:
         """Risk 0-100 (one decimal) from scores, shape (n,); NaN stays NaN."""
         return np.round(100.0 * np.asarray(p, dtype=np.float64), 1)
+
+    def adjust(self, p) -> np.ndarray:
+        """Express the classifier's calibrated P(fraud) for this model's prior (see :meth:`with_prior`).
+
+        For scorers that evaluate ``classifier_`` themselves (e.g. a compiled forest); identity
+        unless :meth:`with_prior` was used.
+
+        Parameters
+        ----------
+        p : array-like of shape (n,)
+            ``classifier_.predict_proba(F)[:, 1]``.
+        """
+        return _odds_shift(p, self._ratio())
 
     def _ratio(self) -> float:
         prior, train = self.prior_, self.train_prior_
@@ -861,8 +874,9 @@ def train_default(n: int = 40_000, seed: int = 0, output="models/default", diffi
     model.fit(sim.data, sim.labels["is_fraud"].to_numpy(), groups=groups)
     families = sim.labels["family"].value_counts().sort_index()
     extra = {
-        "command": f"fraudscore train --simulate {n} --seed {seed} --difficulty {difficulty} "
-                   f"--fraud-rate {fraud_rate} -o {output}",
+        "command": f"fraudscore train --simulate {n} --seed {seed}"
+                   + (f" --difficulty {difficulty}" if difficulty != "default" else "")
+                   + (f" --fraud-rate {fraud_rate}" if fraud_rate != 0.1 else "") + f" -o {output}",
         "simulation": {"n": n, "seed": seed, "difficulty": difficulty, "fraud_rate": fraud_rate,
                        "families": {str(k): int(v) for k, v in families.items()}},
     }

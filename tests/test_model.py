@@ -116,6 +116,8 @@ def test_with_prior_shifts_odds_and_keeps_decisions(fitted):
     # Thresholds move with the scores, so the same rows are reviewed and rejected.
     assert shifted.decide(q).tolist() == fitted.decide(p).tolist()
     assert fitted.prior_ == pt  # the original is unchanged
+    raw = fitted.classifier_.predict_proba(fitted.features(rows))[:, 1]
+    np.testing.assert_allclose(shifted.adjust(raw), q)  # what a scorer with its own forest applies
     with pytest.raises(ValueError):
         fitted.with_prior(1.0)
 
