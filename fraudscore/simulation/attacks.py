@@ -321,6 +321,10 @@ def _duplicate(rng, blk: Block, rows, s, sub):
         arr[rows] = arr[orig]
     blk.person_id[rows] = blk.person_id[orig]
     blk.device_key[rows] = blk.device_key[orig]
+    # A repeat comes after the submission it repeats: minutes to days later (log-uniform), so
+    # "seen before" counts land on the duplicate, not on the honest original.
+    delay_ms = np.exp(rng.uniform(np.log(5 * 60_000), np.log(3 * 86_400_000), k))
+    blk.started_at[rows] = blk.started_at[orig] + delay_ms.astype(np.int64)
     blk.speed[rows] = blk.speed[orig] * rng.uniform(0.55, 0.95, k)  # they know the survey now
     blk.respondent[rows] = np.where(_show(rng, s) & (rng.random(k) < 0.3), blk.respondent[orig], blk.row_id[rows])
     # Same text again, or lightly reworded.
