@@ -114,7 +114,7 @@ class Scorer:
 
     @property
     def model_version(self) -> str | None:
-        return getattr(self.model, "version_", None)
+        return getattr(self.model, "model_version_", None)
 
     # ------------------------------------------------------------------ scoring
     def score(self, data, return_contributions: bool = False):

@@ -58,7 +58,10 @@ def test_score_one_equals_the_batch_row(trained, fresh):
     for i in range(5):
         one = scorer.score_one(fresh[i])
         assert one.score == pytest.approx(batch[i].score, abs=1e-12)
-        assert one.decision == batch[i].decision and one.reasons == batch[i].reasons
+        assert one.decision == batch[i].decision
+        # contributions are sums over trees: the last bits may differ with the batch's chunking
+        assert [c for c, _ in one.reasons] == [c for c, _ in batch[i].reasons]
+        assert [v for _, v in one.reasons] == pytest.approx([v for _, v in batch[i].reasons], abs=1e-9)
 
 
 def test_history_counts_duplicates_across_calls(trained, fresh):
