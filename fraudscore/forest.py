@@ -283,6 +283,13 @@ class CompiledForest:
             CalibrationMap.isotonic(m.x, m.y) if m.kind == "isotonic" else m for m in self.calibration)
         self._prepare()
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the compiled tables (the mask table dominates: one row per feature and
+        threshold interval, one bit per leaf of every tree)."""
+        arrays = (self._masks, self._leaf_values, self._leaf_contributions, self._padded_edges)
+        return int(sum(a.nbytes for a in arrays) + sum(e.nbytes for e in self._edges))
+
     def __repr__(self):
         kinds = "+".join(m.kind for m in self.calibration[:1]) or "uncalibrated"
         return (f"CompiledForest(n_trees={self.n_trees}, n_features={self.n_features}, "

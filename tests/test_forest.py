@@ -328,3 +328,8 @@ def test_a_model_without_splits_predicts_its_baseline():
     rows = np.random.default_rng(0).normal(size=(50, 3))
     assert np.max(np.abs(cf.predict_proba(rows) - hgb.predict_proba(rows)[:, 1])) <= TOL
     assert cf.predict_proba_one(rows[0]) == cf.predict_proba(rows)[0]
+
+
+def test_nbytes_counts_the_mask_table(small_model):
+    _, cf, _ = small_model
+    assert cf.nbytes >= cf._masks.nbytes > 0
