@@ -233,7 +233,7 @@ def _joined_text(batch) -> np.ndarray:
     return out
 
 
-def history_counts(batch, store, *, secret=None, now=None):
+def history_counts(batch, store, *, secret=None, now=None, fingerprints=None):
     """Observe a batch into a history store and return each row's prior counts.
 
     This is the realistic flow, used for training as for scoring: fingerprint the rows
@@ -249,6 +249,9 @@ def history_counts(batch, store, *, secret=None, now=None):
         The store's installation secret (used for fingerprints and identifier hashes).
     now : int, optional
         Passed to :meth:`HistoryStore.observe`.
+    fingerprints : Fingerprints, optional
+        ``fingerprint_batch(batch, secret=secret)`` when the caller already has it (the Scorer
+        does), so it is not computed twice.
 
     Returns
     -------
@@ -265,7 +268,7 @@ def history_counts(batch, store, *, secret=None, now=None):
     values = np.zeros((batch.n, len(COLUMNS)), np.int64)
     replayed = np.ones(batch.n, bool)
     if len(valid):
-        fp = fingerprint_batch(batch, secret=secret)
+        fp = fingerprints if fingerprints is not None else fingerprint_batch(batch, secret=secret)
         t = np.asarray(batch.submitted_at_ms, dtype=np.float64)
         t = np.where(np.isnan(t), batch.started_at_ms, t)
         # A valid row without times still needs one; "now" keeps it inside the retention window.

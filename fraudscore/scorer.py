@@ -129,7 +129,8 @@ class Scorer:
         batch = read_batch(data)
         n = batch.n
         fp = fingerprint_batch(batch, secret=self.secret)
-        counts = history_counts(batch, self.history, secret=self.secret) if self.history is not None else None
+        counts = (history_counts(batch, self.history, secret=self.secret, fingerprints=fp)
+                  if self.history is not None else None)
         X = self._extractor.transform(batch, history=counts)
         p, contributions = self.forest.predict_proba(X, contributions=True)
         p = self.model.adjust(p) if hasattr(self.model, "adjust") else p

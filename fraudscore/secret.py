@@ -51,7 +51,7 @@ def get_secret(secret: str | bytes | None = None) -> bytes:
         if not _logged:  # loud once per process in the log; the warning itself follows Python's filters
             log.warning(msg)
             _logged = True
-        warnings.warn(msg, DevelopmentSecretWarning, stacklevel=2)
+        warnings.warn(msg, DevelopmentSecretWarning, stacklevel=1)  # one location: shown once by default
         secret = DEVELOPMENT_SECRET
     if isinstance(secret, str):
         secret = secret.encode()
