@@ -108,3 +108,17 @@ def test_score_file_streams_chunks_into_one_results_file(trained, fresh, tmp_pat
     frame = {".parquet": pd.read_parquet, ".jsonl": lambda p: pd.read_json(p, lines=True),
              ".csv": pd.read_csv}[suffix](out)
     assert len(frame) == 46 and frame["submission_id"].tolist()[:45] == [r["submission_id"] for r in fresh[:45]]
+
+
+def test_bad_input_on_the_hot_path_gives_defined_results(trained):
+    model, survey = trained
+    scorer = Scorer(model, history=False, survey=survey)
+    assert len(scorer.score([])) == 0
+    broken = {"submission_id": 5, "survey_id": ["x"], "started_at": "soon", "submitted_at": None,
+              "consent": "yes", "device": {"screen": "big", "battery": {"level": 9}}, "telemetry": [1, 2],
+              "answers": {"likert": "all fives", "text": 42}}
+    one = scorer.score_one(broken)
+    assert one.decision == "error" and one.error == "MISSING_SURVEY_ID"
+    invalid = scorer.score([{"survey_id": "s"}] * 5_000).to_pandas()
+    assert len(invalid) == 5_000 and (invalid["decision"] == "error").all()
+    assert (invalid["error"] == "MISSING_SUBMISSION_ID").all()
