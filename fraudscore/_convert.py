@@ -218,7 +218,6 @@ def _py_float_list(values: list, f: Field) -> Column:
 
 def _py_string_list(values: list, f: Field) -> Column:
     lengths, invalid, truncated, values = _list_lengths(values, f.max_items)
-    total = int(lengths.sum())
     flat_values = list(_chain(v for v in values if v))
     flat = _object_array(flat_values)
     item_len = _text_lengths(flat_values, flat)
@@ -283,7 +282,6 @@ _EPOCH_MS_MAX = 4_102_444_800_000.0  # 2100-01-01
 
 def _timestamps_fast(values) -> Column | None:
     """All epoch numbers, or all ISO text with offsets: one Arrow conversion, no Python per row."""
-    n = len(values)
     try:
         arr = pa.array(values, type=pa.float64(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):

@@ -56,7 +56,6 @@ def compile_trees(hgb) -> dict:
         # Iterative DFS, left child first, so leaves are numbered left to right.
         # Each stack entry: node, path so far (column, delta).
         stack = [(0, [])]
-        left_range: dict[int, tuple[int, int]] = {}
         first_leaf: dict[int, int] = {}
         order: list[int] = []
         while stack:

@@ -24,7 +24,7 @@ import pandas as pd
 from fraudscore._convert import Column
 from fraudscore.codes import Code, code_names, warning_names
 from fraudscore.ragged import Ragged
-from fraudscore.schema import FIELD_BY_NAME, FIELDS, SERIES
+from fraudscore.schema import FIELDS, SERIES
 
 __all__ = ["SubmissionBatch", "Issue", "assemble"]
 

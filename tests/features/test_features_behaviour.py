@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from fraudscore.features.extractor import FeatureExtractor
-from fraudscore.io import read_batch
 
 BASE = {
     "submission_id": "s0", "survey_id": "sv", "started_at": 1_777_622_400_000, "submitted_at": 1_777_622_520_000,
