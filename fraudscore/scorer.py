@@ -126,12 +126,15 @@ class Scorer:
         from fraudscore.fingerprint import fingerprint_batch
         from fraudscore.model import history_counts
 
+        from fraudscore.enrich.ip import IPDatabase
+
         batch = read_batch(data)
         n = batch.n
-        fp = fingerprint_batch(batch, secret=self.secret)
+        ip = IPDatabase.default().lookup(batch.column("network.ip"))  # shared by fingerprints and features
+        fp = fingerprint_batch(batch, ip=ip, secret=self.secret)
         counts = (history_counts(batch, self.history, secret=self.secret, fingerprints=fp)
                   if self.history is not None else None)
-        X = self._extractor.transform(batch, history=counts)
+        X = self._extractor.transform(batch, history=counts, ip=ip)
         p, contributions = self.forest.predict_proba(X, contributions=True)
         p = self.model.adjust(p) if hasattr(self.model, "adjust") else p
         valid = batch.valid

@@ -22,13 +22,18 @@ class FeatureContext:
         Specs by ``survey_id``; rows of other surveys use defaults.
     history : object, optional
         Prior counts for the batch's rows (from a history store), for the history family.
+    ip : IPInfo, optional
+        ``IPDatabase.default().lookup(batch.column("network.ip"))`` when already computed.
     """
 
-    def __init__(self, batch: SubmissionBatch, surveys: dict[str, SurveySpec] | None = None, history=None) -> None:
+    def __init__(self, batch: SubmissionBatch, surveys: dict[str, SurveySpec] | None = None, history=None,
+                 ip=None) -> None:
         self.batch = batch
         self.surveys = dict(surveys or {})
         self.history = history
         self.n = batch.n
+        if ip is not None:  # the caller already looked the addresses up (the Scorer does, for fingerprints)
+            self.__dict__["ip"] = ip
 
     @cached_property
     def survey_codes(self) -> tuple[np.ndarray, np.ndarray]:

@@ -72,7 +72,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         self.feature_names_out_ = np.array([f.name for g in self._groups() for f in g.features], dtype=object)
         return self
 
-    def transform(self, X, history=None) -> np.ndarray:
+    def transform(self, X, history=None, ip=None) -> np.ndarray:
         """Feature matrix of shape (n_submissions, n_features), float32, NaN = unknown.
 
         Parameters
@@ -80,10 +80,12 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         X : records, DataFrame, Arrow table, file path or SubmissionBatch
         history : HistoryCounts, optional
             Prior counts of these rows from a history store (history family).
+        ip : IPInfo, optional
+            The batch's IP lookup when the caller already has it (saves a second lookup).
         """
         check_is_fitted(self, "states_")
         batch = self._batch(X)
-        ctx = FeatureContext(batch, self._specs(), history)
+        ctx = FeatureContext(batch, self._specs(), history, ip=ip)
         out = np.empty((batch.n, len(self.feature_names_out_)), dtype=np.float32)
         col = 0
         for g in self._groups():
