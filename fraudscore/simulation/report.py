@@ -10,11 +10,9 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
-from ._knobs import FAMILIES
 from .simulate import simulate
-from .stats import row_stats
+from .stats import feature_auc_table, row_stats
 
 __all__ = ["realism_table", "separability_table", "main"]
 
@@ -57,22 +55,8 @@ def separability_table(n: int = 8_000, seed: int = 101) -> pd.DataFrame:
     """Largest single-feature AUC (and its feature) per family at crude / default / hard."""
     out = {}
     for level in ("crude", "default", "hard"):
-        sim = simulate(n, fraud_rate=0.5, seed=seed, difficulty=level, output="arrow")
-        stats = row_stats(sim.data, sim.survey)
-        fam = sim.labels.family.to_numpy()
-        col = {}
-        for f in FAMILIES:
-            keep = (fam == f) | (fam == "honest")
-            y = fam[keep] == f
-            best, name = 0.5, ""
-            for c in stats.columns:
-                x = np.nan_to_num(stats[c].to_numpy()[keep], nan=-1.0)
-                a = roc_auc_score(y, x)
-                a = max(a, 1 - a)
-                if a > best:
-                    best, name = a, c
-            col[f] = f"{best:.2f} ({name})"
-        out[level] = col
+        table = feature_auc_table(level, n=n, seed=seed)
+        out[level] = {f: f"{table[f].max():.2f} ({table[f].idxmax()})" for f in table.columns}
     return pd.DataFrame(out)
 
 

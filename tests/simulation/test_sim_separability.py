@@ -8,31 +8,14 @@ feature that separates it well, which shows the difficulty knob moves attacks.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import roc_auc_score
 
-from fraudscore.simulation import FAMILIES, simulate
-from fraudscore.simulation.stats import row_stats
+from fraudscore.simulation.stats import feature_auc_table
 
 
 def auc_table(difficulty, n=8000, seed=101) -> pd.DataFrame:
-    sim = simulate(n, fraud_rate=0.5, seed=seed, difficulty=difficulty, output="arrow")
-    stats = row_stats(sim.data, sim.survey)
-    fam = sim.labels.family.to_numpy()
-    out = {}
-    for f in FAMILIES:
-        keep = (fam == f) | (fam == "honest")
-        y = fam[keep] == f
-        row = {}
-        for col in stats.columns:
-            x = stats[col].to_numpy()[keep]
-            x = np.where(np.isnan(x), -1.0, x)  # missing is a value too (no consent, no events)
-            a = roc_auc_score(y, x)
-            row[col] = max(a, 1 - a)
-        out[f] = row
-    return pd.DataFrame(out)
+    return feature_auc_table(difficulty, n=n, seed=seed)
 
 
 @pytest.mark.parametrize("difficulty, limit", [("default", 0.95), ("hard", 0.85)])
