@@ -137,27 +137,26 @@ def profile_index(profile: tuple[str, ...]) -> int:
     return _PROFILE_INDEX[profile]
 
 
-def draw_zone(rng: np.random.Generator, country: np.ndarray) -> np.ndarray:
-    """Time-zone codes (into :data:`ZONES`) for rows living in ``country`` (indices), shape (n,)."""
+def _draw_per_country(rng: np.random.Generator, country: np.ndarray, options, index) -> np.ndarray:
+    """For each row, one code drawn from its country's weighted ``options(c)`` = [(name, weight)]."""
     out = np.empty(len(country), dtype=np.int64)
     for ci in np.unique(country):
         rows = np.flatnonzero(country == ci)
-        zones = COUNTRIES[ci].zones
-        p = np.array([w for _, w in zones])
-        out[rows] = np.array([_ZONE_INDEX[z] for z, _ in zones])[rng.choice(len(zones), rows.size, p=p / p.sum())]
+        choices = options(COUNTRIES[ci])
+        p = np.array([w for _, w in choices])
+        codes = np.array([index[name] for name, _ in choices])
+        out[rows] = codes[rng.choice(len(choices), rows.size, p=p / p.sum())]
     return out
+
+
+def draw_zone(rng: np.random.Generator, country: np.ndarray) -> np.ndarray:
+    """Time-zone codes (into :data:`ZONES`) for rows living in ``country`` (indices), shape (n,)."""
+    return _draw_per_country(rng, country, lambda c: c.zones, _ZONE_INDEX)
 
 
 def draw_profile(rng: np.random.Generator, country: np.ndarray) -> np.ndarray:
     """Language-profile codes (into :data:`LANGUAGE_PROFILES`) for people from ``country``, shape (n,)."""
-    out = np.empty(len(country), dtype=np.int64)
-    for ci in np.unique(country):
-        rows = np.flatnonzero(country == ci)
-        profs = COUNTRIES[ci].profiles
-        p = np.array([w for _, w in profs])
-        codes = np.array([_PROFILE_INDEX[q] for q, _ in profs])
-        out[rows] = codes[rng.choice(len(profs), rows.size, p=p / p.sum())]
-    return out
+    return _draw_per_country(rng, country, lambda c: c.profiles, _PROFILE_INDEX)
 
 
 def draw_countries(rng: np.random.Generator, table, n: int) -> np.ndarray:
