@@ -126,15 +126,21 @@ class HistoryStore(abc.ABC):
 
     # -- what a store implements -------------------------------------------------------------------
     @abc.abstractmethod
-    def _exchange(self, rows: np.ndarray, cutoff_ms: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def _exchange(self, rows: np.ndarray, cutoff_ms: int, batch: int | None
+                  ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Atomically record ``rows`` whose ``sub`` is not stored yet, and read history.
 
         ``rows`` (ROW_DTYPE, distinct ``sub``) carry their batch position in ``seq``; new rows are
-        stored with ``seq = batch << 32 | position`` for a fresh, increasing ``batch``. Returns the
+        stored with ``seq = batch << 32 | position`` for a fresh, increasing ``batch`` (or the
+        reserved ``batch`` given). Returns the
         rows as stored, in the order given (replayed rows with their stored values), a bool mask
         of the rows this call added, and, per kind, the events with ``t > cutoff_ms`` the store held
         *before* this call for every key of those rows.
         """
+
+    @abc.abstractmethod
+    def _reserve(self, n: int) -> int:
+        """Atomically advance the batch counter by ``n``; return the first number taken."""
 
     @abc.abstractmethod
     def _rows_of_respondent(self, respondent: int) -> np.ndarray:
@@ -166,7 +172,27 @@ class HistoryStore(abc.ABC):
     def retention_ms(self) -> int:
         return int(self.retention_days * _DAY_MS)
 
-    def observe(self, obs: Observations, now: int | None = None) -> HistoryCounts:
+    def reserve_batches(self, n: int) -> int:
+        """Reserve ``n`` consecutive batch numbers for :meth:`observe` ``(batch=...)``.
+
+        They order after every batch recorded so far and before any recorded later.
+
+        Parameters
+        ----------
+        n : int
+            How many (e.g. the number of partitions of a distributed job).
+
+        Returns
+        -------
+        int
+            The first reserved number; the block is ``first, ..., first + n - 1``.
+        """
+        n = int(n)
+        if n < 1:
+            raise ValueError("reserve at least one batch")
+        return int(self._reserve(n))
+
+    def observe(self, obs: Observations, now: int | None = None, *, batch: int | None = None) -> HistoryCounts:
         """Record a batch and return each row's prior counts (see the module docstring).
 
         Parameters
@@ -176,6 +202,9 @@ class HistoryStore(abc.ABC):
         now : int, optional
             ms since the epoch; observations with ``timestamp_ms <= now - retention`` are ignored.
             Defaults to the batch's latest timestamp.
+        batch : int, optional
+            A number from :meth:`reserve_batches`: new rows are ordered as batch ``batch`` instead
+            of after everything recorded so far. Give each reserved number to one batch only.
 
         Returns
         -------
@@ -187,6 +216,8 @@ class HistoryStore(abc.ABC):
         n = len(obs)
         if n == 0:
             return HistoryCounts(obs.submission_id, np.zeros((0, len(COLUMNS)), np.int64), np.zeros(0, bool))
+        if batch is not None and not 0 < int(batch) < 2**31:
+            raise ValueError(f"batch must be a number from reserve_batches(), got {batch!r}")
         if now is None:
             now = int(obs.timestamp_ms.max())
         cutoff = int(now) - self.retention_ms
@@ -205,7 +236,7 @@ class HistoryStore(abc.ABC):
         position[np.lexsort((first, rows["t"]))] = np.arange(len(first))
         rows["seq"] = position
 
-        stored_rows, new, stored_events = self._exchange(rows, cutoff)
+        stored_rows, new, stored_events = self._exchange(rows, cutoff, None if batch is None else int(batch))
         values = count_history(stored_rows, stored_events, new, cutoff)
         replayed = ~new[inverse]
         replayed[np.setdiff1d(np.arange(n), first)] = True

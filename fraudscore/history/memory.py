@@ -61,15 +61,22 @@ class MemoryStore(HistoryStore):
         self._rows = np.zeros(0, ROW_DTYPE)
         self._events = {kind: np.zeros(0, EVENT_DTYPE) for kind in KINDS}
 
-    def _exchange(self, rows, cutoff_ms):
+    def _reserve(self, n):
+        with self._lock:
+            self._batch += n
+            return self._batch - n + 1
+
+    def _exchange(self, rows, cutoff_ms, batch):
         with self._lock:
             at = np.minimum(np.searchsorted(self._rows["sub"], rows["sub"]), max(len(self._rows) - 1, 0))
             held = (self._rows["sub"][at] == rows["sub"]) if len(self._rows) else np.zeros(len(rows), bool)
             out = rows.copy()
             out[held] = self._rows[at[held]]
-            self._batch += 1
+            if batch is None:
+                self._batch += 1
+                batch = self._batch
             new = ~held
-            out["seq"][new] = (self._batch << 32) | rows["seq"][new]
+            out["seq"][new] = (batch << 32) | rows["seq"][new]
 
             events = {}
             for kind in KINDS:

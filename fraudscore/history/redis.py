@@ -53,7 +53,7 @@ local function split(blob, size)
 end
 """
 
-# ARGV: ttl_ms, counter, then three sections, each a count followed by its items:
+# ARGV: ttl_ms, counter, reserved batch number ('' to take the next one), then three sections, each a count followed by its items:
 #   check (key, fields)                          submissions that must not be held yet
 #   rows  (key, fields, records, size)           new submissions' rows, one record per field
 #   keys  (key, fields, counts, records, size)   per key: its held events are returned, then
@@ -62,7 +62,7 @@ end
 # nothing if any checked submission is held; else {1, batch, lengths_1, values_1, ...}, one
 # (lengths, values) pair per keys item, as they were before this batch.
 _OBSERVE = _LUA_COMMON + """
-local ttl, counter, i = ARGV[1], ARGV[2], 3
+local ttl, counter, reserved, i = ARGV[1], ARGV[2], ARGV[3], 4
 local held = {}
 local n = tonumber(ARGV[i]); i = i + 1
 for c = 1, n do
@@ -71,7 +71,8 @@ for c = 1, n do
   for j = 1, #fields do if vals[j] then held[#held + 1] = vals[j] end end
 end
 if #held > 0 then return {0, table.concat(held)} end
-local batch = redis.call('INCR', counter)
+local batch
+if reserved == '' then batch = redis.call('INCR', counter) else batch = tonumber(reserved) end
 local stamp = struct.pack('>I4', batch)
 local function hset(key, args)
   for s = 1, #args, 4000 do redis.call('HSET', key, unpack(args, s, math.min(s + 3999, #args))) end
@@ -291,12 +292,15 @@ class RedisStore(HistoryStore):
                  payload[size * ends[bounds[b]]:size * ends[bounds[b + 1]]], size)
                 for b in range(_BUCKETS) if bounds[b + 1] > bounds[b]]
 
-    def _exchange(self, rows, cutoff_ms):
+    def _reserve(self, n):
+        return int(self._call(self._redis.incrby, f"{self.prefix}:batch", n)) - n + 1
+
+    def _exchange(self, rows, cutoff_ms, batch):
         out = rows.copy()
         new = np.ones(len(rows), bool)
         for _ in range(len(rows) + 1):  # each conflict removes at least one row from the writes
             added = out[new]
-            args = [self.retention_ms, f"{self.prefix}:batch"]
+            args = [self.retention_ms, f"{self.prefix}:batch", "" if batch is None else batch]
             check = self._field_items("sub", added["sub"])
             args += [len(check)] + [x for item in check for x in item]
             row_items = self._row_items(added)

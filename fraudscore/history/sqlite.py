@@ -120,7 +120,11 @@ class SQLiteStore(HistoryStore):
             except sqlite3.Error as exc:
                 raise self._unavailable(exc) from exc
 
-    def _exchange(self, rows, cutoff_ms):
+    def _reserve(self, n):
+        return self._run(lambda db: db.execute(
+            "UPDATE meta SET value = value + ? WHERE name = 'batch' RETURNING value", (n,)).fetchone()[0] - n + 1)
+
+    def _exchange(self, rows, cutoff_ms, batch):
         def work(db):
             held = _rows_from(db.execute(
                 f"SELECT {', '.join(_ROW_COLUMNS)} FROM observations WHERE sub IN (SELECT value FROM json_each(?))",
@@ -130,8 +134,9 @@ class SQLiteStore(HistoryStore):
             out[at] = held
             new = np.ones(len(rows), bool)
             new[at] = False
-            batch = db.execute("UPDATE meta SET value = value + 1 WHERE name = 'batch' RETURNING value").fetchone()[0]
-            out["seq"][new] = (batch << 32) | rows["seq"][new]
+            number = batch if batch is not None else db.execute(
+                "UPDATE meta SET value = value + 1 WHERE name = 'batch' RETURNING value").fetchone()[0]
+            out["seq"][new] = (number << 32) | rows["seq"][new]
 
             events = {}
             for kind in KINDS:

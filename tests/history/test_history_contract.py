@@ -90,6 +90,47 @@ def test_replayed_batch_returns_first_counts_and_adds_nothing(store):
     assert store.observe(batch(["d"], [T + 2 * MIN], device_id=[5])).prior_device_1h.tolist() == [3]
 
 
+def test_reserved_batches_recorded_out_of_order_replay_the_in_order_counts(make_store, store_kind):
+    # Partitions recorded in any order under reserved numbers, then replayed, count exactly as
+    # one process observing them in partition order: the two-phase flow of fraudscore.dask.
+    parts = [batch(["a", "b"], [T, T + 2 * MIN], device_id=[5, 5], respondent=[1, 2]),
+             batch(["c", "d"], [T + MIN, T + 3 * MIN], device_id=[5, 6], respondent=[1, 1]),
+             batch(["e"], [T + 2 * MIN], device_id=[5], respondent=[3])]
+    reference = make_store("memory")
+    expected = [reference.observe(part).values for part in parts]
+
+    store = make_store(store_kind)
+    store.observe(batch(["old"], [T - HOUR], device_id=[5], respondent=[9]))
+    first = store.reserve_batches(len(parts))
+    later = store.observe(batch(["after"], [T + 4 * MIN], device_id=[5]))
+    for i in (2, 0, 1):
+        store.observe(parts[i], batch=first + i)
+    replayed = [store.observe(part, batch=first + i) for i, part in enumerate(parts)]
+    earlier = np.array([1, 1, 1, 0, 1])  # "old" is 1 h before each row: in its 24 h window only
+    got = np.vstack([r.values for r in replayed])
+    assert np.array_equal(got[:, COLUMNS.index("prior_device_1h")],
+                          np.vstack(expected)[:, COLUMNS.index("prior_device_1h")])
+    assert np.array_equal(got[:, COLUMNS.index("prior_device_24h")],
+                          np.vstack(expected)[:, COLUMNS.index("prior_device_24h")] + earlier)
+    assert all(r.replayed.all() for r in replayed)
+    assert later.prior_device_24h.tolist() == [1]  # "after" arrived before the partitions: sees "old" only
+    assert store.submission_count() == 7
+
+
+def test_reserve_batches_orders_the_block_after_earlier_and_before_later_batches(make_store, store_kind):
+    store = make_store(store_kind)
+    store.observe(batch(["a"], [T], device_id=[5]))
+    first = store.reserve_batches(3)
+    store.observe(batch(["late-arrival"], [T + MIN], device_id=[5]))
+    counts = store.observe(batch(["b"], [T + MIN], device_id=[5]), batch=first + 2)
+    assert counts.prior_device_1h.tolist() == [1]  # sees "a", not the same-time later arrival
+    assert store.reserve_batches(1) == first + 4  # the later arrival took first + 3
+    with pytest.raises(ValueError):
+        store.reserve_batches(0)
+    with pytest.raises(ValueError):
+        store.observe(batch(["c"], [T], device_id=[5]), batch=0)
+
+
 def test_partly_replayed_batch_adds_only_the_new_rows(store):
     store.observe(batch(["a"], [T], device_id=[5]))
     counts = store.observe(batch(["a", "b"], [T, T + 1], device_id=[5, 5]))
