@@ -44,13 +44,29 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from fraudscore.survey import SurveySpec
 
     survey = SurveySpec.from_json(args.survey) if args.survey else None
-    scorer = Scorer(model=args.model, history=args.history or False, survey=survey)
-    stats = score_file(scorer, args.input, args.output, chunk_size=args.chunk_size, progress=not args.quiet)
+    if args.dask:
+        stats = _score_on_dask(args, survey)
+    else:
+        scorer = Scorer(model=args.model, history=args.history or False, survey=survey)
+        stats = score_file(scorer, args.input, args.output, chunk_size=args.chunk_size, progress=not args.quiet)
     print(f"{stats['rows']} rows in {stats['seconds']:.1f} s ({stats['rows_per_s']:,.0f} rows/s) -> {args.output}")
     print("decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(stats["decisions"].items())))
     if stats["errors"]:
         print("errors: " + ", ".join(f"{k} {v}" for k, v in sorted(stats["errors"].items())))
     return 0
+
+
+def _score_on_dask(args: argparse.Namespace, survey) -> dict:
+    from distributed import Client
+
+    from fraudscore.dask import score_files
+
+    if not args.history:
+        raise ValueError("--dask needs --history redis://HOST:PORT/DB (or sqlite:PATH on one machine): "
+                         "the workers must share one history")
+    with Client(args.dask) as client:
+        return score_files(str(args.input), args.output, args.history, model=args.model, survey=survey,
+                           client=client)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -133,6 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--history", default=None, help="sqlite:PATH, redis://HOST:PORT/DB or memory: (default: none)")
     p.add_argument("--survey", type=Path, default=None, help="SurveySpec JSON of the survey being scored")
     p.add_argument("--chunk-size", type=int, default=50_000)
+    p.add_argument("--dask", metavar="SCHEDULER", default=None,
+                   help="score on a Dask cluster (e.g. tcp://HOST:8786): INPUT is Parquet files, a directory "
+                        "or a glob, OUTPUT a directory of part files; needs a shared --history")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_cmd_score)
 
