@@ -23,6 +23,7 @@ import pandas as pd
 
 from fraudscore._convert import Column
 from fraudscore.codes import Code, code_names, warning_names
+from fraudscore.enrich._factorize import factorize_objects
 from fraudscore.ragged import Ragged
 from fraudscore.schema import FIELDS, SERIES
 
@@ -358,7 +359,11 @@ def assemble(converted: dict[str, Column], n: int, record_errors: list[tuple[Cod
     tz = columns["device.timezone"]
     present = pd.notna(tz)
     if present.any():
-        valid = pd.Series(tz[present]).isin(_time_zones()).to_numpy()
+        # Membership per distinct zone: pandas 3 turns a str Series' isin into one Arrow scalar
+        # per zone name (~600), about 8 ms per call whatever the batch size.
+        codes, uniques = factorize_objects(tz[present])
+        zones = _time_zones()
+        valid = np.fromiter(map(zones.__contains__, uniques), dtype=bool, count=len(uniques))[codes]
         bad_tz = np.flatnonzero(present)[~valid]
         found.add(Code.INVALID_TIMEZONE, "device.timezone", bad_tz, "not an IANA time zone")
         tz = tz.copy()

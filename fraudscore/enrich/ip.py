@@ -237,11 +237,14 @@ def _bisect_right_128(s_hi: np.ndarray, s_lo: np.ndarray, q_hi: np.ndarray, q_lo
 
 @dataclass(frozen=True)
 class _Tables:
-    countries: np.ndarray  # object (k,): ISO2 code, "" for special / not-found entries
-    country_special: np.ndarray  # bool (k,)
-    orgs: np.ndarray  # object (o,)
-    org_asn: np.ndarray  # int64 (o,)
-    org_hosting: np.ndarray  # bool (o,)
+    # Per-id tables carry one extra last entry, the answer for id -1 (no range found): lookups
+    # index them directly instead of appending that entry per call (a copy of the whole table,
+    # most of a one-address lookup's cost).
+    countries: np.ndarray  # object (k + 1,): ISO2 code, "" for special / not-found entries
+    country_special: np.ndarray  # bool (k + 1,)
+    orgs: np.ndarray  # object (o + 1,)
+    org_asn: np.ndarray  # int64 (o + 1,)
+    org_hosting: np.ndarray  # bool (o + 1,)
     # IPv4: inclusive ranges, sorted by start, non-overlapping.
     c4_start: np.ndarray
     c4_end: np.ndarray
@@ -313,7 +316,8 @@ def _load_tables(path, hosting_csv: str) -> _Tables:
             org_hosting[i] = True
     c4s, c4e, c4i, c6s, c6e, c6i = _split_ranges(_flat(first_c), _flat(len_c), _flat(id_c))
     a4s, a4e, a4i, a6s, a6e, a6i = _split_ranges(_flat(first_a), _flat(len_a), _flat(id_a))
-    return _Tables(countries, special, orgs, org_asn, org_hosting,
+    return _Tables(np.append(countries, ""), np.append(special, False), np.append(orgs, ""),
+                   np.append(org_asn, 0), np.append(org_hosting, False),
                    c4s, c4e, c4i, a4s, a4e, a4i, c6s, c6e, c6i, a6s, a6e, a6i)
 
 
@@ -432,14 +436,11 @@ class IPDatabase:
         if w6.size:
             cid[w6] = _find6(t.c6_start, t.c6_end, t.c6_id, hi[w6], lo[w6])
             aid[w6] = _find6(t.a6_start, t.a6_end, t.a6_id, hi[w6], lo[w6])
-        countries = np.append(t.countries, "")  # id -1 -> ""
-        special = np.append(t.country_special, False)
-        private = special[cid] | special6
-        country = np.where(private, "", countries[cid]).astype(object)
-        orgs = np.append(t.orgs, "")
-        asn = np.append(t.org_asn, 0)[aid]
-        hosting = np.append(t.org_hosting, False)[aid]
-        org = orgs[aid]
+        private = t.country_special[cid] | special6  # id -1 takes the tables' last entry
+        country = np.where(private, "", t.countries[cid]).astype(object)
+        asn = t.org_asn[aid]
+        hosting = t.org_hosting[aid]
+        org = t.orgs[aid]
         # Private space has no public owner, whatever a stray ASN range says.
         org = np.where(private, "", org).astype(object)
         asn = np.where(private, 0, asn)
@@ -473,10 +474,10 @@ class IPDatabase:
         t = self.tables
         keep = np.ones(len(s), bool)
         if country is not None:
-            keep &= np.append(t.countries, "")[c] == country.upper()
+            keep &= t.countries[c] == country.upper()
         if hosting is not None:
-            keep &= np.append(t.org_hosting, False)[a] == bool(hosting)
-        return s[keep].copy(), e[keep].copy(), np.append(t.org_asn, 0)[a[keep]].astype(np.int64)
+            keep &= t.org_hosting[a] == bool(hosting)
+        return s[keep].copy(), e[keep].copy(), t.org_asn[a[keep]].astype(np.int64)
 
     def _merged_v4(self):
         """Intersect the country and ASN range tables into one table of public ranges (cached)."""
@@ -492,8 +493,8 @@ class IPDatabase:
                     ends = np.append(cuts[1:] - 1, (1 << 32) - 1)
                     c = _find4(t.c4_start, t.c4_end, t.c4_id, starts.astype(np.uint32))
                     a = _find4(t.a4_start, t.a4_end, t.a4_id, starts.astype(np.uint32))
-                    public = (c >= 0) & ~np.append(t.country_special, False)[c]
-                    public &= np.append(t.countries, "")[c] != ""
+                    public = (c >= 0) & ~t.country_special[c]
+                    public &= t.countries[c] != ""
                     self._merged4 = (starts[public].astype(np.uint32), ends[public].astype(np.uint32),
                                      c[public], a[public])
         return self._merged4
