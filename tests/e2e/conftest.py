@@ -111,6 +111,11 @@ def survey_app(tmp_path_factory):
         log.close()
 
 
+@pytest.fixture(scope="session")
+def node_binary():
+    return require_binary("node", "node (Node.js)")
+
+
 @pytest.fixture(scope="module")
 def chromium_binaries():
     return require_binary(CHROMIUM, "chromium"), require_binary(CHROMEDRIVER, "chromium-driver")
