@@ -56,7 +56,7 @@ class HistorySpec:
     options: tuple = field(default=())
 
     @classmethod
-    def of(cls, history) -> "HistorySpec":
+    def of(cls, history) -> HistorySpec:
         """A spec from a URL, a spec, or an open Redis or SQLite store."""
         from fraudscore.history import HistoryStore
 
