@@ -3,7 +3,7 @@
 Every feature belongs to exactly one reason code (matched by name pattern), and every code to one
 of the six result families of the output contract. Given per-row, per-feature log-odds
 contributions from the tree ensemble, :func:`explain` sums them per code and per family with two
-matrix products and picks each row's strongest codes — no per-row Python. docs/REASONS.md is
+segmented sums and picks each row's strongest codes — no per-row Python. docs/REASONS.md is
 generated from :data:`REASONS`.
 """
 
@@ -93,6 +93,27 @@ def reason_matrix(feature_names) -> tuple[np.ndarray, np.ndarray]:
     return to_reason, to_family
 
 
+def _group_sums(c: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
+    """``c @ one_hot`` for a one-hot ``one_hot`` of shape (F, G): per row, the sums of its columns
+    by group, shape (n, G).
+
+    Summed by ``np.add.reduceat`` over the columns sorted by group, so a row's sums depend on that
+    row alone: a BLAS matrix product picks its kernel by the number of rows, and the same row
+    came out different in the last bit in a batch of one and in a larger batch.
+    """
+    n, g = c.shape[0], one_hot.shape[1]
+    out = np.zeros((n, g))
+    if n == 0 or c.shape[1] == 0:
+        return out
+    group = one_hot.argmax(axis=1)
+    order = np.argsort(group, kind="stable")
+    counts = np.bincount(group, minlength=g)
+    present = counts > 0
+    starts = (np.cumsum(counts) - counts)[present]
+    out[:, present] = np.add.reduceat(np.ascontiguousarray(c[:, order]), starts, axis=1)
+    return out
+
+
 @dataclass(frozen=True)
 class Explanation:
     """Reasons of a batch, as flat arrays.
@@ -126,8 +147,8 @@ def explain(contributions: np.ndarray, maps: tuple[np.ndarray, np.ndarray], top:
     """
     to_reason, to_family = maps
     c = contributions[:, : to_reason.shape[0]]
-    per_reason = c @ to_reason
-    families = c @ to_family
+    per_reason = _group_sums(c, to_reason)
+    families = _group_sums(c, to_family)
     n, r = per_reason.shape
     k = min(top, r)
     if n == 0 or k == 0:
