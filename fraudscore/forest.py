@@ -313,27 +313,7 @@ class CompiledForest:
         raw : ndarray of shape (n_samples,)
         contributions : ndarray of shape (n_samples, n_features + 1), if asked
         """
-        X = self._check_matrix(X)
-        n = X.shape[0]
-        if n == 1:
-            # A batch of one (e.g. a Scorer's score_one): the one-row kernel has ~10x less fixed
-            # cost than a chunk of the batch kernel, and gives the same raw value.
-            raw, leaf = self._raw_one(X[0])
-            return (raw, self._contributions_one(leaf)[None, :]) if contributions else raw
-        raw = np.empty(n, dtype=np.float64)
-        contrib = np.zeros((n, self.n_features + 1), dtype=np.float64) if contributions else None
-        starts = range(0, n, self._chunk)
-        n_threads = _usable_cpus() if n_threads is None else max(1, int(n_threads))
-
-        def work(start: int) -> None:  # chunks write disjoint slices of raw / contrib
-            self._chunk_raw(X, start, min(start + self._chunk, n), raw, contrib)
-
-        if n_threads > 1 and len(starts) > 1:
-            with ThreadPoolExecutor(max_workers=min(n_threads, len(starts))) as pool:
-                list(pool.map(work, starts))
-        else:
-            for start in starts:
-                work(start)
+        raw, _, _, contrib = self._evaluate(X, explain=bool(contributions), n_threads=n_threads)
         return (raw, contrib) if contributions else raw
 
     def predict_proba(self, X, *, contributions=False, n_threads=None):
@@ -355,10 +335,96 @@ class CompiledForest:
         proba : ndarray of shape (n_samples,)
         contributions : ndarray of shape (n_samples, n_features + 1), if asked
         """
-        result = self.decision_function(X, contributions=contributions, n_threads=n_threads)
-        if contributions:
-            return self._probability(result[0]), result[1]
-        return self._probability(result)
+        _, proba, _, contrib = self._evaluate(X, explain=bool(contributions), proba=True, n_threads=n_threads)
+        return (proba, contrib) if contributions else proba
+
+    def predict_explain(self, X, select=None, *, n_threads=None):
+        """Probabilities of every row and contributions of the rows ``select`` picks, in one pass.
+
+        Contributions cost 3-5x the prediction; a scorer that explains only the rows it flags
+        calls this with a ``select`` that applies its thresholds. ``select`` sees each chunk's
+        probabilities while the chunk's exit leaves are still at hand, so picked rows are
+        explained without finding their leaves again.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+        select : callable, optional
+            ``select(proba) -> bool mask`` of the same shape, called on the probabilities of
+            each chunk of rows (shape (m,), the exact values returned); default: every row.
+            Called from worker threads when ``n_threads > 1``: it must be thread-safe.
+        n_threads : int, optional
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples,)
+        rows : ndarray of int64 of shape (k,)
+            The rows picked, ascending.
+        contributions : ndarray of shape (k, n_features + 1)
+            Contributions of ``rows`` (see :meth:`predict_proba`); row for row equal to those
+            ``predict_proba(X, contributions=True)`` gives.
+        """
+        if select is None:
+            _, proba, _, contrib = self._evaluate(X, explain=True, proba=True, n_threads=n_threads)
+            return proba, np.arange(len(proba), dtype=np.int64), contrib
+        _, proba, rows, contrib = self._evaluate(X, explain=select, proba=True, n_threads=n_threads)
+        return proba, rows, contrib
+
+    def _evaluate(self, X, explain, proba=False, n_threads=None):
+        """The one loop behind every batch method: ``(raw, proba, rows, contributions)``.
+
+        ``explain`` is False (no contributions), True (every row, a dense (n, F + 1) matrix and
+        ``rows`` None) or a ``select`` callable (contributions of the rows it picks, per chunk).
+        ``proba`` is None unless asked or needed by ``select``.
+        """
+        X = self._check_matrix(X)
+        n = X.shape[0]
+        selective = callable(explain)
+        want_proba = proba or selective
+        if n == 1:
+            # A batch of one (e.g. a Scorer's score_one): the one-row kernel has ~10x less fixed
+            # cost than a chunk of the batch kernel, and gives the same raw value.
+            raw, leaf = self._raw_one(X[0])
+            p = self._probability(raw) if want_proba else None
+            if explain is True:
+                return raw, p, None, self._contributions_one(leaf)[None, :]
+            if selective and bool(np.asarray(explain(p))[0]):
+                return raw, p, np.zeros(1, np.int64), self._contributions_one(leaf)[None, :]
+            return raw, p, np.empty(0, np.int64), np.empty((0, self.n_features + 1))
+        raw = np.empty(n, dtype=np.float64)
+        p = np.empty(n, dtype=np.float64) if want_proba else None
+        contrib = np.zeros((n, self.n_features + 1), dtype=np.float64) if explain is True else None
+        starts = range(0, n, self._chunk)
+        picked: list = [None] * len(starts)
+        n_threads = _usable_cpus() if n_threads is None else max(1, int(n_threads))
+
+        def work(index: int) -> None:  # chunks write disjoint slices of raw / p / contrib
+            start = starts[index]
+            stop = min(start + self._chunk, n)
+            leaf = self._chunk_raw(X, start, stop, raw)
+            if want_proba:
+                p[start:stop] = self._probability(raw[start:stop])
+            if explain is True:
+                self._contributions(leaf, contrib[start:stop])
+            elif selective:
+                mine = np.flatnonzero(np.asarray(explain(p[start:stop]), dtype=bool))
+                out = np.zeros((len(mine), self.n_features + 1), dtype=np.float64)
+                if len(mine):
+                    self._contributions(leaf[mine], out)
+                picked[index] = (mine + start, out)
+
+        if n_threads > 1 and len(starts) > 1:
+            with ThreadPoolExecutor(max_workers=min(n_threads, len(starts))) as pool:
+                list(pool.map(work, range(len(starts))))
+        else:
+            for index in range(len(starts)):
+                work(index)
+        if not selective:
+            return raw, p, None, contrib
+        if not picked:  # no rows at all
+            return raw, p, np.empty(0, np.int64), np.empty((0, self.n_features + 1))
+        return (raw, p, np.concatenate([r for r, _ in picked]).astype(np.int64, copy=False),
+                np.concatenate([c for _, c in picked]))
 
     def _probability(self, raw: np.ndarray) -> np.ndarray:
         if not self.calibration:
@@ -406,7 +472,8 @@ class CompiledForest:
         np.copyto(probe, self._nan_rows, where=np.isnan(values))
         return probe
 
-    def _chunk_raw(self, X, start, stop, raw, contrib):
+    def _chunk_raw(self, X, start, stop, raw):
+        """Write ``raw[start:stop]``; return the chunk's flat exit leaves, shape (m, n_trees)."""
         columns = X[start:stop].take(self._columns, axis=1)
         values = np.ascontiguousarray(columns.T, dtype=np.float64)
         m = stop - start
@@ -425,8 +492,7 @@ class CompiledForest:
         values_at_leaf = self._leaf_values.take(leaf)
         raw[start:stop] = values_at_leaf.sum(axis=1)
         raw[start:stop] += self.baseline
-        if contrib is not None:
-            self._contributions(leaf, contrib[start:stop])
+        return leaf
 
     def _exit_leaves(self, mask, scratch):
         """Flat leaf index (tree * leaves_per_tree + leaf) of shape (m, n_trees)."""

@@ -333,3 +333,40 @@ def test_a_model_without_splits_predicts_its_baseline():
 def test_nbytes_counts_the_mask_table(small_model):
     _, cf, _ = small_model
     assert cf.nbytes >= cf._masks.nbytes > 0
+
+
+@settings(max_examples=25)
+@given(cut=st.floats(0.0, 1.0), chunk=st.sampled_from([7, 64, 1000]), threads=st.sampled_from([1, 3]),
+       n=st.integers(0, 300))
+def test_predict_explain_explains_exactly_the_picked_rows_like_the_full_matrix(small_model, cut, chunk, threads, n):
+    _, cf, X = small_model
+    X = X[:n]
+    proba, contrib = cf.predict_proba(X, contributions=True, n_threads=1)
+    cf_chunked = pickle.loads(pickle.dumps(cf))
+    cf_chunked._chunk = chunk  # several chunks, so per-chunk picking and the thread pool are exercised
+    seen = []
+
+    def select(p):
+        seen.append(len(p))
+        return p >= cut
+
+    p, rows, c = cf_chunked.predict_explain(X, select, n_threads=threads)
+    np.testing.assert_array_equal(p, proba)
+    np.testing.assert_array_equal(rows, np.flatnonzero(proba >= cut))
+    np.testing.assert_array_equal(c, contrib[rows])  # exactly: the same kernel, row by row
+    assert c.shape == (len(rows), X.shape[1] + 1) and sum(seen) == n
+    p_all, rows_all, c_all = cf_chunked.predict_explain(X, n_threads=threads)
+    np.testing.assert_array_equal(rows_all, np.arange(n))
+    np.testing.assert_array_equal(c_all, contrib)
+    np.testing.assert_array_equal(p_all, proba)
+
+
+def test_predict_explain_of_one_row_takes_the_one_row_kernel(small_model):
+    _, cf, X = small_model
+    for i in (0, 5):
+        p1, c1 = cf.predict_proba_one(X[i], contributions=True)
+        p, rows, c = cf.predict_explain(X[i:i + 1], lambda q: q >= 0)
+        assert p[0] == p1 and rows.tolist() == [0]
+        np.testing.assert_array_equal(c[0], c1)
+        p, rows, c = cf.predict_explain(X[i:i + 1], lambda q: q > 1)
+        assert p[0] == p1 and rows.shape == (0,) and c.shape == (0, X.shape[1] + 1)
