@@ -9,13 +9,14 @@ submission_id  str or None               as given (None when the input row had n
 score          float64, NaN on error     calibrated P(fraud), 0-1
 risk           float64, NaN on error     score on a 0-100 scale, rounded
 decision       str                       accept | review | reject | error
-automation,    float64                   family sub-scores: the summed log-odds
-duplicate,                               contributions of the family's features
+automation,    float64, NaN if not       family sub-scores: the summed log-odds
+duplicate,     explained                 contributions of the family's features
 network,
 careless,
 behaviour,
 content
-reasons        list of {code, value}     top reason codes; the sign of value is the direction
+reasons        list of {code, value}     top reason codes, strongest first (value: log-odds
+                                         pushed towards fraud); empty if not explained
 device_id      str or None               keyed device hash (hex), never a raw attribute
 link_id        str or None               keyed fuzzy device-link hash (hex)
 duplicate_count int                      prior submissions seen from the same device link
@@ -23,6 +24,12 @@ model_version  str or None               version of the model that scored the ro
 error          str or None               error code name when the row could not be scored
 warnings       list of str               warning code names (fields treated as missing...)
 ============== ========================= ==================================================
+
+*Explained* rows: a :class:`~fraudscore.scorer.Scorer` explains (contributions, sub-scores,
+reasons) the rows it flags, decision review or reject, and with ``reasons="all"`` every scored
+row. An accepted row of the default scorer therefore has NaN sub-scores and no reasons; an
+explained row may still have no reasons, when no code pushed it towards fraud by 0.05 log-odds.
+Error rows are never explained.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["Results", "Result", "RESULT_COLUMNS", "DECISIONS", "FAMILIES", "RESULTS_SCHEMA"]
+__all__ = ["Results", "Result", "RESULT_COLUMNS", "DECISIONS", "FAMILIES", "RESULTS_SCHEMA", "result_at"]
 
 DECISIONS = ("accept", "review", "reject", "error")
 FAMILIES = ("automation", "duplicate", "network", "careless", "behaviour", "content")
@@ -77,6 +84,37 @@ class Result:
     @property
     def is_error(self) -> bool:
         return self.decision == "error"
+
+
+_RESULT_FIELDS = tuple(f.name for f in fields(Result))
+_TEXT_FIELDS = ("submission_id", "device_id", "link_id", "model_version", "error")
+_FLOAT_FIELDS = ("score", "risk") + FAMILIES
+
+
+def _result(values: dict) -> Result:
+    """The :class:`Result` of one row's values, whichever container they come from.
+
+    Numbers become Python floats and ints, reasons a tuple of ``(code, value)`` pairs, warnings
+    a tuple, missing text (None or a pandas missing marker) None: a row read back from a
+    Results table and the same row taken from the scorer's columns give equal Results.
+    """
+    values = dict(values)
+    for name in _FLOAT_FIELDS:
+        values[name] = float(values[name])
+    values["reasons"] = tuple(tuple(r.values()) if isinstance(r, dict) else tuple(r)
+                              for r in (values["reasons"] if values["reasons"] is not None else []))
+    values["warnings"] = tuple(values["warnings"] if values["warnings"] is not None else ())
+    values["duplicate_count"] = int(values["duplicate_count"])
+    for name in _TEXT_FIELDS:
+        if values[name] is not None and pd.isna(values[name]):
+            values[name] = None
+    return Result(**values)
+
+
+def result_at(columns: dict, i: int) -> Result:
+    """Row ``i`` of Results columns (as given to :meth:`Results.from_columns`, all present) as
+    a :class:`Result`, without building the table: ``Scorer.score_one``'s lean path."""
+    return _result({name: columns[name][i] for name in _RESULT_FIELDS})
 
 
 def _default(name: str, n: int):
@@ -149,15 +187,7 @@ class Results:
 
     def __getitem__(self, i: int) -> Result:
         row = self._frame.iloc[int(i)]
-        values = {f.name: row[f.name] for f in fields(Result)}
-        values["reasons"] = tuple(tuple(r.values()) if isinstance(r, dict) else tuple(r)
-                                  for r in (values["reasons"] if values["reasons"] is not None else []))
-        values["warnings"] = tuple(values["warnings"] if values["warnings"] is not None else ())
-        values["duplicate_count"] = int(values["duplicate_count"])
-        for name in ("submission_id", "device_id", "link_id", "model_version", "error"):
-            if values[name] is not None and pd.isna(values[name]):
-                values[name] = None
-        return Result(**values)
+        return _result({name: row[name] for name in _RESULT_FIELDS})
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))

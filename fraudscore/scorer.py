@@ -1,9 +1,12 @@
 """Scorer: submissions in, :class:`~fraudscore.results.Results` out — the survey backend's entry point.
 
 One pass per batch: read and validate → fingerprint and observe into history → features →
-compiled tree ensemble with per-feature contributions → decisions, family sub-scores and reason
-codes. Every input row gets one output row in input order; rows the reader rejected get
-``decision="error"`` and their code, the rest are scored.
+compiled tree ensemble → decisions, and for the rows that need them (review and reject by
+default, every row with ``reasons="all"``) per-feature contributions, family sub-scores and
+reason codes, computed in the same pass over the trees. Every input row gets one output row in
+input order; rows the reader rejected get ``decision="error"`` and their code, the rest are
+scored. ``score_one`` runs the same pass on a batch of one and builds its :class:`Result`
+straight from the columns.
 
 Thread safety: a Scorer may be shared by threads. The model and compiled forest are read-only;
 history stores serialise their own writes (SQLite and Redis per batch, MemoryStore under a lock),
@@ -14,15 +17,16 @@ some order.
 from __future__ import annotations
 
 import copy
+import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from fraudscore.io import read_batch
+from fraudscore.io import from_records, read_batch
 from fraudscore.reasons import explain, reason_matrix
-from fraudscore.results import FAMILIES, Result, Results
+from fraudscore.results import FAMILIES, Result, Results, result_at
 from fraudscore.survey import SurveySpec
 
 __all__ = ["Scorer", "score"]
@@ -37,20 +41,31 @@ def _hex(ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def _reason_lists(explanation, valid: np.ndarray) -> np.ndarray:
-    """Object array of per-row lists of {code, value}, built by Arrow from the flat arrays."""
+def _reason_lists(explanation, rows: np.ndarray, n: int) -> np.ndarray:
+    """Object array of n per-row lists of {code, value}; rows not in ``rows`` get empty lists.
+
+    ``explanation`` explains ``rows`` (ascending), in that order. Built by Arrow from the flat
+    arrays, so no Python runs per row.
+    """
     import pyarrow as pa
 
-    lengths = np.diff(explanation.offsets)
-    keep = np.repeat(valid, lengths)
-    lengths = np.where(valid, lengths, 0)
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    lengths = np.zeros(n, dtype=np.int32)
+    lengths[rows] = np.diff(explanation.offsets)
+    offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
     items = pa.StructArray.from_arrays(
-        [pa.array(explanation.codes[keep], type=pa.string()), pa.array(explanation.values[keep], type=pa.float64())],
+        [pa.array(explanation.codes, type=pa.string()), pa.array(explanation.values, type=pa.float64())],
         names=["code", "value"])
     lists = pa.ListArray.from_arrays(pa.array(offsets), items).to_pylist()
     return np.fromiter(lists, dtype=object, count=len(lists))  # never broadcast into 2-d
+
+
+def _no_laps(name: str) -> None:
+    """Stage clock that records nothing (the default; ``fraudscore bench`` passes a real one)."""
+
+
+#: Which rows get contributions, reason codes and family sub-scores.
+REASON_POLICIES = ("flagged", "all")
 
 
 class Scorer:
@@ -68,9 +83,15 @@ class Scorer:
         Specs of the surveys being scored, in addition to those the model was trained with.
     secret : str or bytes, optional
         Installation secret for fingerprints and history hashes (default: ``FRAUDSCORE_SECRET``).
+    reasons : {"flagged", "all"}
+        Which rows are explained (per-feature contributions, reason codes, family sub-scores):
+        ``"flagged"`` (default) only rows whose decision is review or reject, so accepted rows
+        get no reasons and NaN sub-scores; ``"all"`` every scored row. Explaining costs 3-5x
+        the tree ensemble's prediction, so explaining only flagged rows makes the model stage
+        several times cheaper. Scores and decisions do not depend on it.
     """
 
-    def __init__(self, model=None, history=None, survey=None, secret=None) -> None:
+    def __init__(self, model=None, history=None, survey=None, secret=None, reasons: str = "flagged") -> None:
         from fraudscore.forest import CompiledForest
         from fraudscore.model import FraudModel, load_model
 
@@ -80,6 +101,7 @@ class Scorer:
             raise TypeError(f"model must be a FraudModel or a model directory, got {type(model).__name__}")
         self.model = model
         self.secret = secret
+        self.reasons = self._check_reasons(reasons)
         self.history = self._open_history(history)
         self._extractor = self._extractor_with(survey)
         classifier = model.classifier_
@@ -88,6 +110,12 @@ class Scorer:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ set-up
+    @staticmethod
+    def _check_reasons(reasons: str) -> str:
+        if reasons not in REASON_POLICIES:
+            raise ValueError(f"reasons must be one of {REASON_POLICIES}, got {reasons!r}")
+        return reasons
+
     @staticmethod
     def _open_history(history):
         if history is False:
@@ -117,41 +145,92 @@ class Scorer:
         return getattr(self.model, "model_version_", None)
 
     # ------------------------------------------------------------------ scoring
-    def score(self, data, return_contributions: bool = False):
+    def score(self, data, return_contributions: bool = False, reasons: str | None = None):
         """Score any input the readers accept (records, DataFrame, Arrow, file path, batch).
 
-        With ``return_contributions`` also return the (n, n_features + 1) per-feature log-odds
-        contributions behind the reasons (last column: bias), for reports and audits.
+        Parameters
+        ----------
+        data : records, DataFrame, Arrow table or batch, file path, SubmissionBatch
+        return_contributions : bool
+            Also return the (n, n_features + 1) per-feature log-odds contributions of every row
+            (last column: bias), for reports and audits. The Results are the same either way.
+        reasons : {"flagged", "all"}, optional
+            Overrides the Scorer's ``reasons`` for this call.
+
+        Returns
+        -------
+        Results, or (Results, ndarray) with ``return_contributions``
         """
+        batch = read_batch(data)
+        columns, contributions = self._columns(batch, reasons, return_contributions)
+        results = Results.from_columns(batch.n, **columns)
+        return (results, contributions) if return_contributions else results
+
+    def score_one(self, record, reasons: str | None = None) -> Result:
+        """Score one submission (a dict in the input shape); equal to ``score([record])[0]``.
+
+        The same pipeline as :meth:`score` on a batch of one, without what only a batch needs:
+        no container dispatch and no results table (the :class:`Result` is built from the
+        columns directly).
+        """
+        columns, _ = self._columns(from_records([record]), reasons)
+        return result_at(columns, 0)
+
+    def score_stream(self, batches: Iterable) -> Iterable[Results]:
+        """Score an iterable of inputs (e.g. :func:`fraudscore.io.iter_batches`), one Results each."""
+        for data in batches:
+            yield self.score(data)
+
+    def _flagged(self, p: np.ndarray) -> np.ndarray:
+        """Rows whose decision will be review or reject, from the forest's probabilities."""
+        return self.model.decide(self._adjust(p)) != "accept"
+
+    def _adjust(self, p: np.ndarray) -> np.ndarray:
+        return self.model.adjust(p) if hasattr(self.model, "adjust") else p
+
+    def _columns(self, batch, reasons=None, all_contributions: bool = False, lap=_no_laps):
+        """The one scoring pass: Results columns of ``batch`` (and every row's contributions
+        when ``all_contributions``). ``lap(stage)`` is called as each stage ends."""
+        from fraudscore.enrich.ip import IPDatabase
         from fraudscore.fingerprint import fingerprint_batch
         from fraudscore.model import history_counts
 
-        from fraudscore.enrich.ip import IPDatabase
-
-        batch = read_batch(data)
+        policy = self.reasons if reasons is None else self._check_reasons(reasons)
         n = batch.n
+        lap("read")
         ip = IPDatabase.default().lookup(batch.column("network.ip"))  # shared by fingerprints and features
+        lap("enrich_ip")
         fp = fingerprint_batch(batch, ip=ip, secret=self.secret)
+        lap("fingerprint")
         counts = (history_counts(batch, self.history, secret=self.secret, fingerprints=fp)
                   if self.history is not None else None)
+        lap("history")
         X = self._extractor.transform(batch, history=counts, ip=ip)
-        p, contributions = self.forest.predict_proba(X, contributions=True)
-        p = self.model.adjust(p) if hasattr(self.model, "adjust") else p
+        lap("features")
+        explain_all = policy == "all" or all_contributions
+        p, rows, contributions = self.forest.predict_explain(X, None if explain_all else self._flagged)
+        p = self._adjust(p)
         valid = batch.valid
         p = np.where(valid, p, np.nan)
         decision = np.where(valid, self.model.decide(np.nan_to_num(p)), "error").astype(object)
-        explanation = explain(contributions, self._maps)
-        reasons = _reason_lists(explanation, valid)
-        families = np.where(valid[:, None], explanation.families, np.nan)
+        lap("forest")
+        explained = valid[rows]
+        if policy == "flagged":
+            explained &= decision[rows] != "accept"
+        rows_explained = rows[explained]
+        explanation = explain(contributions[explained], self._maps)
+        families = np.full((n, len(FAMILIES)), np.nan)
+        families[rows_explained] = explanation.families
+        reason_lists = _reason_lists(explanation, rows_explained, n)
+        lap("reasons")
         duplicate = counts["prior_link_survey"] if counts is not None else np.zeros(n, dtype=np.int64)
-        results = Results.from_columns(
-            n,
+        columns = dict(
             submission_id=batch.submission_id,
             score=p,
             risk=self.model.risk(p),
             decision=decision,
             **{family: families[:, j] for j, family in enumerate(FAMILIES)},
-            reasons=reasons,
+            reasons=reason_lists,
             device_id=_hex(fp.device_id),
             link_id=_hex(fp.link_id),
             duplicate_count=np.asarray(duplicate, dtype=np.int64),
@@ -159,21 +238,13 @@ class Scorer:
             error=batch.error_names(),
             warnings=batch.warning_names(),
         )
-        return (results, contributions) if return_contributions else results
-
-    def score_one(self, record: dict) -> Result:
-        """Score one submission (a dict in the input shape)."""
-        return self.score([record])[0]
-
-    def score_stream(self, batches: Iterable) -> Iterable[Results]:
-        """Score an iterable of inputs (e.g. :func:`fraudscore.io.iter_batches`), one Results each."""
-        for data in batches:
-            yield self.score(data)
+        lap("columns")
+        return columns, (contributions if all_contributions else None)
 
 
-def score(data, model=None, history=False, survey=None) -> Results:
-    """One-call convenience: ``Scorer(model, history, survey).score(data)`` (no history by default)."""
-    return Scorer(model=model, history=history, survey=survey).score(data)
+def score(data, model=None, history=False, survey=None, reasons: str = "flagged") -> Results:
+    """One-call convenience: ``Scorer(model, history, survey, reasons=reasons).score(data)`` (no history by default)."""
+    return Scorer(model=model, history=history, survey=survey, reasons=reasons).score(data)
 
 
 class _ResultsWriter:
@@ -218,7 +289,22 @@ class _ResultsWriter:
 
 
 def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 50_000, progress: bool = True) -> dict:
-    """Stream a Parquet/JSONL file through ``scorer`` in chunks and write the results.
+    """Stream Parquet/JSONL input through ``scorer`` in chunks and write the results.
+
+    Memory is bounded by one chunk whatever the input size: chunks are read, scored, appended
+    to the results file and dropped (``benchmarks/bench_memory.py`` measures peak RSS).
+
+    Parameters
+    ----------
+    scorer : Scorer
+    input_path : path or sequence of paths
+        One file, or several read one after another into one results file.
+    output_path : path
+        ``.parquet``, ``.jsonl`` or ``.csv``.
+    chunk_size : int
+        Rows read and scored at a time.
+    progress : bool
+        Show a progress bar.
 
     Returns
     -------
@@ -233,22 +319,24 @@ def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 50_000
 
     from fraudscore.io import iter_batches
 
-    input_path = Path(input_path)
-    total = pq.ParquetFile(input_path).metadata.num_rows if input_path.suffix.lower() in (".parquet", ".pq") else None
+    paths = [Path(input_path)] if isinstance(input_path, (str, os.PathLike)) else [Path(p) for p in input_path]
+    parquet = [p for p in paths if p.suffix.lower() in (".parquet", ".pq")]
+    total = sum(pq.ParquetFile(p).metadata.num_rows for p in parquet) if len(parquet) == len(paths) else None
     writer = _ResultsWriter(output_path)
     decisions: Counter = Counter()
     errors: Counter = Counter()
     rows = 0
     start = time.perf_counter()
     with tqdm(total=total, unit="rows", desc="score", disable=not progress) as bar:
-        for batch in iter_batches(input_path, chunk_size=chunk_size):
-            results = scorer.score(batch)
-            writer.write(results)
-            summary = results.summary()
-            decisions.update(summary["decisions"])
-            errors.update(summary["errors"])
-            rows += len(results)
-            bar.update(len(results))
+        for path in paths:
+            for batch in iter_batches(path, chunk_size=chunk_size):
+                results = scorer.score(batch)
+                writer.write(results)
+                summary = results.summary()
+                decisions.update(summary["decisions"])
+                errors.update(summary["errors"])
+                rows += len(results)
+                bar.update(len(results))
     writer.close()
     seconds = time.perf_counter() - start
     return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds if seconds > 0 else float("nan"),

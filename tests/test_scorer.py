@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import math
 import threading
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fraudscore
 from fraudscore.model import FraudModel
-from fraudscore.results import RESULT_COLUMNS
+from fraudscore.results import FAMILIES, RESULT_COLUMNS
+from fraudscore.schema import FIELDS
 from fraudscore.scorer import Scorer, score_file
 
 
@@ -51,17 +58,93 @@ def test_scores_equal_the_model_and_reasons_follow_the_contributions(trained, fr
         assert values == sorted(values, reverse=True) and all(v > 0 for v in values)
 
 
+def _same(a, b) -> bool:
+    """Results equal field by field, NaN equal to NaN (dataclass == says NaN != NaN)."""
+    return all(x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
+               for x, y in zip(dataclasses.astuple(a), dataclasses.astuple(b)))
+
+
 def test_score_one_equals_the_batch_row(trained, fresh):
     model, survey = trained
+    for policy in ("flagged", "all"):
+        scorer = Scorer(model, history=False, survey=survey, reasons=policy)
+        batch = scorer.score(fresh[:40])
+        for i in range(40):
+            # one-row and batch tree kernels sum the same values in the same order: equal bits
+            assert _same(scorer.score_one(fresh[i]), batch[i]), i
+
+
+_FIELDS = [f.name for f in FIELDS] + ["consent", "device", "network", "telemetry", "answers", "device.battery"]
+_HOSTILE = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12), st.sampled_from(["", "2026-01-01T00:00:00Z", "10.0.0.1", "Europe/Paris", "::1"]),
+    st.lists(st.one_of(st.integers(-5, 5), st.floats(), st.text(max_size=3), st.none()), max_size=4),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+
+
+def _set(record: dict, path: str, value) -> dict:
+    """A deep copy of ``record`` with the dotted ``path`` set (or a broken container replaced)."""
+    out = copy.deepcopy(record)
+    node = out
+    *parents, leaf = path.split(".")
+    for key in parents:
+        if not isinstance(node.get(key), dict):
+            node[key] = {}
+        node = node[key]
+    node[leaf] = value
+    return out
+
+
+@settings(max_examples=40)
+@given(data=st.data(), policy=st.sampled_from(["flagged", "all"]))
+def test_score_one_is_exactly_a_batch_of_one_even_on_broken_records(trained, fresh, data, policy):
+    """The one-row path is the batch path on a batch of one: equal Results, field for field,
+    error rows, reasons and sub-scores included."""
+    model, survey = trained
+    scorer = Scorer(model, history=False, survey=survey, reasons=policy)
+    record = data.draw(st.sampled_from(fresh[:40]))
+    for _ in range(data.draw(st.integers(0, 4))):
+        record = _set(record, data.draw(st.sampled_from(_FIELDS)), data.draw(_HOSTILE))
+    if data.draw(st.integers(0, 9)) == 0:
+        record = data.draw(_HOSTILE)  # not a record at all
+    one, batch = scorer.score_one(record), scorer.score([record])
+    assert len(batch) == 1 and _same(one, batch[0]), (one, batch[0])
+
+
+def test_only_flagged_rows_are_explained_unless_all_are_asked_for(trained, fresh):
+    model, survey = trained
+    rows = fresh + ["not a submission"]
+    flagged = Scorer(model, history=False, survey=survey).score(rows).to_pandas()
+    every = Scorer(model, history=False, survey=survey, reasons="all").score(rows).to_pandas()
+    pd.testing.assert_series_equal(flagged["score"], every["score"])
+    pd.testing.assert_series_equal(flagged["decision"], every["decision"])
+    families = list(FAMILIES)
+    accepted = (flagged["decision"] == "accept").to_numpy()
+    hit = flagged["decision"].isin(["review", "reject"]).to_numpy()
+    assert hit.sum() >= 3 and accepted.sum() >= 3
+    assert flagged["reasons"][accepted].map(len).eq(0).all()
+    assert flagged[families][accepted].isna().all().all()
+    # a flagged row is explained exactly as the explain-everything scorer explains it
+    assert flagged["reasons"][hit].tolist() == every["reasons"][hit].tolist()
+    np.testing.assert_array_equal(flagged[families][hit].to_numpy(), every[families][hit].to_numpy())
+    assert flagged[families][hit].notna().all().all()
+    scored = (every["decision"] != "error").to_numpy()
+    assert every[families][scored].notna().all().all() and every[families][~scored].isna().all().all()
+    assert (every["reasons"][accepted].map(len) > 0).any()
+    assert every["reasons"][~scored].map(len).eq(0).all()
+
+
+def test_asking_for_contributions_changes_no_result(trained, fresh):
+    model, survey = trained
     scorer = Scorer(model, history=False, survey=survey)
-    batch = scorer.score(fresh[:5])
-    for i in range(5):
-        one = scorer.score_one(fresh[i])
-        assert one.score == pytest.approx(batch[i].score, abs=1e-12)
-        assert one.decision == batch[i].decision
-        # contributions are sums over trees: the last bits may differ with the batch's chunking
-        assert [c for c, _ in one.reasons] == [c for c, _ in batch[i].reasons]
-        assert [v for _, v in one.reasons] == pytest.approx([v for _, v in batch[i].reasons], abs=1e-9)
+    results, contributions = scorer.score(fresh[:50], return_contributions=True)
+    pd.testing.assert_frame_equal(results.to_pandas(), scorer.score(fresh[:50]).to_pandas())
+    assert contributions.shape == (50, len(model.feature_names_) + 1)
+    p = results.to_pandas()["score"].to_numpy()
+    raw = contributions.sum(axis=1)  # log-odds of the uncalibrated trees: same order as the scores
+    assert np.corrcoef(raw, p)[0, 1] > 0.5
+    with pytest.raises(ValueError, match="reasons"):
+        Scorer(model, history=False, survey=survey, reasons="some")
 
 
 def test_history_counts_duplicates_across_calls(trained, fresh):
