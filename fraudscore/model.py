@@ -227,9 +227,14 @@ def _joined_text(batch) -> np.ndarray:
     lengths = np.diff(text.offsets)
     if lengths.sum() == 0:
         return out
-    row = np.repeat(np.arange(batch.n), lengths)
-    joined = pd.Series(text.values, dtype=object).fillna("").groupby(row).agg("\n".join)
-    out[joined.index.to_numpy()] = joined.to_numpy()
+    values = pd.Series(text.values, dtype=object).fillna("").to_numpy(dtype=object)
+    starts = text.offsets[:-1]
+    present = lengths > 0
+    out[present] = values[starts[present]]
+    # One pass per answer position, not per row: object-array "+" concatenates in a C loop.
+    for k in range(1, int(lengths.max())):
+        more = lengths > k
+        out[more] = out[more] + "\n" + values[starts[more] + k]
     return out
 
 

@@ -169,3 +169,16 @@ def test_records_dataframe_and_arrow_inputs_score_alike(fitted):
     p = fitted.score(rows.data)
     np.testing.assert_allclose(fitted.score(rows.records), p)
     np.testing.assert_allclose(fitted.score(frame), p)
+
+
+def test_joined_text_joins_each_rows_answers_in_order_with_newlines():
+    from fraudscore.io import from_records
+    from fraudscore.model import _joined_text
+
+    batch = from_records([
+        {"submission_id": "a", "answers": {"text": ["x", None, "z"]}},
+        {"submission_id": "b", "answers": {"text": []}},
+        {"submission_id": "c"},
+        {"submission_id": "d", "answers": {"text": ["only"]}},
+    ])
+    assert _joined_text(batch).tolist() == ["x\n\nz", None, None, "only"]
