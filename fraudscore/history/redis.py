@@ -21,6 +21,9 @@ The ``redis`` package is imported when a store is created, never at ``import fra
 
 from __future__ import annotations
 
+import hashlib
+import time
+
 import numpy as np
 
 from fraudscore.history._counting import EVENT_DTYPE, ROW_DTYPE, events_of_rows
@@ -35,7 +38,7 @@ _EVENT_WIRE = np.dtype([("t", ">i8"), ("survey", ">u8"), ("aux", ">u8"), ("sub",
                         ("batch", ">u4")])
 _ROW_WIRE = np.dtype([("sub", ">u8"), ("t", ">i8"), ("survey", ">u8")] + [(KIND_FIELDS[k], ">u8") for k in KINDS]
                      + [("pos", ">u4"), ("batch", ">u4")])
-_BATCH_BYTES = 4  # the script appends the 4-byte batch number to every record it stores
+_CRLF = np.frombuffer(b"\r\n", np.uint8)
 
 _LUA_COMMON = """
 local function hmget(key, fields)
@@ -53,70 +56,72 @@ local function split(blob, size)
 end
 """
 
-# ARGV: ttl_ms, counter, reserved batch number ('' to take the next one), then three sections, each a count followed by its items:
-#   check (key, fields)                          submissions that must not be held yet
-#   rows  (key, fields, records, size)           new submissions' rows, one record per field
-#   keys  (key, fields, counts, records, size)   per key: its held events are returned, then
-#                                                `count` new records are appended to it
-# Every stored record gets the 4-byte batch number appended. Returns {0, held rows} and writes
-# nothing if any checked submission is held; else {1, batch, lengths_1, values_1, ...}, one
-# (lengths, values) pair per keys item, as they were before this batch.
-_OBSERVE = _LUA_COMMON + """
-local ttl, counter, reserved, i = ARGV[1], ARGV[2], ARGV[3], 4
+# ARGV: ttl_ms, counter, batch number, mode, then three sections, each a count of buckets and per
+# bucket its key, an item count c and its items (each one argument, so the script never cuts strings):
+#   check (key, c, c fields)                     submissions that must not be held yet
+#   rows  (key, c, c (field, record) pairs)      new submissions' rows
+#   keys  (key, c, c fields, c records)          per key: its held events are returned, then its
+#                                                records ('' for none) are appended to it
+# Records arrive already stamped with the batch number. mode 'next': the number must be the
+# counter + 1 (compare-and-set, so numbers follow commit order); else it is a reserved number.
+# Returns {0, held rows} and writes nothing if any checked submission is held; {2, counter} and
+# writes nothing if another writer took the number; else {1, batch, found_1, values_1, ...}, per
+# keys bucket the (index, length) of every field held before (big-endian u32 pairs) and their values.
+_OBSERVE = """
+local ttl, counter, number, mode, i = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], 5
 local held = {}
 local n = tonumber(ARGV[i]); i = i + 1
-for c = 1, n do
-  local key, fields = ARGV[i], split(ARGV[i + 1], 8); i = i + 2
-  local vals = hmget(key, fields)
-  for j = 1, #fields do if vals[j] then held[#held + 1] = vals[j] end end
+for b = 1, n do
+  local key, c = ARGV[i], tonumber(ARGV[i + 1]); i = i + 2
+  for s = i, i + c - 1, 4000 do  -- unpack() is limited to a few thousand values
+    local vals = redis.call('HMGET', key, unpack(ARGV, s, math.min(s + 3999, i + c - 1)))
+    for j = 1, #vals do if vals[j] then held[#held + 1] = vals[j] end end
+  end
+  i = i + c
 end
 if #held > 0 then return {0, table.concat(held)} end
-local batch
-if reserved == '' then batch = redis.call('INCR', counter) else batch = tonumber(reserved) end
-local stamp = struct.pack('>I4', batch)
-local function hset(key, args)
-  for s = 1, #args, 4000 do redis.call('HSET', key, unpack(args, s, math.min(s + 3999, #args))) end
+if mode == 'next' then
+  local current = tonumber(redis.call('GET', counter) or '0')
+  if current + 1 ~= number then return {2, current} end
+  redis.call('SET', counter, number)
+end
+n = tonumber(ARGV[i]); i = i + 1
+for b = 1, n do
+  local key, c = ARGV[i], tonumber(ARGV[i + 1]); i = i + 2
+  for s = i, i + 2 * c - 1, 4000 do redis.call('HSET', key, unpack(ARGV, s, math.min(s + 3999, i + 2 * c - 1))) end
   redis.call('PEXPIRE', key, ttl)
+  i = i + 2 * c
 end
+local reply = {1, number}
 n = tonumber(ARGV[i]); i = i + 1
-for w = 1, n do
-  local key, fields, recs, size = ARGV[i], split(ARGV[i + 1], 8), ARGV[i + 2], tonumber(ARGV[i + 3]); i = i + 4
-  local args = {}
-  for j = 1, #fields do
-    args[2 * j - 1] = fields[j]
-    args[2 * j] = string.sub(recs, (j - 1) * size + 1, j * size) .. stamp
-  end
-  hset(key, args)
-end
-local reply = {1, batch}
-n = tonumber(ARGV[i]); i = i + 1
-for r = 1, n do
-  local key, fields, counts, recs, size = ARGV[i], split(ARGV[i + 1], 8), ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
-  i = i + 5
-  local old = hmget(key, fields)
-  local lens, parts, args, off = {}, {}, {}, 1
-  for j = 1, #fields do
-    local v = old[j] or ''
-    lens[j] = struct.pack('>I4', #v)
-    parts[j] = v
-    local count = struct.unpack('>I4', counts, 4 * j - 3)
-    if count > 0 then
-      local grown = {v}
-      for e = 1, count do
-        grown[#grown + 1] = string.sub(recs, off, off + size - 1)
-        grown[#grown + 1] = stamp
-        off = off + size
+for b = 1, n do
+  local key, c = ARGV[i], tonumber(ARGV[i + 1]); i = i + 2
+  local values, found, index, args = i + c, {}, {}, {}
+  for s = 0, c - 1, 4000 do
+    local e = math.min(s + 3999, c - 1)
+    local old = redis.call('HMGET', key, unpack(ARGV, i + s, i + e))
+    for j = 1, e - s + 1 do
+      local at, o = s + j - 1, old[j]
+      local v = ARGV[values + at]
+      if o then
+        found[#found + 1] = o
+        index[#index + 1] = struct.pack('>I4I4', at, #o)
       end
-      args[#args + 1] = fields[j]
-      args[#args + 1] = table.concat(grown)
+      if #v > 0 then
+        args[#args + 1] = ARGV[i + at]
+        if o then args[#args + 1] = o .. v else args[#args + 1] = v end
+      end
     end
   end
-  reply[#reply + 1] = table.concat(lens)
-  reply[#reply + 1] = table.concat(parts)
-  if #args > 0 then hset(key, args) end
+  for s = 1, #args, 4000 do redis.call('HSET', key, unpack(args, s, math.min(s + 3999, #args))) end
+  if #args > 0 then redis.call('PEXPIRE', key, ttl) end
+  reply[#reply + 1] = table.concat(index)
+  reply[#reply + 1] = table.concat(found)
+  i = values + c
 end
 return reply
 """
+_OBSERVE_SHA = hashlib.sha1(_OBSERVE.encode()).hexdigest().encode()
 
 # ARGV: cutoff_ms, record size, byte offset of the time in a record; KEYS: buckets to trim.
 _PURGE = """
@@ -236,7 +241,6 @@ class RedisStore(HistoryStore):
         # unknown outcome is harmless anyway (observe is idempotent).
         self._redis = redis.Redis.from_url(url, socket_timeout=self.timeout_s,
                                            socket_connect_timeout=self.timeout_s, retry=Retry(NoBackoff(), 0))
-        self._observe = self._redis.register_script(_OBSERVE)
         self._purge_script = self._redis.register_script(_PURGE)
         self._erase_script = self._redis.register_script(_ERASE)
 
@@ -260,93 +264,122 @@ class RedisStore(HistoryStore):
         return [(self._key(kind, b), fields[8 * bounds[b]:8 * bounds[b + 1]])
                 for b in range(_BUCKETS) if bounds[b + 1] > bounds[b]]
 
-    def _row_items(self, rows: np.ndarray) -> list:
-        """(bucket key, fields, records, record size) items storing new ``rows`` by submission hash."""
-        order, distinct, _, _, bounds = _groups(rows["sub"])
-        fields = distinct.astype(">u8").tobytes()
-        records = self._row_records(rows[order])
-        size = records.dtype.itemsize
-        payload = records.tobytes()
-        return [(self._key("sub", b), fields[8 * bounds[b]:8 * bounds[b + 1]],
-                 payload[size * bounds[b]:size * bounds[b + 1]], size)
-                for b in range(_BUCKETS) if bounds[b + 1] > bounds[b]]
-
-    def _key_items(self, kind: str, read_keys: np.ndarray, events: np.ndarray) -> list:
-        """(bucket key, fields, counts, records, size) items: read ``read_keys``, append ``events``."""
-        distinct = np.unique(read_keys)  # includes every event's key
-        bucket = (distinct & np.uint64(_BUCKETS - 1)).astype(np.int64)
-        by_bucket = np.lexsort((distinct, bucket))
-        rank = np.empty(len(distinct), np.int64)
-        rank[by_bucket] = np.arange(len(distinct))
-        event_rank = rank[np.searchsorted(distinct, events["key"])]
-        counts = np.bincount(event_rank, minlength=len(distinct))
-        records = self._event_records(events[np.argsort(event_rank, kind="stable")])
-        size = records.dtype.itemsize
-        payload = records.tobytes()
-        fields = distinct[by_bucket].astype(">u8").tobytes()
-        count_bytes = counts.astype(">u4").tobytes()
-        bounds = np.searchsorted(bucket[by_bucket], np.arange(_BUCKETS + 1))
-        ends = np.r_[0, np.cumsum(counts)]
-        return [(self._key(kind, b), fields[8 * bounds[b]:8 * bounds[b + 1]],
-                 count_bytes[4 * bounds[b]:4 * bounds[b + 1]],
-                 payload[size * ends[bounds[b]]:size * ends[bounds[b + 1]]], size)
-                for b in range(_BUCKETS) if bounds[b + 1] > bounds[b]]
-
     def _reserve(self, n):
         return int(self._call(self._redis.incrby, f"{self.prefix}:batch", n)) - n + 1
+
+    def _command(self, rows: np.ndarray, added: np.ndarray, number: int, mode: bytes) -> bytes:
+        """The packed EVALSHA of one observe attempt (see ``_OBSERVE``), and its keys sections."""
+        out = _Args()
+        out.simple(_OBSERVE_SHA, b"0", str(self.retention_ms).encode(), f"{self.prefix}:batch".encode(),
+                   str(number).encode(), mode)
+        # check: the new submissions must not be held yet
+        _, subs, _, _, bounds = _groups(added["sub"])
+        fields = _Encoded.fixed(subs.astype(">u8").view(np.uint8).reshape(-1, 8))
+        used = np.flatnonzero(np.diff(bounds) > 0)
+        out.simple(str(len(used)).encode())
+        for b in used:
+            out.simple(self._key("sub", b), str(bounds[b + 1] - bounds[b]).encode())
+            out.encoded(fields, bounds[b], bounds[b + 1])
+        # rows: (submission hash, record) pairs; `subs` above are the same hashes in the same order
+        order = _groups(added["sub"])[0]
+        records = _stamped(_row_wire(added[order]), number)
+        pairs = _Encoded.pairs(subs.astype(">u8").view(np.uint8).reshape(-1, 8),
+                               records.view(np.uint8).reshape(len(records), _ROW_WIRE.itemsize))
+        out.simple(str(len(used)).encode())
+        for b in used:
+            out.simple(self._key("sub", b), str(bounds[b + 1] - bounds[b]).encode())
+            out.encoded(pairs, bounds[b], bounds[b + 1])
+        # keys: every key of the batch is read; the new rows' events are appended to theirs
+        sections = []
+        items = []
+        for kind in KINDS:
+            distinct = np.unique(events_of_rows(rows, kind)["key"])
+            if len(distinct) == 0:
+                continue
+            events = events_of_rows(added, kind)
+            bucket = (distinct & np.uint64(_BUCKETS - 1)).astype(np.int64)
+            by_bucket = np.lexsort((distinct, bucket))
+            keys = distinct[by_bucket]
+            rank = np.empty(len(distinct), np.int64)
+            rank[by_bucket] = np.arange(len(distinct))
+            event_rank = rank[np.searchsorted(distinct, events["key"])]
+            ev_order = np.lexsort((events["seq"], event_rank))  # a key's new events in arrival order
+            wire = _stamped(_event_wire(events[ev_order]), number)
+            counts = np.bincount(event_rank, minlength=len(keys))
+            fields = _Encoded.fixed(keys.astype(">u8").view(np.uint8).reshape(-1, 8))
+            values = _Encoded.variable(wire.view(np.uint8), counts * _EVENT_WIRE.itemsize)
+            bounds = np.searchsorted(bucket[by_bucket], np.arange(_BUCKETS + 1))
+            for b in np.flatnonzero(np.diff(bounds) > 0):
+                items.append((kind, keys[bounds[b]:bounds[b + 1]], fields, values, bounds[b], bounds[b + 1], b))
+        out.simple(str(len(items)).encode())
+        for kind, keys, fields, values, lo, hi, b in items:
+            out.simple(self._key(kind, b), str(hi - lo).encode())
+            out.encoded(fields, lo, hi)
+            out.encoded(values, lo, hi)
+            sections.append((kind, keys))
+        return out.packed(), sections
+
+    def _evalsha(self, command: bytes):
+        """Send a packed EVALSHA of ``_OBSERVE`` (loading the script first if the server lacks it)."""
+        def send():
+            pool = self._redis.connection_pool
+            conn = pool.get_connection()
+            try:
+                conn.send_packed_command([command])
+                return conn.read_response()
+            except (self._errors.ConnectionError, self._errors.TimeoutError, OSError):
+                conn.disconnect()
+                raise
+            finally:
+                pool.release(conn)
+
+        try:
+            return self._call(send)
+        except HistoryError as exc:
+            if not isinstance(exc.__cause__, self._errors.NoScriptError):
+                raise
+            self._call(self._redis.script_load, _OBSERVE)
+            return self._call(send)
 
     def _exchange(self, rows, cutoff_ms, batch):
         out = rows.copy()
         new = np.ones(len(rows), bool)
-        for _ in range(len(rows) + 1):  # each conflict removes at least one row from the writes
+        counter = f"{self.prefix}:batch"
+        number = batch if batch is not None else int(self._call(self._redis.get, counter) or 0) + 1
+        deadline = time.monotonic() + self.timeout_s
+        while True:
             added = out[new]
-            args = [self.retention_ms, f"{self.prefix}:batch", "" if batch is None else batch]
-            check = self._field_items("sub", added["sub"])
-            args += [len(check)] + [x for item in check for x in item]
-            row_items = self._row_items(added)
-            args += [len(row_items)] + [x for item in row_items for x in item]
-            key_items = []
-            for kind in KINDS:
-                read = events_of_rows(out, kind)["key"]
-                key_items += [(kind, item) for item in self._key_items(kind, read, events_of_rows(added, kind))]
-            args += [len(key_items)] + [x for _, item in key_items for x in item]
-            reply = self._call(self._observe, args=args)
-            if reply[0] == 0:
+            added_seq = (np.int64(number) << 32) | added["seq"]
+            stamped = added.copy()
+            stamped["seq"] = added_seq
+            command, sections = self._command(np.concatenate([out[~new], stamped]), stamped, number,
+                                              b"next" if batch is None else b"reserved")
+            reply = self._evalsha(command)
+            if reply[0] == 1:
+                break
+            if reply[0] == 0:  # some submissions are held: they are replays, not new rows
                 held = _rows_from_wire(reply[1])
                 at = np.searchsorted(rows["sub"], held["sub"])
                 out[at] = held
                 new[at] = False
+            else:  # another writer took this number first: take the next one
+                number = int(reply[1]) + 1
+            if time.monotonic() > deadline:
+                raise HistoryUnavailableError(f"Redis history at {self.url}: other writers kept committing "
+                                              f"first for {self.timeout_s:g} s")
+        out["seq"][new] = (np.int64(number) << 32) | rows["seq"][new]
+        parts = {kind: [] for kind in KINDS}
+        for (kind, keys), index, values in zip(sections, reply[2::2], reply[3::2]):
+            if not values:
                 continue
-            batch = int(reply[1])
-            out["seq"][new] = (batch << 32) | rows["seq"][new]
-            parts = {kind: [] for kind in KINDS}
-            for (kind, (_, fields, *_)), lengths, values in zip(key_items, reply[2::2], reply[3::2]):
-                per_field = np.frombuffer(lengths, ">u4") // _EVENT_WIRE.itemsize
-                keys = np.repeat(np.frombuffer(fields, ">u8").astype(np.uint64), per_field)
-                parts[kind].append(_events_from_wire(keys, values))
-            events = {}
-            for kind in KINDS:
-                ev = np.concatenate(parts[kind]) if parts[kind] else np.zeros(0, EVENT_DTYPE)
-                events[kind] = ev[ev["t"] > cutoff_ms]
-            return out, new, events
-        raise HistoryError("observe did not settle: submissions kept appearing concurrently")
-
-    @staticmethod
-    def _row_records(rows: np.ndarray) -> np.ndarray:
-        wire = np.zeros(len(rows), _ROW_WIRE)
-        for name in ROW_DTYPE.names:
-            if name != "seq":
-                wire[name] = rows[name]
-        wire["pos"] = rows["seq"]
-        return _strip_batch(wire)
-
-    @staticmethod
-    def _event_records(ev: np.ndarray) -> np.ndarray:
-        wire = np.zeros(len(ev), _EVENT_WIRE)
-        for name in ("t", "survey", "aux", "sub"):
-            wire[name] = ev[name]
-        wire["pos"] = ev["seq"]
-        return _strip_batch(wire)
+            pairs = np.frombuffer(index, ">u4").reshape(-1, 2)
+            found = keys[pairs[:, 0].astype(np.int64)]
+            parts[kind].append(_events_from_wire(np.repeat(found, pairs[:, 1] // _EVENT_WIRE.itemsize), values))
+        events = {}
+        for kind in KINDS:
+            ev = np.concatenate(parts[kind]) if parts[kind] else np.zeros(0, EVENT_DTYPE)
+            events[kind] = ev[ev["t"] > cutoff_ms]
+        return out, new, events
 
     # -- rights and retention ----------------------------------------------------------------------
     def _rows_of_respondent(self, respondent):
@@ -394,10 +427,90 @@ class RedisStore(HistoryStore):
         self._redis.close()
 
 
-def _strip_batch(wire: np.ndarray) -> np.ndarray:
-    """Records without their trailing batch number, which the script fills in."""
-    size = wire.dtype.itemsize - _BATCH_BYTES
-    return np.ascontiguousarray(wire).view(np.uint8).reshape(len(wire), wire.dtype.itemsize)[:, :size].copy().view(f"V{size}").ravel()
+def _row_wire(rows: np.ndarray) -> np.ndarray:
+    wire = np.zeros(len(rows), _ROW_WIRE)
+    for name in ROW_DTYPE.names:
+        if name != "seq":
+            wire[name] = rows[name]
+    wire["pos"] = rows["seq"] & 0xFFFFFFFF
+    return wire
+
+
+def _event_wire(ev: np.ndarray) -> np.ndarray:
+    wire = np.zeros(len(ev), _EVENT_WIRE)
+    for name in ("t", "survey", "aux", "sub"):
+        wire[name] = ev[name]
+    wire["pos"] = ev["seq"] & 0xFFFFFFFF
+    return wire
+
+
+def _stamped(wire: np.ndarray, number: int) -> np.ndarray:
+    wire["batch"] = number
+    return wire
+
+
+class _Encoded:
+    """Items already encoded as RESP bulk strings, end to end, with each item's byte offset."""
+
+    def __init__(self, blob: bytes, offsets: np.ndarray, per_unit: int = 1):
+        self.blob, self.offsets, self.per_unit = blob, offsets, per_unit
+
+    @classmethod
+    def fixed(cls, items: np.ndarray) -> _Encoded:
+        """Items of one size: ``items`` of shape (n, size), uint8."""
+        n, size = items.shape
+        head = np.frombuffer(b"$%d\r\n" % size, np.uint8)
+        out = np.empty((n, len(head) + size + 2), np.uint8)
+        out[:, :len(head)] = head
+        out[:, len(head):-2] = items
+        out[:, -2:] = _CRLF
+        return cls(out.tobytes(), np.arange(n + 1) * out.shape[1])
+
+    @classmethod
+    def pairs(cls, first: np.ndarray, second: np.ndarray) -> _Encoded:
+        """Item pairs ``(first[i], second[i])``, both of fixed sizes, as one unit per i."""
+        a, b = cls.fixed(first), cls.fixed(second)
+        n = len(first)
+        joined = np.concatenate([np.frombuffer(a.blob, np.uint8).reshape(n, a.offsets[1] if n else 0),
+                                 np.frombuffer(b.blob, np.uint8).reshape(n, b.offsets[1] if n else 0)], axis=1)
+        return cls(joined.tobytes(), np.arange(n + 1) * joined.shape[1], per_unit=2)
+
+    @classmethod
+    def variable(cls, payload: np.ndarray, lengths: np.ndarray) -> _Encoded:
+        """Items laid end to end in ``payload`` (uint8), ``lengths`` bytes each (0 allowed)."""
+        src = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
+        sizes, inverse = np.unique(lengths, return_inverse=True)  # few distinct sizes
+        heads = [np.frombuffer(b"$%d\r\n" % size, np.uint8) for size in sizes]
+        total = np.array([len(h) for h in heads], np.int64)[inverse] + lengths + 2
+        offsets = np.r_[0, np.cumsum(total)].astype(np.int64)
+        out = np.empty(int(offsets[-1]), np.uint8)
+        for k, size in enumerate(sizes):  # one vector pass per distinct size, not per item
+            sel = np.flatnonzero(inverse == k)
+            dst, head = offsets[sel], heads[k]
+            out[dst[:, None] + np.arange(len(head))] = head
+            if size:
+                out[(dst + len(head))[:, None] + np.arange(size)] = payload[src[sel][:, None] + np.arange(size)]
+            out[(dst + len(head) + size)[:, None] + np.arange(2)] = _CRLF
+        return cls(out.tobytes(), offsets)
+
+
+class _Args:
+    """One Redis command built as RESP bytes, without redis-py's per-argument Python encoding."""
+
+    def __init__(self):
+        self.chunks, self.count = [], 0
+
+    def simple(self, *values: bytes) -> None:
+        for value in values:
+            self.chunks.append(b"$%d\r\n%s\r\n" % (len(value), value))
+        self.count += len(values)
+
+    def encoded(self, items: _Encoded, lo: int, hi: int) -> None:
+        self.chunks.append(items.blob[items.offsets[lo]:items.offsets[hi]])
+        self.count += int(hi - lo) * items.per_unit
+
+    def packed(self) -> bytes:
+        return b"*%d\r\n" % (self.count + 1) + b"$7\r\nEVALSHA\r\n" + b"".join(self.chunks)
 
 
 def _split8(blob: bytes):
