@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,11 +94,26 @@ class _ReservedBatch:
 
 
 # ------------------------------------------------------------------ worker side
-# One store per (spec, secret) and one Scorer per (model, survey, secret) in each worker process:
-# opening Redis and compiling the forest once, not once per partition.
+# Each worker process keeps its last few stores and Scorers: Redis is connected and the forest
+# compiled once per job (or once for many jobs of one model), not once per partition.
+_CACHE_SIZE = 4
 _CACHE_LOCK = threading.Lock()
-_STORES: dict = {}
-_SCORERS: dict = {}
+_STORES: OrderedDict = OrderedDict()
+_SCORERS: OrderedDict = OrderedDict()
+
+
+def _cached(cache: OrderedDict, key, make, close=None):
+    """``cache[key]``, made by ``make()`` when missing; the least recently used entry goes first."""
+    with _CACHE_LOCK:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        cache[key] = value = make()
+        while len(cache) > _CACHE_SIZE:
+            _, old = cache.popitem(last=False)
+            if close is not None:
+                close(old)
+        return value
 
 
 def _secret_check(secret) -> str:
@@ -109,26 +124,25 @@ def _secret_check(secret) -> str:
 
 
 def _store(spec: HistorySpec, secret, check: str):
-    key = (spec, secret)
-    with _CACHE_LOCK:
-        if key not in _STORES:
-            if _secret_check(secret) != check:
-                raise RuntimeError(
-                    "this Dask worker uses a different installation secret than the client: set the same "
-                    "FRAUDSCORE_SECRET on every worker (or pass secret= to score_dask)")
-            _STORES[key] = spec.open(secret)
-        return _STORES[key]
+    def make():
+        if _secret_check(secret) != check:
+            raise RuntimeError(
+                "this Dask worker uses a different installation secret than the client: set the same "
+                "FRAUDSCORE_SECRET on every worker (or pass secret= to score_dask)")
+        return spec.open(secret)
+
+    return _cached(_STORES, (spec, secret), make, close=lambda store: store.close())
 
 
 def _scorer(model, survey, secret):
     from fraudscore.scorer import Scorer
 
-    key = (id(model), id(survey), secret)
-    with _CACHE_LOCK:
-        if key not in _SCORERS:
-            # The model and survey objects stay referenced by the entry, so their ids stay unique.
-            _SCORERS[key] = (Scorer(model, history=False, survey=survey, secret=secret), model, survey)
-        return _SCORERS[key][0]
+    # A saved model is named by its content hash, so every job of one model shares the compiled
+    # forest; an unsaved one by identity (the entry holds the model, so the id stays unique).
+    name = getattr(model, "model_version_", None) or id(model)
+    entry = _cached(_SCORERS, (name, repr(survey), secret),
+                    lambda: (Scorer(model, history=False, survey=survey, secret=secret), model))
+    return entry[0]
 
 
 def _as_input(frame: pd.DataFrame):
