@@ -181,7 +181,14 @@ class _Findings:
         self.issues: list[Issue] = []
 
     def add(self, code: Code, field: str, mask_or_rows: np.ndarray, detail: str) -> None:
-        rows = np.flatnonzero(mask_or_rows) if mask_or_rows.dtype == bool else np.asarray(mask_or_rows, np.int64)
+        if mask_or_rows.dtype == bool:
+            # Most rules find nothing: ``any`` is several times cheaper than ``flatnonzero``, and
+            # assembling a batch makes ~150 of these calls whatever its size.
+            if not mask_or_rows.any():
+                return
+            rows = np.flatnonzero(mask_or_rows)
+        else:
+            rows = np.asarray(mask_or_rows, np.int64)
         if not len(rows):
             return
         if code.is_error:
@@ -380,8 +387,9 @@ def assemble(converted: dict[str, Column], n: int, record_errors: list[tuple[Cod
             columns["network.ip"] = ip
 
     ids = columns["submission_id"]
-    dup = pd.Series(ids).duplicated(keep="first").to_numpy() & pd.notna(ids)
-    found.add(Code.DUPLICATE_SUBMISSION_ID, "submission_id", dup, "seen earlier in this batch")
+    if n > 1:  # one row has no earlier row to repeat
+        dup = pd.Series(ids).duplicated(keep="first").to_numpy() & pd.notna(ids)
+        found.add(Code.DUPLICATE_SUBMISSION_ID, "submission_id", dup, "seen earlier in this batch")
 
     _repair_series(lists, found, n)
     return SubmissionBatch(columns, lists, found.error, found.warnings, tuple(found.issues),
