@@ -12,7 +12,6 @@ counts for others in that kind.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -200,20 +199,66 @@ def normalise_text(values) -> np.ndarray:
     return out
 
 
-def _parse_ip(text: str) -> tuple[str | None, str | None]:
-    try:
-        address = ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None, None
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:1.2.3.4 is the IPv4 client 1.2.3.4
-    bits = 24 if address.version == 4 else 48
-    network = ipaddress.ip_network(f"{address}/{bits}", strict=False)
-    return str(address), str(network)
+_HEX16 = np.array([f"{i:x}" for i in range(1 << 16)], dtype=object)
+
+
+def _v4_text(v4: np.ndarray) -> np.ndarray:
+    """Dotted quads of uint32 addresses (object array of str)."""
+    octets = [((v4 >> np.uint32(shift)) & np.uint32(255)).astype(np.int64).astype(str).astype(object)
+              for shift in (24, 16, 8, 0)]
+    return octets[0] + "." + octets[1] + "." + octets[2] + "." + octets[3]
+
+
+def _v6_text(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """RFC 5952 text of IPv6 addresses, as :mod:`ipaddress` writes it (object array of str).
+
+    Lower-case hex without leading zeros; the longest run of two or more zero groups (the first
+    of equal runs) becomes ``::``.
+    """
+    m = len(hi)
+    groups = np.empty((m, 8), np.int64)
+    for g in range(4):
+        shift = np.uint64(48 - 16 * g)
+        groups[:, g] = ((hi >> shift) & np.uint64(0xFFFF)).astype(np.int64)
+        groups[:, 4 + g] = ((lo >> shift) & np.uint64(0xFFFF)).astype(np.int64)
+    zero = groups == 0
+    # Length of the zero run ending at each group; the longest run's end and length per address.
+    run = np.zeros((m, 8), np.int64)
+    run[:, 0] = zero[:, 0]
+    for g in range(1, 8):
+        run[:, g] = np.where(zero[:, g], run[:, g - 1] + 1, 0)
+    best_end = np.argmax(run, axis=1)  # first maximum: the leftmost longest run
+    best_len = run[np.arange(m), best_end]
+    best_start = best_end - best_len + 1
+    text = _HEX16[groups]
+    out = np.empty(m, dtype=object)
+    for length in np.unique(best_len):  # a handful of patterns, each joined column-wise
+        for start in np.unique(best_start[best_len == length]):
+            rows = np.flatnonzero((best_len == length) & (best_start == start))
+            cells = text[rows]
+            if length < 2:
+                joined = cells[:, 0]
+                for g in range(1, 8):
+                    joined = joined + ":" + cells[:, g]
+            else:
+                left = cells[:, 0] if start > 0 else np.full(len(rows), "", dtype=object)
+                for g in range(1, start):
+                    left = left + ":" + cells[:, g]
+                right = np.full(len(rows), "", dtype=object)
+                for g in range(start + length, 8):
+                    right = right + (":" if g > start + length else "") + cells[:, g]
+                joined = left + "::" + right
+            out[rows] = joined
+    return out
 
 
 def ip_prefix_text(ips) -> tuple[np.ndarray, np.ndarray]:
     """Canonical address and its /24 (IPv4) or /48 (IPv6) network, parsed once per unique value.
+
+    Parsing is :func:`fraudscore.enrich.ip.parse_ips` (vectorized dotted quads, ``inet_pton`` for
+    IPv6), the parser validation and enrichment use; the texts are the ones :mod:`ipaddress` writes
+    (``10.1.2.3``, ``10.1.2.0/24``, ``2001:db8:abcd::/48``), so hashes of stored keys do not change.
+    An IPv4-mapped IPv6 address is its IPv4 address; an IPv6 zone (``%eth0``) is dropped.
 
     Parameters
     ----------
@@ -224,10 +269,19 @@ def ip_prefix_text(ips) -> tuple[np.ndarray, np.ndarray]:
     address, prefix : ndarray of shape (n,), dtype object
         ``None`` where the input is missing or not an IP address.
     """
+    from fraudscore.enrich.ip import parse_ips
+
     series = pd.Series(np.asarray(ips, dtype=object), dtype=object)
     missing = _missing(series)
     codes, uniques = pd.factorize(series.where(~missing, None), use_na_sentinel=True)
-    parsed = [_parse_ip(str(u)) for u in uniques]  # per unique address, not per row
-    address = np.array([p[0] for p in parsed] + [None], dtype=object)
-    prefix = np.array([p[1] for p in parsed] + [None], dtype=object)
-    return address[codes], prefix[codes]  # code -1 picks the trailing None
+    version, v4, hi, lo, _ = parse_ips(np.asarray(uniques, dtype=object))  # per unique address, not per row
+    address = np.full(len(uniques) + 1, None, dtype=object)  # the trailing None is what code -1 picks
+    prefix = np.full(len(uniques) + 1, None, dtype=object)
+    four, six = np.flatnonzero(version == 4), np.flatnonzero(version == 6)
+    if len(four):
+        address[four] = _v4_text(v4[four])
+        prefix[four] = _v4_text(v4[four] & np.uint32(0xFFFFFF00)) + "/24"
+    if len(six):
+        address[six] = _v6_text(hi[six], lo[six])
+        prefix[six] = _v6_text(hi[six] & np.uint64(0xFFFFFFFFFFFF0000), np.zeros(len(six), np.uint64)) + "/48"
+    return address[codes], prefix[codes]

@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fraudscore.history import Observations
 from fraudscore.history.observations import ip_prefix_text, normalise_text
@@ -90,3 +92,51 @@ def test_store_without_a_configured_secret_warns_about_the_development_key(monke
     monkeypatch.delenv("FRAUDSCORE_SECRET", raising=False)
     with pytest.warns(DevelopmentSecretWarning):
         MemoryStore()
+
+
+def _ipaddress_texts(text):
+    """What the previous parser (the standard library's ipaddress, per value) stored for ``text``."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None, None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    network = ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 48}", strict=False)
+    return str(address), str(network)
+
+
+IP_CASES = ["10.1.2.3", " 192.168.0.255 ", "0.0.0.0", "255.255.255.255", "1.2.3.04", "256.1.1.1", "1.2.3",
+            "::", "::1", "1::", "2001:db8::1", "2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8:0:0:1:0:0:1",
+            "2001:db8:0:1:0:0:0:1", "2001:0:0:1:0:0:0:1", "fe80::1:0:0:0", "2001:db8:abcd:12::1", "1:0:0:0:0:0:0:0",
+            "0:0:0:0:0:0:0:1", "1:2:3:4:5:6:7:8", "1:0:2:0:3:0:4:0", "::ffff:10.1.2.9", "::ffff:0a01:0209",
+            "::1.2.3.4", "2001:db8::1.2.3.4", "ABCD:EF01::", "2001:db8:1::/48", "x", "1.2.3.4.5", "", "::g"]
+
+
+def test_ip_texts_and_hashes_equal_the_ipaddress_parser_they_replace():
+    address, prefix = ip_prefix_text(IP_CASES)
+    expected = [_ipaddress_texts(text) for text in IP_CASES]
+    assert address.tolist() == [e[0] for e in expected]
+    assert prefix.tolist() == [e[1] for e in expected]
+    obs = raw(ip=IP_CASES)
+    from fraudscore.history.observations import hash_values
+    from fraudscore.secret import derive_key, get_secret
+
+    key = get_secret(SECRET)
+    assert obs.ip.tolist() == hash_values([e[0] for e in expected], derive_key(key, "ip")).tolist()
+    assert obs.ip_prefix.tolist() == hash_values([e[1] for e in expected], derive_key(key, "ip_prefix")).tolist()
+
+
+@given(st.lists(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).map(str), max_size=50),
+       st.lists(st.integers(0, 2**128 - 1), max_size=20))
+def test_random_addresses_get_the_ipaddress_texts(addresses, sparse):
+    import ipaddress
+
+    # Sparse integers make long and tied zero runs, where "::" placement is easy to get wrong.
+    texts = addresses + [ipaddress.IPv6Address(v & 0xFFFF0000FFFF00000000FFFF0000FFFF).exploded for v in sparse]
+    address, prefix = ip_prefix_text(texts)
+    expected = [_ipaddress_texts(text) for text in texts]
+    assert address.tolist() == [e[0] for e in expected]
+    assert prefix.tolist() == [e[1] for e in expected]
