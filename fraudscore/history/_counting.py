@@ -72,6 +72,38 @@ def events_of_rows(rows: np.ndarray, kind: str) -> np.ndarray:
     return out
 
 
+_KERNEL_FIELDS = ("key", "t", "survey", "aux", "seq")
+
+
+class _Columns:
+    """Events as one contiguous array per field, indexed like a structured array.
+
+    The kernel reads every field many times; a field of an EVENT_DTYPE array is a strided view
+    (48-byte steps) that each numpy pass pays for, several times over on large histories.
+    """
+
+    __slots__ = ("cols",)
+
+    def __init__(self, cols: dict[str, np.ndarray]):
+        self.cols = cols
+
+    @classmethod
+    def of(cls, ev: np.ndarray) -> _Columns:
+        return cls({name: np.ascontiguousarray(ev[name]) for name in _KERNEL_FIELDS})
+
+    @classmethod
+    def concat(cls, parts: list[_Columns]) -> _Columns:
+        return cls({name: np.concatenate([p.cols[name] for p in parts]) for name in _KERNEL_FIELDS})
+
+    def __len__(self) -> int:
+        return len(self.cols["key"])
+
+    def __getitem__(self, index):
+        if isinstance(index, str):
+            return self.cols[index]
+        return _Columns({name: column[index] for name, column in self.cols.items()})
+
+
 def _group_order(group: np.ndarray, t: np.ndarray):
     """Stable order of events by (group, t) and a sorted int64 code to search it by time.
 
@@ -164,7 +196,7 @@ def _counts_one_origin(rows: np.ndarray, events: dict[str, np.ndarray], batch: i
         # count_history already lists this batch last, in position order; replays need sorting.
         if not (current[len(ev) - n_mine:].all() and np.all(mine["seq"][1:] > mine["seq"][:-1])):
             mine = ev[current]
-            ev = np.concatenate([ev[~current], mine[np.argsort(mine["seq"])]])
+            ev = _Columns.concat([ev[~current], mine[np.argsort(mine["seq"])]])
         # Each queried row is its own event, unless it fell out of retention (then it sees nothing).
         key = rows[KIND_FIELDS[kind]]
         own = np.searchsorted(ev["seq"][len(ev) - len(mine):], rows["seq"]) + len(ev) - len(mine)
@@ -215,7 +247,7 @@ def count_history(rows: np.ndarray, stored: dict[str, np.ndarray], new: np.ndarr
     added = added[np.argsort(added["seq"])]  # position order: what _counts_one_origin expects
     events = {}
     for kind in KINDS:
-        ev = np.concatenate([stored[kind], events_of_rows(added, kind)])
+        ev = _Columns.concat([_Columns.of(stored[kind]), _Columns.of(events_of_rows(added, kind))])
         events[kind] = ev[ev["t"] > cutoff_ms]
     out = np.zeros((len(rows), len(COLUMNS)), np.int64)
     origin = rows["seq"] >> 32
