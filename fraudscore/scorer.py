@@ -116,18 +116,19 @@ class Scorer:
             raise ValueError(f"reasons must be one of {REASON_POLICIES}, got {reasons!r}")
         return reasons
 
-    @staticmethod
-    def _open_history(history):
+    def _open_history(self, history):
+        # A store the Scorer opens must key its hashes with the Scorer's secret: otherwise erase()
+        # and export() of a respondent, hashed with the store's key, find nothing.
         if history is False:
             return None
         if history is None:
             from fraudscore.history import MemoryStore
 
-            return MemoryStore()
+            return MemoryStore(secret=self.secret)
         if isinstance(history, str):
             from fraudscore.history import open_history
 
-            return open_history(history)
+            return open_history(history, secret=self.secret)
         return history
 
     def _extractor_with(self, survey):

@@ -158,6 +158,22 @@ def test_history_counts_duplicates_across_calls(trained, fresh):
     assert (first["duplicate_count"] == 0).sum() > 0
 
 
+@pytest.mark.parametrize("history", ["memory:", "sqlite"])
+def test_a_store_the_scorer_opens_uses_its_secret_so_erase_finds_the_respondent(trained, fresh, tmp_path, history):
+    from fraudscore.history import SQLiteStore
+
+    model, survey = trained
+    url = f"sqlite:{tmp_path / 'h.db'}" if history == "sqlite" else None
+    scorer = Scorer(model, history=url, survey=survey, secret="scorer-secret-0123456789abcdef")
+    records = [r for r in fresh[:20] if r.get("respondent_id")]
+    scorer.score(records)
+    respondent = records[0]["respondent_id"]
+    held = sum(r.get("respondent_id") == respondent for r in records)
+    assert len(scorer.history.export(respondent)["submissions"]) == held
+    if history == "sqlite":  # another process opening the file with the same secret sees them too
+        assert SQLiteStore(tmp_path / "h.db", secret="scorer-secret-0123456789abcdef").erase(respondent) == held
+
+
 def test_threads_scoring_at_once_give_the_same_answers(trained, fresh):
     model, survey = trained
     scorer = Scorer(model, history=False, survey=survey)
