@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from fraudscore.features._segments import EventLevels, lag_diff, lag_mean, row_blocks
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
-from fraudscore.ragged import Ragged
 
 __all__: list[str] = []
 
@@ -22,12 +22,9 @@ _APPROACH_LOOKBACK = 8  # events examined before each click
 _PAUSE_MS = 500.0
 
 
-def _finite_mean(r: Ragged, values: np.ndarray) -> np.ndarray:
-    return Ragged(values, r.offsets).nanmeans() if len(values) else np.full(len(r), np.nan)
-
-
-def _finite_cv(r: Ragged, values: np.ndarray) -> np.ndarray:
-    return Ragged(values, r.offsets).nancvs() if len(values) else np.full(len(r), np.nan)
+_TWO_PI = 2 * np.pi
+_NAMES = ("move_share", "speed_mean", "speed_cv", "accel_mean", "jerk_mean", "curvature_mean", "straightness",
+          "pauses_per_min", "interval_cv", "interval_repeat", "click_no_approach")
 
 
 @register("kinematics", "pointer", "analytics", [
@@ -49,102 +46,124 @@ def kinematics(ctx: FeatureContext, state) -> dict:
     t_r = b.column("telemetry.pointer.t")
     t, x, y = t_r.values, b.column("telemetry.pointer.x").values, b.column("telemetry.pointer.y").values
     kind = b.column("telemetry.pointer.kind").values
-    n = ctx.n
-    lengths = t_r.lengths
-    out = {"pointer.events": lengths.astype(np.float64)}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["pointer.move_share"] = t_r.counts(kind == MOVE) / lengths
-
-        dt_r = t_r.diff()
-        dt = dt_r.values
-        dist = np.hypot(t_r.diff(x).values, t_r.diff(y).values)
-        moving = (dt > 0) & (dist > 0)
-        speed = np.where(moving, dist / np.where(dt > 0, dt, 1.0) * 1000.0, np.nan)  # px/s
-        out["pointer.speed_mean"] = _finite_mean(dt_r, speed)
-        out["pointer.speed_cv"] = _finite_cv(dt_r, speed)
-
-        # Acceleration: change of speed over the time between the two intervals' midpoints;
-        # jerk: change of acceleration likewise, one level further down.
-        dv = dt_r.diff(speed)
-        mid_dt = dt_r.pair_means(dt).values
-        accel = dv.values / np.where(mid_dt > 0, mid_dt, np.nan) * 1000.0
-        out["pointer.accel_mean"] = _finite_mean(dv, np.abs(accel))
-        da = dv.diff(accel)
-        mid_dt2 = dv.pair_means(mid_dt).values
-        jerk = da.values / np.where(mid_dt2 > 0, mid_dt2, np.nan) * 1000.0
-        out["pointer.jerk_mean"] = _finite_mean(da, np.abs(jerk))
-
-        heading = np.where(dist > 0, np.arctan2(t_r.diff(y).values, t_r.diff(x).values), np.nan)
-        turn_r = dt_r.diff(heading)
-        turn = np.abs((turn_r.values + np.pi) % (2 * np.pi) - np.pi)
-        out["pointer.curvature_mean"] = _finite_mean(turn_r, turn)
-
-        out["pointer.straightness"] = _straightness(t_r, x, y, kind, dist)
-
-        active_min = (t_r.lasts() - t_r.firsts()) / 60_000.0
-        out["pointer.pauses_per_min"] = np.where(active_min > 0, dt_r.counts(dt > _PAUSE_MS) / active_min, np.nan)
-
-        positive = dt > 0
-        out["pointer.interval_cv"] = _finite_cv(dt_r, np.where(positive, dt, np.nan))
-        out["pointer.interval_repeat"] = _interval_repeat(dt_r, n)
-        out["pointer.click_no_approach"] = _click_no_approach(t_r, t, kind)
+    offsets = t_r.offsets
+    out = {f"pointer.{name}": np.full(ctx.n, np.nan) for name in _NAMES}
+    out["pointer.events"] = t_r.lengths.astype(np.float64)
+    # Blocks of rows: every statistic is per row, so blocks only bound the scratch memory.
+    for lo, hi in row_blocks(offsets):
+        a, z = int(offsets[lo]), int(offsets[hi])
+        block = _kinematics_block(t[a:z], x[a:z], y[a:z], kind[a:z], offsets[lo:hi + 1] - a)
+        for name, values in block.items():
+            out[f"pointer.{name}"][lo:hi] = values
     return out
 
 
-def _straightness(t_r: Ragged, x: np.ndarray, y: np.ndarray, kind: np.ndarray, dist: np.ndarray) -> np.ndarray:
+def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndarray, offsets: np.ndarray) -> dict:
+    """Every kinematics statistic but ``events`` for one block of rows (``offsets`` start at 0).
+
+    Levels (see :mod:`fraudscore.features._segments`): 1 = between consecutive events (interval,
+    displacement, speed, heading), 2 = between consecutive intervals (acceleration, turn), 3 =
+    jerk. Values are the definitions' exactly; only the layout differs from one ragged array per
+    level.
+    """
+    lev = EventLevels(offsets)
+    lengths = lev.lengths
+    out = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["move_share"] = lev.counts(kind == MOVE) / lengths
+        out["click_no_approach"] = _click_no_approach(lev, t, kind)
+        if lev.size < 2:  # no interval anywhere in the block: the other statistics are unknown
+            return out
+        v1 = lev.valid(1)
+        dt = lag_diff(t)
+        dx, dy = lag_diff(x), lag_diff(y)
+        # Displacement and heading only where the pointer moved: hypot and arctan2 cost ~20x an
+        # addition, and down/up/click events repeat the previous position (~1/3 of events).
+        shifted = np.flatnonzero(((dx != 0) | (dy != 0)) & v1)
+        dist = np.zeros(lev.size)
+        heading = np.full(lev.size, np.nan)
+        if len(shifted):
+            sdx, sdy = dx[shifted], dy[shifted]
+            sdist = np.hypot(sdx, sdy)
+            dist[shifted] = sdist
+            heading[shifted] = np.where(sdist > 0, np.arctan2(sdy, sdx), np.nan)
+
+        positive = dt > 0
+        moving = positive & (dist > 0)
+        speed = np.where(moving, dist / np.where(positive, dt, 1.0) * 1000.0, np.nan)  # px/s
+        speed_mean, speed_n, speed_finite = lev.nanmeans(speed, 1)
+        out["speed_mean"] = speed_mean
+        out["speed_cv"] = lev.cv_from_mean(speed, 1, speed_mean, speed_n, speed_finite)
+
+        # Acceleration: change of speed over the time between the two intervals' midpoints;
+        # jerk: change of acceleration likewise, one level further down.
+        mid_dt = lag_mean(dt)
+        accel = lag_diff(speed) / np.where(mid_dt > 0, mid_dt, np.nan) * 1000.0
+        out["accel_mean"] = lev.nanmeans(np.abs(accel), 2)[0]
+        mid_dt2 = lag_mean(mid_dt)
+        jerk = lag_diff(accel) / np.where(mid_dt2 > 0, mid_dt2, np.nan) * 1000.0
+        out["jerk_mean"] = lev.nanmeans(np.abs(jerk), 3)[0]
+
+        out["curvature_mean"] = lev.nanmeans(np.abs(_wrap_turn(lag_diff(heading) + np.pi) - np.pi), 2)[0]
+        out["straightness"] = _straightness(lev, x, y, kind, dist)
+
+        active_min = np.full(lev.n, np.nan)
+        nonempty = lengths > 0
+        active_min[nonempty] = (t[offsets[1:][nonempty] - 1] - t[offsets[:-1][nonempty]]) / 60_000.0
+        pauses = lev.counts((dt > _PAUSE_MS) & v1)
+        out["pauses_per_min"] = np.where(active_min > 0, pauses / active_min, np.nan)
+
+        out["interval_cv"] = lev.nancvs(np.where(positive, dt, np.nan), 1)
+        # Timer-driven scripts repeat the same interval: level-2 differences under 1 ms.
+        repeats = lev.counts((np.abs(lag_diff(dt)) < 1.0) & lev.valid(2))
+        pairs = lev.level_lengths(2)
+        out["interval_repeat"] = np.where(pairs >= 1, repeats / pairs, np.nan)
+    return out
+
+
+def _wrap_turn(a: np.ndarray) -> np.ndarray:
+    """``a % (2 * pi)`` for ``a`` in [-pi, 3pi] (a heading change + pi), bit-for-bit numpy's.
+
+    numpy's float remainder is ``fmod`` plus a sign fix (~30 ns per element); on this range
+    ``fmod`` is exact, so the remainder is ``a``, ``a + 2pi`` (the fix, rounded as numpy
+    rounds it) or ``a - 2pi`` (exact by Sterbenz' lemma), in three cheap passes.
+    """
+    return np.where(a < 0.0, a + _TWO_PI, np.where(a >= _TWO_PI, a - _TWO_PI, a))
+
+
+def _straightness(lev: EventLevels, x: np.ndarray, y: np.ndarray, kind: np.ndarray, dist: np.ndarray) -> np.ndarray:
     """Mean over click-delimited paths (longer than 10 px) of displacement / path length."""
-    n = len(t_r)
-    if not len(x):
-        return np.full(n, np.nan)
     # A path starts at each row's first event and right after each click.
-    starts = t_r.position() == 0
+    starts = lev.first.copy()
     starts[1:] |= kind[:-1] == CLICK
-    seg = np.cumsum(starts) - 1
-    n_seg = int(seg[-1]) + 1
-    seg_row = t_r.row_ids()[starts]
-    # interval i joins event i and i+1 of the same row: it belongs to the path of event i if
-    # event i+1 did not start a new path
-    row_ids = t_r.row_ids()
-    same_row = row_ids[:-1] == row_ids[1:]
-    inner = same_row & ~starts[1:]
-    event_dist = np.zeros(len(x) - 1)
-    event_dist[same_row] = dist  # dist was computed on within-row intervals, in order
-    path = np.bincount(seg[:-1][inner], weights=event_dist[inner], minlength=n_seg)
     first = np.flatnonzero(starts)
     last = np.append(first[1:] - 1, len(x) - 1)
+    n_seg = len(first)
+    seg = np.repeat(np.arange(n_seg), last - first + 1)  # path of each event (a cumsum of bools is 10x slower)
+    seg_row = np.searchsorted(lev.offsets, first, side="right") - 1
+    # The interval ending at event i belongs to i's path unless i starts a path. Summed in event
+    # order from 0 like a bincount over those intervals alone: the zeros added change nothing.
+    inner = lev.valid(1) & ~starts
+    path = np.bincount(seg, weights=np.where(inner, dist, 0.0), minlength=n_seg)
     displacement = np.hypot(x[last] - x[first], y[last] - y[first])
     ok = path > 10.0
     ratio = np.where(ok, displacement / np.where(ok, path, 1.0), 0.0)
-    counted = np.bincount(seg_row[ok], minlength=n)
-    total = np.bincount(seg_row, weights=ratio, minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counted > 0, total / counted, np.nan)
+    counted = np.bincount(seg_row[ok], minlength=lev.n)
+    total = np.bincount(seg_row, weights=ratio, minlength=lev.n)
+    return np.where(counted > 0, total / counted, np.nan)
 
 
-def _interval_repeat(dt_r: Ragged, n: int) -> np.ndarray:
-    """Share of consecutive inter-event intervals equal to 1 ms (timer-driven scripts repeat)."""
-    same = dt_r.diff()
-    if not len(same.values):
-        return np.full(n, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(same.lengths >= 1, same.counts(np.abs(same.values) < 1.0) / same.lengths, np.nan)
-
-
-def _click_no_approach(t_r: Ragged, t: np.ndarray, kind: np.ndarray) -> np.ndarray:
-    n = len(t_r)
+def _click_no_approach(lev: EventLevels, t: np.ndarray, kind: np.ndarray) -> np.ndarray:
     clicks = np.flatnonzero(kind == CLICK)
     if not len(clicks):
-        return np.full(n, np.nan)
-    rows = t_r.row_ids()
-    moves_before = np.zeros(len(clicks), dtype=np.int64)
-    for k in range(1, _APPROACH_LOOKBACK + 1):  # a fixed number of vectorized shifts, not a row loop
-        j = clicks - k
-        ok = j >= 0
-        jj = np.where(ok, j, 0)
-        ok &= (rows[jj] == rows[clicks]) & (t[clicks] - t[jj] <= _APPROACH_MS) & (kind[jj] == MOVE)
-        moves_before += ok
-    click_rows = rows[clicks]
-    unapproached = np.bincount(click_rows, weights=(moves_before < 2).astype(np.float64), minlength=n)
-    total = np.bincount(click_rows, minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, unapproached / total, np.nan)
+        return np.full(lev.n, np.nan)
+    click_rows = np.searchsorted(lev.offsets, clicks, side="right") - 1
+    position = clicks - lev.offsets[click_rows]
+    # The _APPROACH_LOOKBACK events before every click at once, as a (clicks, lookback) matrix.
+    back = np.arange(1, _APPROACH_LOOKBACK + 1)
+    in_row = position[:, None] >= back  # event k before the click is in the click's row
+    before = np.where(in_row, clicks[:, None] - back, 0)
+    approach = in_row & (t[clicks][:, None] - t[before] <= _APPROACH_MS) & (kind[before] == MOVE)
+    unapproached = np.bincount(click_rows, weights=(approach.sum(axis=1) < 2).astype(np.float64), minlength=lev.n)
+    total = np.bincount(click_rows, minlength=lev.n)
+    return np.where(total > 0, unapproached / total, np.nan)

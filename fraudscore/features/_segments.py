@@ -1,0 +1,167 @@
+"""Per-row statistics of event series kept in their full event layout.
+
+The pointer and key families compute differences of differences of an event series (speed,
+acceleration, jerk). :class:`~fraudscore.ragged.Ragged` does that by building a new, shorter
+ragged array at every level, which copies every series once per level. Here every level stays in
+the layout of the events themselves: the value of level ``k`` for event ``i`` sits at index ``i``
+and is meaningful where the event's position in its row is at least ``k`` (``valid(k)``); the
+other indices hold values that are never read.
+
+Sums over a level use ``np.add.reduceat`` over exactly the contiguous values the shorter ragged
+array would hold, in the same order, so floating-point results are bit-for-bit those of
+``Ragged.sums`` / ``nanmeans`` / ``nancvs`` (reduceat's pairwise summation depends on where a
+segment starts and how long it is, not on what lies around it).
+
+Long batches are cut into :func:`row_blocks` of about ``BLOCK_EVENTS`` events so the dozen
+scratch arrays of a block stay in cache; results do not depend on the cut (everything is per row).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["BLOCK_EVENTS", "EventLevels", "lag_diff", "lag_mean", "row_blocks"]
+
+#: Events per block: ~20 float64 scratch arrays of 64k events (~10 MB) stay in the last-level
+#: cache; measured 2x faster than whole 20k-row batches, and per-block Python costs stay <5 %.
+BLOCK_EVENTS = 1 << 16
+
+
+def row_blocks(offsets: np.ndarray, block_events: int | None = None) -> list[tuple[int, int]]:
+    """``(first row, end row)`` of consecutive row blocks holding about ``block_events`` events each.
+
+    A row longer than ``block_events`` gets a block of its own; rows are never split. Default:
+    :data:`BLOCK_EVENTS`, read at call time.
+    """
+    block_events = BLOCK_EVENTS if block_events is None else block_events
+    n = len(offsets) - 1
+    total = int(offsets[-1])
+    if total <= block_events:
+        return [(0, n)]
+    cuts = np.searchsorted(offsets[:-1], np.arange(block_events, total, block_events), side="left")
+    bounds = np.unique(np.concatenate(([0], cuts, [n])))
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+
+
+def lag_diff(values: np.ndarray) -> np.ndarray:
+    """``out[i] = values[i] - values[i - 1]`` (``out[0]`` is NaN), shape of ``values``."""
+    out = np.empty(len(values), dtype=np.float64)
+    if len(values):
+        out[0] = np.nan
+        np.subtract(values[1:], values[:-1], out=out[1:])
+    return out
+
+
+def lag_mean(values: np.ndarray) -> np.ndarray:
+    """``out[i] = (values[i] + values[i - 1]) / 2`` (``out[0]`` is NaN), as ``Ragged.pair_means``."""
+    out = np.empty(len(values), dtype=np.float64)
+    if len(values):
+        out[0] = np.nan
+        np.add(values[1:], values[:-1], out=out[1:])
+        out[1:] /= 2.0
+    return out
+
+
+class EventLevels:
+    """Row layout of a block of events, with per-row reductions over each difference level.
+
+    Parameters
+    ----------
+    offsets : ndarray of shape (n + 1,), int64
+        Row offsets into the block's events, starting at 0.
+    """
+
+    def __init__(self, offsets: np.ndarray) -> None:
+        self.offsets = offsets
+        self.n = len(offsets) - 1
+        self.size = int(offsets[-1])
+        self.lengths = np.diff(offsets)
+        nonempty = self.lengths > 0
+        self._nonempty = nonempty
+        self._starts = offsets[:-1][nonempty]
+        first = np.zeros(self.size, dtype=bool)
+        first[self._starts] = True
+        self.first = first
+        self._valid = {1: ~first}
+        self._segments: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def valid(self, k: int) -> np.ndarray:
+        """Events at position ``>= k`` in their row (where level ``k`` is defined), bool of shape (size,)."""
+        if k == 0:
+            return np.ones(self.size, dtype=bool)
+        if k not in self._valid:
+            below = self.valid(k - 1)
+            out = below.copy()
+            out[1:] &= below[:-1]
+            out[:1] = False
+            self._valid[k] = out
+        return self._valid[k]
+
+    def level_lengths(self, k: int) -> np.ndarray:
+        """Values of level ``k`` per row: ``max(length - k, 0)``, int64 of shape (n,)."""
+        return np.maximum(self.lengths - k, 0)
+
+    def counts(self, where: np.ndarray) -> np.ndarray:
+        """True elements of ``where`` per row, int64 of shape (n,) (exact, any level)."""
+        out = np.zeros(self.n, dtype=np.int64)
+        if len(self._starts):
+            out[self._nonempty] = np.add.reduceat(where.view(np.uint8), self._starts, dtype=np.int64)
+        return out
+
+    def _segment_index(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        # Rows with a value at level k, and reduceat indices alternating "start of the row's level-k
+        # values" and "end of the row": the odd segments (the first k events of the next row)
+        # are computed and dropped. Indices strictly increase because k >= 1.
+        if k not in self._segments:
+            rows = np.flatnonzero(self.lengths > k)
+            index = np.empty(2 * len(rows), dtype=np.int64)
+            index[0::2] = self.offsets[:-1][rows] + k
+            index[1::2] = self.offsets[1:][rows]
+            if len(index) and index[-1] == self.size:
+                index = index[:-1]  # the last segment runs to the end
+            self._segments[k] = rows, index
+        return self._segments[k]
+
+    def sums(self, values: np.ndarray, k: int) -> np.ndarray:
+        """Sum per row of level ``k`` (``k >= 1``), bit-for-bit ``Ragged.sums`` of that level."""
+        rows, index = self._segment_index(k)
+        out = np.zeros(self.n, dtype=np.float64)
+        if len(rows):
+            out[rows] = np.add.reduceat(values, index)[0::2]
+        return out
+
+    def per_event(self, per_row: np.ndarray) -> np.ndarray:
+        """Broadcast one value per row to the row's events."""
+        return np.repeat(per_row, self.lengths)
+
+    def nanmeans(self, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean of the finite level-``k`` values per row, as ``Ragged.nanmeans``.
+
+        Returns
+        -------
+        mean : ndarray of shape (n,)
+            NaN for a row without finite values.
+        count : ndarray of shape (n,), int64
+            Finite values per row.
+        finite : ndarray of bool of shape (size,)
+            Which events' values were counted (for :meth:`cv_from_mean`).
+        """
+        finite = np.isfinite(values)
+        finite &= self.valid(k)
+        count = self.counts(finite)
+        total = self.sums(np.where(finite, values, 0.0), k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, total / count, np.nan)
+        return mean, count, finite
+
+    def nancvs(self, values: np.ndarray, k: int, min_count: int = 2) -> np.ndarray:
+        """Population SD / mean of the finite level-``k`` values per row, as ``Ragged.nancvs``."""
+        mean, count, finite = self.nanmeans(values, k)
+        return self.cv_from_mean(values, k, mean, count, finite, min_count)
+
+    def cv_from_mean(self, values, k, mean, count, finite, min_count: int = 2) -> np.ndarray:
+        """The second pass of :meth:`nancvs`, for a caller that already has the means."""
+        centred = np.where(finite, values - self.per_event(np.nan_to_num(mean)), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(self.sums(centred * centred, k) / count)
+            return np.where(count >= min_count, sd / mean, np.nan)

@@ -1,0 +1,97 @@
+"""Full-layout event levels equal the Ragged reductions they replace, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fraudscore
+import fraudscore.features._segments as segments
+from fraudscore.features._segments import EventLevels, lag_diff, row_blocks
+from fraudscore.features.extractor import FeatureExtractor
+from fraudscore.features.pointer import _wrap_turn
+from fraudscore.io import read_batch
+from fraudscore.ragged import Ragged
+
+_VALUE = st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.just(np.nan), st.just(np.inf), st.just(0.0),
+                   st.sampled_from([0.1, 0.2, 0.3, 1e-9, 123456.789]))
+
+
+@st.composite
+def ragged_values(draw):
+    # Rows of 0-40 values: lengths around 8 and 128 cross numpy's pairwise-summation block sizes.
+    lengths = draw(st.lists(st.integers(0, 40), min_size=1, max_size=12))
+    values = draw(st.lists(_VALUE, min_size=sum(lengths), max_size=sum(lengths)))
+    return np.array(values, dtype=np.float64), np.array(lengths, dtype=np.int64)
+
+
+def _level(r: Ragged, k: int, values: np.ndarray) -> Ragged:
+    """The level-k Ragged (k-th differences' layout) holding ``values``' level-k elements."""
+    keep = np.concatenate([np.arange(r.offsets[i] + k, r.offsets[i + 1]) for i in range(len(r))] + [np.zeros(0, int)])
+    return Ragged.from_lengths(values[keep.astype(np.int64)], np.maximum(r.lengths - k, 0))
+
+
+def _same(a, b):
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(np.signbit(a), np.signbit(b))
+
+
+@settings(max_examples=100, deadline=None)
+@given(ragged_values(), st.integers(1, 3))
+def test_level_sums_means_and_cvs_are_bit_for_bit_the_ragged_ones(data, k):
+    values, lengths = data
+    r = Ragged.from_lengths(values, lengths)
+    lev = EventLevels(r.offsets)
+    level = _level(r, k, values)
+    with np.errstate(invalid="ignore", over="ignore"):
+        _same(lev.sums(np.where(lev.valid(k), values, 0.0), k), level.sums())
+        _same(lev.nanmeans(values, k)[0], level.nanmeans())
+        _same(lev.nancvs(values, k), level.nancvs())
+    assert np.array_equal(lev.level_lengths(k), level.lengths)
+    np.testing.assert_array_equal(lev.counts(np.isfinite(values) & lev.valid(k)), level.counts(np.isfinite(level.values)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(ragged_values())
+def test_lag_differences_at_valid_positions_are_ragged_diffs(data):
+    values, lengths = data
+    r = Ragged.from_lengths(values, lengths)
+    lev = EventLevels(r.offsets)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(lag_diff(values)[lev.valid(1)], r.diff().values)
+        np.testing.assert_array_equal(lag_diff(lag_diff(values))[lev.valid(2)], r.diff().diff().values)
+
+
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=60), st.integers(1, 100))
+def test_row_blocks_cover_every_row_once_in_order(lengths, block):
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    blocks = row_blocks(offsets, block)
+    assert blocks[0][0] == 0 and blocks[-1][1] == len(lengths)
+    assert all(a < b for a, b in blocks) and all(blocks[i][1] == blocks[i + 1][0] for i in range(len(blocks) - 1))
+
+
+def test_turn_wrap_equals_numpy_remainder_on_heading_changes():
+    rng = np.random.default_rng(0)
+    edges = np.array([-np.pi, np.pi, 0.0, -0.0, np.nextafter(np.pi, 0), np.nextafter(-np.pi, 0), 5e-324, np.nan])
+    h1 = np.concatenate([rng.uniform(-np.pi, np.pi, 200_000), np.repeat(edges, len(edges))])
+    h2 = np.concatenate([rng.uniform(-np.pi, np.pi, 200_000), np.tile(edges, len(edges))])
+    grid = np.arctan2(*rng.integers(-4, 5, (2, 2, 50_000)).astype(float))  # exact multiples of pi/4 and their neighbours
+    for a, b in ((h1, h2), (grid[0], grid[1])):
+        turn = (b - a) + np.pi
+        _same(_wrap_turn(turn), turn % (2 * np.pi))
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    sim = fraudscore.simulate(400, seed=8, output="arrow")
+    return read_batch(sim.data)
+
+
+def test_pointer_features_do_not_depend_on_the_block_size(simulated, monkeypatch):
+    fx = FeatureExtractor(families=["pointer"]).fit(simulated)
+    whole = fx.transform(simulated)
+    monkeypatch.setattr(segments, "BLOCK_EVENTS", 97)  # many blocks, some rows longer than a block
+    assert len(row_blocks(simulated.column("telemetry.pointer.t").offsets)) > 100
+    np.testing.assert_array_equal(fx.transform(simulated), whole)
