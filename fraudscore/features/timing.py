@@ -78,13 +78,26 @@ def items(ctx: FeatureContext, state) -> dict:
 
 
 def _segment_median(ragged, values: np.ndarray) -> np.ndarray:
-    """Median per row: sort by (row, value) once, then pick the middle of each row."""
-    order = np.lexsort((values, ragged.row_ids()))
-    sorted_values = values[order]
+    """Median per row of finite ``values`` (NaN for an empty row).
+
+    Rows are sorted as the rows of dense matrices, one per power-of-two length bucket (at most
+    ~11 buckets, padding with +inf that sorts last and at most doubles the work), instead of one
+    lexsort by (row, value) over everything: sorting ~26 item times per row in place is ~10x
+    cheaper than two global sort passes. The middle value(s) are the same whichever sort finds them.
+    """
     lengths = ragged.lengths
     out = np.full(len(ragged), np.nan)
-    has = lengths > 0
-    lo = ragged.offsets[:-1] + (lengths - 1) // 2
-    hi = ragged.offsets[:-1] + lengths // 2
-    out[has] = (sorted_values[lo[has]] + sorted_values[hi[has]]) / 2.0
+    has = np.flatnonzero(lengths > 0)
+    if not len(has):
+        return out
+    width = np.left_shift(1, np.ceil(np.log2(lengths[has])).astype(np.int64))
+    for w in np.unique(width):
+        rows = has[width == w]
+        n_values = lengths[rows]
+        inside = np.arange(w) < n_values[:, None]
+        index = np.where(inside, ragged.offsets[rows][:, None] + np.arange(w), 0)
+        block = np.where(inside, values[index], np.inf)
+        block.sort(axis=1)
+        pick = np.arange(len(rows))
+        out[rows] = (block[pick, (n_values - 1) // 2] + block[pick, n_values // 2]) / 2.0
     return out

@@ -95,3 +95,27 @@ def test_pointer_features_do_not_depend_on_the_block_size(simulated, monkeypatch
     monkeypatch.setattr(segments, "BLOCK_EVENTS", 97)  # many blocks, some rows longer than a block
     assert len(row_blocks(simulated.column("telemetry.pointer.t").offsets)) > 100
     np.testing.assert_array_equal(fx.transform(simulated), whole)
+
+
+def _lexsort_median(ragged: Ragged, values: np.ndarray) -> np.ndarray:
+    """The original per-row median: one lexsort by (row, value), then the middle of each row."""
+    order = np.lexsort((values, ragged.row_ids()))
+    sorted_values = values[order]
+    lengths = ragged.lengths
+    out = np.full(len(ragged), np.nan)
+    has = lengths > 0
+    lo = ragged.offsets[:-1] + (lengths - 1) // 2
+    hi = ragged.offsets[:-1] + lengths // 2
+    out[has] = (sorted_values[lo[has]] + sorted_values[hi[has]]) / 2.0
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 70), min_size=1, max_size=15), st.data())
+def test_bucketed_median_equals_the_lexsort_median(lengths, data):
+    from fraudscore.features.timing import _segment_median
+
+    values = np.array(data.draw(st.lists(st.sampled_from([0.0, 1.0, 250.5, 999.0, 1000.0, 3e6, 86_400_000.0])
+                                         | st.floats(0, 86_400_000), min_size=sum(lengths), max_size=sum(lengths))))
+    r = Ragged.from_lengths(values, np.array(lengths, dtype=np.int64))
+    np.testing.assert_array_equal(_segment_median(r, values), _lexsort_median(r, values))
