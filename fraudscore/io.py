@@ -275,6 +275,29 @@ def _jsonl_chunk(lines: list[str], first_row: int, check_unknown: bool = False) 
     return from_records(records, source_row=source_row, record_errors=errors, check_unknown=check_unknown)
 
 
+def _parquet_chunks(path: Path, chunk_size: int) -> Iterator[pa.Table]:
+    """Tables of ``chunk_size`` rows (the last one shorter) read from a Parquet file.
+
+    Read one row group at a time, then joined or cut to ``chunk_size``: pyarrow's own
+    ``iter_batches`` fails on nested columns ("Nested data conversions not implemented for
+    chunked array outputs") when a batch spans row groups, e.g. 50,000-row chunks of a file
+    written in 20,000-row groups. At most one chunk plus one row group is held at a time.
+    """
+    with pq.ParquetFile(path) as pf:
+        pending: pa.Table | None = None
+        for group in range(pf.num_row_groups):
+            for record_batch in pf.iter_batches(batch_size=chunk_size, row_groups=[group]):
+                table = pa.Table.from_batches([record_batch])
+                if pending is not None:
+                    table = pa.concat_tables([pending, table])
+                while table.num_rows >= chunk_size:
+                    yield table.slice(0, chunk_size)
+                    table = table.slice(chunk_size)
+                pending = table if table.num_rows else None
+        if pending is not None:
+            yield pending
+
+
 def iter_batches(path: str | os.PathLike, chunk_size: int = 50_000,
                  check_unknown: bool = False) -> Iterator[SubmissionBatch]:
     """Read a Parquet or JSONL file as a stream of batches of at most ``chunk_size`` rows.
@@ -291,11 +314,10 @@ def iter_batches(path: str | os.PathLike, chunk_size: int = 50_000,
     kind = _file_kind(path)
     if kind == "parquet":
         first = 0
-        with pq.ParquetFile(path) as pf:
-            for record_batch in pf.iter_batches(batch_size=chunk_size):
-                rows = np.arange(first, first + record_batch.num_rows, dtype=np.int64)
-                first += record_batch.num_rows
-                yield from_arrow_table(record_batch, source_row=rows)
+        for table in _parquet_chunks(path, chunk_size):
+            rows = np.arange(first, first + table.num_rows, dtype=np.int64)
+            first += table.num_rows
+            yield from_arrow_table(table, source_row=rows)
         return
     with _open_text(path) as fh:
         lines: list[str] = []
