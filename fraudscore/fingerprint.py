@@ -147,12 +147,18 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+def _number_uniques(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, uniques as 8-byte strings) of numbers; NaN (whatever its bits) is code -1."""
+    x = np.asarray(x, dtype=np.float64) + 0.0  # -0.0 -> 0.0
+    codes, uniques = pd.factorize(x, use_na_sentinel=True)
+    uniques = np.ascontiguousarray(uniques, dtype=np.float64)
+    return codes, uniques.view(np.uint64).view("S8").astype(object)
+
+
 def _hash_numbers(x: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
     """Keyed hash of each number (once per unique value) and whether it is present (not NaN)."""
-    x = np.asarray(x, dtype=np.float64) + 0.0  # -0.0 -> 0.0
-    codes, uniques = pd.factorize(x, use_na_sentinel=True)  # NaN -> -1, whatever its bit pattern
-    uniques = np.ascontiguousarray(uniques, dtype=np.float64)
-    h = np.append(_siphash_unique(uniques.view(np.uint64).view("S8").astype(object), key), np.uint64(0))
+    codes, uniques = _number_uniques(x)
+    h = np.append(_siphash_unique(uniques, key), np.uint64(0))
     return h[codes], codes >= 0
 
 
@@ -191,12 +197,18 @@ def _take_ragged(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> t
 
 def _hash_ragged(values: np.ndarray, offsets: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
     """Order-sensitive hash of each row's list; also returns whether the row has any element."""
+    element = _hash_strings(values, key)[0] if len(values) else np.zeros(0, np.uint64)
+    return _ragged_rows(element, offsets)
+
+
+def _ragged_rows(element: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row hashes of a ragged column from the keyed hash of each element (see _hash_ragged)."""
     lengths = np.diff(offsets)
     n = len(lengths)
-    if len(values) == 0:
+    if len(element) == 0:
         return _mix(np.zeros(n, np.uint64)), lengths > 0
-    position = (np.arange(len(values), dtype=np.int64) - np.repeat(offsets[:-1], lengths)).astype(np.uint64)
-    element = _mix(_hash_strings(values, key)[0] ^ (position * _GOLDEN))
+    position = (np.arange(len(element), dtype=np.int64) - np.repeat(offsets[:-1], lengths)).astype(np.uint64)
+    element = _mix(element ^ (position * _GOLDEN))
     # Segment sums from one wrapping cumulative sum (uint64 arithmetic is mod 2**64).
     total = np.concatenate([np.zeros(1, np.uint64), np.cumsum(element, dtype=np.uint64)])
     sums = total[offsets[1:]] - total[offsets[:-1]]
@@ -232,7 +244,12 @@ def _keyed_final(digest: np.ndarray, key: str) -> np.ndarray:
 
 
 class _Columns:
-    """Per-field hashes over the consenting rows, each computed once per call."""
+    """Per-field hashes over the consenting rows, each computed once per call.
+
+    :meth:`prefetch` hashes the distinct values of many fields in one SipHash call: the
+    per-call cost of ``hash_array`` (~20 fields) dominated fingerprinting a batch of one. The
+    hashes are the same as one call per field (each value's hash depends on its bytes alone).
+    """
 
     def __init__(self, columns: Mapping, rows: np.ndarray, n: int, key: str):
         self.columns, self.rows, self.key = columns, rows, key
@@ -246,29 +263,56 @@ class _Columns:
     def get(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(hash, present) of one field, uint64 and bool of shape (m,)."""
         if name not in self._cache:
-            self._cache[name] = self._compute(name)
+            self.prefetch([name])
         return self._cache[name]
 
-    def _compute(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+    def prefetch(self, names) -> None:
+        """Hash every field of ``names`` not hashed yet, with one SipHash call for all of them."""
+        todo = [name for name in dict.fromkeys(names) if name not in self._cache]
+        plans = [self._plan(name) for name in todo]
+        uniques = [u for _, u, _ in plans if u is not None and len(u)]
+        hashes = _siphash_unique(np.concatenate(uniques), self.key) if uniques else np.zeros(0, np.uint64)
+        start = 0
+        for name, (codes, u, finish) in zip(todo, plans):
+            k = 0 if u is None else len(u)
+            self._cache[name] = finish(codes, u, hashes[start:start + k])
+            start += k
+
+    def _plan(self, name: str):
+        """(codes, distinct values to hash or None, finish(codes, uniques, their hashes))."""
         rows, m = self.rows, len(self.rows)
         col = self.columns.get(name)
         if col is None:
-            return np.zeros(m, np.uint64), np.zeros(m, bool)
+            return None, None, lambda c, u, h: (np.zeros(m, np.uint64), np.zeros(m, bool))
         if name in _LIST_FIELDS:
             values, offsets = _ragged_parts(col)
             if not self.everyone:
                 values, offsets = _take_ragged(values, offsets, rows)
-            return _hash_ragged(values, offsets, self.key)
+            if not len(values):
+                return None, None, lambda c, u, h: _ragged_rows(np.zeros(0, np.uint64), offsets)
+            codes, uniques = factorize_objects(values)
+            return codes, uniques, lambda c, u, h: _ragged_rows(np.append(h, np.uint64(0))[c], offsets)
         if name in _STRING_FIELDS:
-            self.factorized[name] = factorize_objects(self.take(np.asarray(col, dtype=object)))
-            return _hash_strings(None, self.key, self.factorized[name])
+            self.factorized[name] = codes, uniques = factorize_objects(self.take(np.asarray(col, dtype=object)))
+            return codes, uniques, _finish_strings
         if name == "device.screen":
             wh = self.take(np.asarray(col, dtype=np.float64))
             # (long side, short side): a phone turned sideways is the same phone. One number per
             # pair (both sides are whole CSS pixels below 2**20) keeps it one hash.
             long_side, short_side = np.fmax(wh[:, 0], wh[:, 1]), np.fmin(wh[:, 0], wh[:, 1])
-            return _hash_numbers(long_side * 2.0**20 + short_side, self.key)
-        return _hash_numbers(self.take(np.asarray(col, dtype=np.float64)), self.key)
+            return (*_number_uniques(long_side * 2.0**20 + short_side), _finish_numbers)
+        return (*_number_uniques(self.take(np.asarray(col, dtype=np.float64))), _finish_numbers)
+
+
+def _finish_strings(codes, uniques, h):
+    """(hash, present) per row of a text field, as :func:`_hash_strings` gives them."""
+    present = np.append(uniques != "", False)
+    return np.append(h, np.uint64(0))[codes], present[codes]
+
+
+def _finish_numbers(codes, uniques, h):
+    """(hash, present) per row of a number field, as :func:`_hash_numbers` gives them."""
+    return np.append(h, np.uint64(0))[codes], codes >= 0
 
 
 def _ua_block(codes: np.ndarray, uniques: np.ndarray, key: str) -> np.ndarray:
@@ -320,6 +364,7 @@ def fingerprint(columns: Mapping, *, ip=None, secret: str | bytes | None = None)
     key = get_secret(secret)
     cols = _Columns(columns, rows, n, derive_key(key, "fingerprint.attribute"))
 
+    cols.prefetch(DEVICE_FIELDS + LINK_FIELDS)
     parts = [cols.get(name) for name in DEVICE_FIELDS]
     enough = np.sum([p[1] for p in parts], axis=0) >= MIN_ATTRIBUTES
     dev = _combine([p[0] for p in parts], m)
