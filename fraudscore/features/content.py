@@ -10,9 +10,11 @@ are counted by the history family.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
+from fraudscore.ragged import offsets_from_lengths
 
 __all__: list[str] = []
 
@@ -44,17 +46,33 @@ _ASCII_LETTER = (_SCRIPT_OF_LEAD == _LATIN) & (np.arange(256) < 128)
 _MIN_LETTERS = 5  # fewer letters than this say nothing about letter statistics
 
 
+#: Byte value -> indicator columns summed per row by one matrix product with the row's byte
+#: histogram: ASCII letter, vowel, classified script, then one column per script class.
+_BYTE_CLASSES = np.column_stack([_ASCII_LETTER, _VOWELS, _SCRIPT_OF_LEAD > 0]
+                                + [_SCRIPT_OF_LEAD == s for s in range(1, _HANGUL + 1)]).astype(np.float64)
+_HIST_ROWS = 512  # rows per histogram block: 512 x 256 counts (1 MB) stay in cache
+
+
 def _text_bytes(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray]:
-    """(bytes of every text, row of each byte)."""
+    """(UTF-8 bytes of every text, row after row; bytes per row, int64 of shape (n,))."""
     text = ctx.batch.column("answers.text")
     present = text.values != None  # noqa: E711 - elementwise on an object array
-    encoded = [s.encode("utf-8", "replace") for s in text.values[present]]
-    if not encoded:
-        return np.empty(0, dtype=np.uint8), np.empty(0, dtype=np.int64)
-    data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    byte_len = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    rows = np.repeat(text.row_ids()[present], byte_len)
-    return data, rows
+    strings = text.values[present]
+    per_row = np.zeros(ctx.n, dtype=np.int64)
+    if not len(strings):
+        return np.empty(0, dtype=np.uint8), per_row
+    try:
+        # Arrow encodes every string in one C loop and hands back the bytes and their offsets.
+        encoded = pa.array(strings, type=pa.large_string())
+        offsets = np.frombuffer(encoded.buffers()[1], dtype=np.int64, count=len(strings) + 1)
+        data = np.frombuffer(encoded.buffers()[2], dtype=np.uint8, count=int(offsets[-1]))
+        byte_len = np.diff(offsets)
+    except (pa.ArrowException, UnicodeError):  # lone surrogates: Python's encoder replaces them
+        parts = [s.encode("utf-8", "replace") for s in strings]
+        data = np.frombuffer(b"".join(parts), dtype=np.uint8)
+        byte_len = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    per_row += np.bincount(text.row_ids()[present], weights=byte_len, minlength=ctx.n).astype(np.int64)
+    return data, per_row
 
 
 @register("text", "content", "none", [
@@ -66,34 +84,42 @@ def _text_bytes(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray]:
 ])
 def text(ctx: FeatureContext, state) -> dict:
     n = ctx.n
-    data, rows = _text_bytes(ctx)
-    total = np.bincount(rows, minlength=n).astype(np.float64)
+    data, row_bytes = _text_bytes(ctx)
+    offsets = offsets_from_lengths(row_bytes)
+    total = row_bytes.astype(np.float64)
+    entropy = np.zeros(n)
+    classes = np.zeros((n, _BYTE_CLASSES.shape[1]))
+    # A byte histogram per row, in blocks of rows: its non-zero cells in row-major order are
+    # np.unique's sorted (row, byte) keys, and one matrix product with _BYTE_CLASSES counts
+    # letters, vowels and scripts (integer sums of integers: exact in any order).
+    for lo in range(0, n, _HIST_ROWS):
+        hi = min(lo + _HIST_ROWS, n)
+        a, z = offsets[lo], offsets[hi]
+        if a == z:
+            continue
+        local_rows = np.repeat(np.arange(hi - lo), row_bytes[lo:hi])
+        hist = np.bincount(local_rows * 256 + data[a:z], minlength=(hi - lo) * 256)
+        cells = np.flatnonzero(hist)
+        rows = cells // 256
+        p = hist[cells] / total[lo:hi][rows]
+        entropy[lo:hi] = np.bincount(rows, weights=-p * np.log2(p), minlength=hi - lo)
+        classes[lo:hi] = hist.reshape(-1, 256).astype(np.float64) @ _BYTE_CLASSES
+    letters, vowels, classified = classes[:, 0], classes[:, 1], classes[:, 2]
+    foreign = classified - classes[np.arange(n), 2 + _expected_script(ctx)]  # expected script >= 1
+    repeats = np.zeros(n)
+    if len(data) > 1:
+        same = np.empty(len(data), dtype=bool)
+        same[0] = False
+        np.equal(data[1:], data[:-1], out=same[1:])
+        same[offsets[:-1][row_bytes > 0]] = False  # a row's first byte repeats nothing
+        repeats[row_bytes > 0] = np.add.reduceat(same.view(np.uint8), offsets[:-1][row_bytes > 0], dtype=np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if len(data):
-            key = rows * 256 + data
-            uniq, counts = np.unique(key, return_counts=True)
-            p = counts / total[uniq // 256]
-            entropy = np.bincount(uniq // 256, weights=-p * np.log2(p), minlength=n)
-        else:
-            entropy = np.zeros(n)
-        letters = np.bincount(rows, weights=_ASCII_LETTER[data], minlength=n)
-        vowels = np.bincount(rows, weights=_VOWELS[data], minlength=n)
-        repeats = np.zeros(n)
-        if len(data) > 1:
-            same = (data[1:] == data[:-1]) & (rows[1:] == rows[:-1])
-            repeats = np.bincount(rows[1:], weights=same, minlength=n)
-        script = _SCRIPT_OF_LEAD[data]
-        classified = script > 0
-        expected = _expected_script(ctx)
-        foreign = classified & (script != expected[rows])
-        classified_n = np.bincount(rows, weights=classified, minlength=n)
-        foreign_n = np.bincount(rows, weights=foreign, minlength=n)
         return {
             "content.text_chars": ctx.answer_text_chars,
             "content.entropy_bits": np.where(total > 0, entropy, np.nan),
             "content.vowel_share": np.where(letters >= _MIN_LETTERS, vowels / letters, np.nan),
             "content.repeat_share": np.where(total > 1, repeats / np.maximum(total - 1, 1), np.nan),
-            "content.foreign_script_share": np.where(classified_n >= _MIN_LETTERS, foreign_n / classified_n, np.nan),
+            "content.foreign_script_share": np.where(classified >= _MIN_LETTERS, foreign / classified, np.nan),
         }
 
 
