@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fraudscore.ragged import offsets_from_lengths, segment_index
+from ._kernels import segments, select
 from .population import POINTER_MOUSE, POINTER_TELEPORT, POINTER_TOUCH, Block
 
 __all__ = ["Targets", "plan_targets", "pointer_events", "MOVE", "DOWN", "UP", "CLICK"]
@@ -99,21 +99,18 @@ def pointer_events(rng: np.random.Generator, blk: Block, tg: Targets, click_t: n
     """
     n, items = click_t.shape
     S = n * items
+    f32 = np.float32
     mode = np.repeat(blk.pointer_mode, items)
     row = np.repeat(np.arange(n), items)
     mt = tg.movement_ms.ravel()
     k = np.select([mode == POINTER_MOUSE, mode == POINTER_TELEPORT],
                   [np.clip(np.rint(mt / blk.sample_dt[row]), 2, 40), 1], 0).astype(np.int64)
     seg_len = k + 3
-    seg_start = offsets_from_lengths(seg_len)[:-1]
     E = int(seg_len.sum())
-    t = np.empty(E)
-    x = np.empty(E, dtype=np.float32)
-    y = np.empty(E, dtype=np.float32)
-    kind = np.empty(E, dtype=np.int8)
 
-    # Moves: per-segment quantities first (float32: positions need no more), then one gather each.
-    f32 = np.float32
+    # Per-segment quantities first (float32: positions need no more). Everything that depends on
+    # the segment only is computed here, S values, and then gathered once per sample: the sample
+    # arrays (~100 per row) are what costs.
     x0s, y0s = tg.x0.ravel().astype(f32), tg.y0.ravel().astype(f32)
     x1s, y1s = tg.x1.ravel().astype(f32), tg.y1.ravel().astype(f32)
     dxs, dys = x1s - x0s, y1s - y0s
@@ -129,43 +126,91 @@ def pointer_events(rng: np.random.Generator, blk: Block, tg: Targets, click_t: n
     pause_s = tg.pause_ms.ravel()
     start_s = click_t.ravel() - mt - pause_s
     f_s = blk.primary_share[row].astype(f32)
+    den_s = np.maximum(f32(1) - f_s, f32(1e-6))
     mj_s = blk.min_jerk[row].astype(f32)
-    mseg, mpos = segment_index(k)
-    m = len(mseg)
-    kk = k[mseg].astype(f32)
-    pos1 = (mpos + 1).astype(f32)
-    u = pos1 / kk
-    u_t = (pos1 - blk.dt_jitter[row].astype(f32)[mseg] * rng.random(m, dtype=f32)) / kk
-    f = f_s[mseg]
-    primary = u < f
-    s = np.where(primary, u / f, (u - f) / np.maximum(f32(1) - f, f32(1e-6)))
-    np.clip(s, 0, 1, out=s)
-    mj = mj_s[mseg]
-    prof = mj * _min_jerk(s) + (f32(1) - mj) * s
     # Each sample lies on the primary (start -> mid) or the corrective (mid -> end) submovement:
-    # one gather from a (segment, phase) table instead of four.
-    phase = mseg * 2 + (~primary)
-    ax = np.column_stack([x0s, mxs]).ravel()[phase]
-    ay = np.column_stack([y0s, mys]).ravel()[phase]
-    bx = np.column_stack([mxs, x1s]).ravel()[phase]
-    by = np.column_stack([mys, y1s]).ravel()[phase]
-    arc = arcs[mseg] * np.sin(f32(np.pi) * np.minimum(u / f, f32(1)))
-    noise = blk.path_noise[row].astype(f32)[mseg] * (mpos != k[mseg] - 1)
-    # Sensor noise: triangular (sum of two uniforms, sd 1), far cheaper to draw than a normal.
-    nz = (rng.random((2, m), dtype=f32) - rng.random((2, m), dtype=f32)) * f32(2.449)
-    px = ax + (bx - ax) * prof - uys[mseg] * arc + noise * nz[0]
-    py = ay + (by - ay) * prof + uxs[mseg] * arc + noise * nz[1]
-    pause = pause_s[mseg]
-    tt = start_s[mseg] + mt[mseg] * u_t + np.where(u_t > tg.pause_at.ravel()[mseg], pause, 0.0)
-    teleport = np.flatnonzero(mode[mseg] == POINTER_TELEPORT)
-    tt[teleport] = click_t.ravel()[mseg[teleport]] - 1.0
-    at = seg_start[mseg] + mpos
-    t[at], x[at], y[at], kind[at] = tt, px, py, MOVE
+    # (segment, phase) tables of the submovement's start and extent, one gather each.
+    ax_tab = np.column_stack([x0s, mxs]).ravel()
+    ay_tab = np.column_stack([y0s, mys]).ravel()
+    dx_tab = np.column_stack([mxs - x0s, x1s - mxs]).ravel()
+    dy_tab = np.column_stack([mys - y0s, y1s - mys]).ravel()
+
+    mseg, mpos, mstart = segments(k)
+    m = len(mseg)
+    pos1 = mpos.astype(f32)
+    pos1 += f32(1)
+    kk = k.astype(f32).take(mseg)
+    u = pos1 / kk
+    u_t = blk.dt_jitter[row].astype(f32).take(mseg)
+    u_t *= rng.random(m, dtype=f32)
+    np.subtract(pos1, u_t, out=u_t)
+    u_t /= kk
+    del pos1, kk
+    f = f_s.take(mseg)
+    primary = u < f
+    uf = u / f
+    u -= f
+    u /= den_s.take(mseg)
+    s = select(primary, uf, u)
+    del u, f
+    np.clip(s, 0, 1, out=s)
+    prof = _min_jerk(s)
+    prof *= mj_s.take(mseg)
+    s *= (f32(1) - mj_s).take(mseg)
+    prof += s
+    del s
+    phase = mseg * 2
+    phase += ~primary
+    arc = np.minimum(uf, f32(1), out=uf)
+    arc *= f32(np.pi)
+    np.sin(arc, out=arc)
+    arc *= arcs.take(mseg)
+    # Sensor noise: triangular (sum of two uniforms, sd 1), far cheaper to draw than a normal;
+    # none on the last sample, which lands where the button goes down.
+    nz = rng.random((2, m), dtype=f32)
+    nz -= rng.random((2, m), dtype=f32)
+    nz *= f32(2.449)
+    noise = blk.path_noise[row].astype(f32).take(mseg)
+    noise[(mstart + k - 1)[k > 0]] = 0
+    nz *= noise
+    del noise
+    px = dx_tab.take(phase)
+    px *= prof
+    px += ax_tab.take(phase)
+    px -= uys.take(mseg) * arc
+    px += nz[0]
+    py = dy_tab.take(phase)
+    py *= prof
+    py += ay_tab.take(phase)
+    py += uxs.take(mseg) * arc
+    py += nz[1]
+    del phase, prof, arc, nz
+    tt = mt.take(mseg)
+    tt *= u_t
+    tt += start_s.take(mseg)
+    # The pause: only segments with one (a few percent) need the comparison; elsewhere it adds 0.
+    paused = np.flatnonzero(pause_s != 0)
+    if paused.size:
+        pseg, ppos, _ = segments(k[paused])
+        at = mstart[paused].take(pseg) + ppos
+        late = u_t[at] > tg.pause_at.ravel()[paused].take(pseg)
+        tt[at[late]] += pause_s[paused].take(pseg[late])
+    teleport = np.flatnonzero((mode == POINTER_TELEPORT) & (k > 0))
+    tt[mstart[teleport]] = click_t.ravel()[teleport] - 1.0
+    # Segment s starts at mstart[s] + 3 s in the event arrays (3 button events per earlier segment).
+    at = mseg * 3
+    at += np.arange(m, dtype=np.int64)
+    del mseg, mpos, u_t
+    t = np.empty(E)
+    x = np.empty(E, dtype=np.float32)
+    y = np.empty(E, dtype=np.float32)
+    kind = np.full(E, MOVE, dtype=np.int8)
+    t[at], x[at], y[at] = tt, px, py
 
     # Down, up, click at the landing point.
     c = click_t.ravel()
     press = np.where(mode == POINTER_TELEPORT, 0.0, tg.press_ms.ravel())
-    base = seg_start + k
+    base = mstart + 3 * np.arange(S, dtype=np.int64) + k
     for j, (code, dt) in enumerate(((DOWN, 0.0), (UP, press), (CLICK, press))):
         t[base + j] = c + dt
         x[base + j] = tg.x1.ravel()
