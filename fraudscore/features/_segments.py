@@ -134,6 +134,18 @@ class EventLevels:
         """Broadcast one value per row to the row's events."""
         return np.repeat(per_row, self.lengths)
 
+    def means_stds(self, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, population SD) per row of level ``k``, as ``Ragged.means`` and ``Ragged.stds``.
+
+        NaN for rows without a level-``k`` value. The SD is two-pass (centred on the row mean).
+        """
+        lengths = self.level_lengths(k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(lengths > 0, self.sums(values, k) / np.maximum(lengths, 1), np.nan)
+            centred = values - self.per_event(np.nan_to_num(mean))
+            var = self.sums(centred * centred, k) / lengths
+        return mean, np.where(lengths > 0, np.sqrt(np.maximum(var, 0.0)), np.nan)
+
     def nanmeans(self, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Mean of the finite level-``k`` values per row, as ``Ragged.nanmeans``.
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from fraudscore.features._segments import EventLevels, lag_diff, row_blocks
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
+from fraudscore.ragged import offsets_from_lengths
 
 __all__: list[str] = []
 
@@ -28,18 +30,32 @@ KEYDOWN, KEYUP, BACKSPACE, PASTE = 0, 1, 2, 3
 def typing(ctx: FeatureContext, state) -> dict:
     b = ctx.batch
     t_r = b.column("telemetry.keys.t")
-    kind = b.column("telemetry.keys.kind").values
-    press = (kind == KEYDOWN) | (kind == BACKSPACE)
-    presses = t_r.filter_values(press)
-    iki = presses.diff()
-    presses_n = presses.lengths.astype(np.float64)
+    t, kind = t_r.values, b.column("telemetry.keys.kind").values
+    n = ctx.n
+    presses_n, backspaces, pastes = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    iki_mean, iki_sd = np.full(n, np.nan), np.full(n, np.nan)
+    offsets = t_r.offsets
+    # Blocks of rows keep the scratch arrays in cache; every statistic is per row.
+    for lo, hi in row_blocks(offsets):
+        a, z = int(offsets[lo]), int(offsets[hi])
+        k_block = kind[a:z]
+        lev = EventLevels(offsets[lo:hi + 1] - a)
+        press = (k_block == KEYDOWN) | (k_block == BACKSPACE)
+        presses_n[lo:hi] = lev.counts(press)
+        backspaces[lo:hi] = lev.counts(k_block == BACKSPACE)
+        pastes[lo:hi] = lev.counts(k_block == PASTE)
+        # Inter-key intervals: level 1 of the press times alone.
+        press_lev = EventLevels(offsets_from_lengths(presses_n[lo:hi]))
+        iki_mean[lo:hi], iki_sd[lo:hi] = press_lev.means_stds(lag_diff(t[a:z][press]), 1)
+    iki_n = np.maximum(presses_n - 1, 0)
+    presses_f = presses_n.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        cv = iki.stds() / iki.means()
+        cv = iki_sd / iki_mean
         return {
-            "keys.presses": presses_n,
-            "keys.iki_mean_ms": iki.means(),
-            "keys.iki_cv": np.where(iki.lengths >= 2, cv, np.nan),
-            "keys.backspace_rate": np.where(presses_n > 0, t_r.counts(kind == BACKSPACE) / presses_n, np.nan),
-            "keys.pastes": t_r.counts(kind == PASTE).astype(np.float64),
-            "keys.text_per_press": ctx.answer_text_chars / (presses_n + 1.0),
+            "keys.presses": presses_f,
+            "keys.iki_mean_ms": iki_mean,
+            "keys.iki_cv": np.where(iki_n >= 2, cv, np.nan),
+            "keys.backspace_rate": np.where(presses_f > 0, backspaces / presses_f, np.nan),
+            "keys.pastes": pastes.astype(np.float64),
+            "keys.text_per_press": ctx.answer_text_chars / (presses_f + 1.0),
         }

@@ -49,6 +49,11 @@ def test_level_sums_means_and_cvs_are_bit_for_bit_the_ragged_ones(data, k):
         _same(lev.sums(np.where(lev.valid(k), values, 0.0), k), level.sums())
         _same(lev.nanmeans(values, k)[0], level.nanmeans())
         _same(lev.nancvs(values, k), level.nancvs())
+        finite = np.where(np.isfinite(values), values, 0.5)  # means/stds read every value
+        level_finite = _level(r, k, finite)
+        mean, sd = lev.means_stds(finite, k)
+        _same(mean, level_finite.means())
+        _same(sd, level_finite.stds())
     assert np.array_equal(lev.level_lengths(k), level.lengths)
     np.testing.assert_array_equal(lev.counts(np.isfinite(values) & lev.valid(k)), level.counts(np.isfinite(level.values)))
 
