@@ -46,46 +46,48 @@ def _insert_sorted(table: np.ndarray, new: np.ndarray, field: str) -> np.ndarray
 
 
 class _SortedRuns:
-    """A table kept as two sorted runs: a large one and a small one that takes the inserts.
+    """A table kept as a few sorted runs, each at least four times larger than the next.
 
-    Inserting into one sorted array copies all of it (O(N) per batch, ~100 ms per call at a
-    million rows, even for one row). Inserts go into the small run instead, which is merged into
-    the large one when it outgrows an eighth of it: each row is copied O(1) times on average.
+    Inserting into one sorted array copies all of it: O(N) per call, ~0.1 s at a million rows even
+    for one row. Here each insert is a new run, merged with the newer runs it is not 4x larger
+    than (the invariant of a binary-counter LSM), so a row is copied O(log N) times in its life,
+    a call costs about its own size, and a lookup is one ``searchsorted`` per run (O(log N) runs).
     """
 
     def __init__(self, dtype: np.dtype, field: str):
         self.field = field
-        self.large = np.zeros(0, dtype)
-        self.small = np.zeros(0, dtype)
+        self.empty = np.zeros(0, dtype)
+        self.runs: list[np.ndarray] = []  # oldest and largest first
 
     def __len__(self) -> int:
-        return len(self.large) + len(self.small)
+        return sum(len(run) for run in self.runs)
 
     def find(self, wanted: np.ndarray) -> np.ndarray:
         """Every element whose ``field`` is one of ``wanted`` (distinct values)."""
-        return np.concatenate([run[gather_ranges(run[self.field], wanted)] for run in (self.large, self.small)])
+        return np.concatenate([self.empty] + [run[gather_ranges(run[self.field], wanted)] for run in self.runs])
 
     def insert(self, new: np.ndarray) -> None:
-        self.small = _insert_sorted(self.small, new, self.field)
-        if len(self.small) > max(4096, len(self.large) // 8):
-            self.large = _insert_sorted(self.large, self.small, self.field)
-            self.small = self.small[:0]
+        if len(new) == 0:
+            return
+        self.runs.append(new[np.argsort(new[self.field], kind="stable")])
+        while len(self.runs) > 1 and len(self.runs[-2]) < 4 * len(self.runs[-1]):
+            newer = self.runs.pop()
+            self.runs[-1] = _insert_sorted(self.runs[-1], newer, self.field)
 
     def keep(self, mask_of) -> None:
-        """Keep the elements where ``mask_of(run)`` is true, in each run."""
-        self.large = self.large[mask_of(self.large)]
-        self.small = self.small[mask_of(self.small)]
+        """Keep the elements where ``mask_of(run)`` is true."""
+        self.runs = [kept for kept in (run[mask_of(run)] for run in self.runs) if len(kept)]
 
     def all(self) -> np.ndarray:
-        return np.concatenate([self.large, self.small])
+        return np.concatenate([self.empty] + self.runs)
 
 
 class MemoryStore(HistoryStore):
     """History held in this process's memory (see :class:`HistoryStore` for the contract).
 
-    Rows are kept sorted by submission hash and events of each kind sorted by key (each in two
-    sorted runs, see :class:`_SortedRuns`), so a batch costs a few ``searchsorted`` calls and
-    inserts into small arrays.
+    Rows are kept sorted by submission hash and events of each kind sorted by key (each in a few
+    sorted runs, see :class:`_SortedRuns`), so a batch costs a few ``searchsorted`` calls per run
+    and copies about its own size.
     """
 
     name = "memory"
