@@ -178,6 +178,11 @@ def reasons_markdown() -> str:
         "(per-feature tree-path contributions summed per code). Family sub-scores in the output are",
         "the same contributions summed per family.",
         "",
+        "A `Scorer` explains the rows it flags (decision review or reject); accepted rows get no",
+        "reasons and NaN sub-scores unless it is built with `reasons=\"all\"` (`fraudscore score",
+        "--reasons all`). Contributions cost 3-5x the prediction, so explaining every row makes the",
+        "model stage several times dearer.",
+        "",
         "| code | family | meaning | features |",
         "|---|---|---|---|",
     ]
