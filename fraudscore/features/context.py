@@ -37,11 +37,13 @@ class FeatureContext:
 
     @cached_property
     def survey_codes(self) -> tuple[np.ndarray, np.ndarray]:
-        """(code per row, distinct survey ids): rows grouped by survey once for every family."""
-        import pandas as pd
+        """(code per row, distinct survey ids): rows grouped by survey once for every family.
 
-        codes, uniques = pd.factorize(self.batch.survey_id, use_na_sentinel=True)
-        return codes, np.asarray(uniques, dtype=object)
+        Codes are ``pandas.factorize``'s (first appearance order, -1 for a missing id).
+        """
+        from fraudscore.enrich._factorize import factorize_objects
+
+        return factorize_objects(self.batch.survey_id)
 
     @cached_property
     def ua(self):

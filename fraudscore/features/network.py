@@ -68,7 +68,8 @@ def geo(ctx: FeatureContext, state) -> dict:
                              mask=known_country & isin(tz, list(zones)))
 
     # The offset a zone really has at the time of submission (DST included), per distinct zone.
-    when = np.nanmedian(b.submitted_at_ms) if np.isfinite(b.submitted_at_ms).any() else 0.0
+    submitted = b.submitted_at_ms[~np.isnan(b.submitted_at_ms)]  # np.nanmedian, without its ~50 us of checks
+    when = float(np.median(submitted)) if np.isfinite(submitted).any() else 0.0
     moment = datetime.fromtimestamp(when / 1000.0, tz=timezone.utc)
     actual_min = per_unique(lambda z: zoneinfo.ZoneInfo(z).utcoffset(moment).total_seconds() / 60.0, tz)
     offset_gap = np.abs(b.column("device.tz_offset_min") - actual_min) / 60.0
