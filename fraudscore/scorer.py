@@ -289,7 +289,7 @@ class _ResultsWriter:
             self.write(Results.concat([]))
 
 
-def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 50_000, progress: bool = True) -> dict:
+def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 20_000, progress: bool = True) -> dict:
     """Stream Parquet/JSONL input through ``scorer`` in chunks and write the results.
 
     Memory is bounded by one chunk whatever the input size: chunks are read, scored, appended
@@ -303,7 +303,8 @@ def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 50_000
     output_path : path
         ``.parquet``, ``.jsonl`` or ``.csv``.
     chunk_size : int
-        Rows read and scored at a time.
+        Rows read and scored at a time. Peak memory follows it: about 0.3 GB plus ~47 KB per
+        chunk row with full telemetry (1.25 GB at the default 20,000; 2.4 GB at 50,000).
     progress : bool
         Show a progress bar.
 
