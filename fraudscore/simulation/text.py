@@ -99,27 +99,38 @@ _LLM = {
 _SLOTS = ("opener", "statement", "reason", "closer")
 
 
-def _slot_text(bank: dict, slot: str, index: np.ndarray, present: np.ndarray) -> pa.Array:
-    # Empty bank entries stand for "no such slot": null, skipped by the join.
-    vocab = pa.array([w or None for w in bank[slot]], type=pa.string())
-    idx = pa.array(index % len(bank[slot]), mask=~present)
-    return vocab.take(idx)
+_VOCABS: dict = {}
+
+
+def _vocab(bank: dict, slot: str) -> pa.Array:
+    """The slot's bank as an Arrow array, built once per bank (banks are module constants)."""
+    key = (id(bank), slot)
+    if key not in _VOCABS:
+        # Empty bank entries stand for "no such slot": null, skipped by the join.
+        _VOCABS[key] = pa.array([w or None for w in bank[slot]], type=pa.string())
+    return _VOCABS[key]
+
+
+def _slot_text(bank: dict, slot: str, index: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
+    idx = pa.array(index % len(bank[slot]), mask=None if present is None else ~present)
+    return _vocab(bank, slot).take(idx)
 
 
 def _compose(bank: dict, seed: np.ndarray, item: int, statements: int) -> pa.Array:
     """Texts, one per seed, shape (m,): slots chosen by hashing the seed, so equal seeds give equal text."""
     parts = []
     m = len(seed)
+    if m == 0:
+        return pa.array([], type=pa.string())
     for j, slot in enumerate(_SLOTS):
         h = mix64(seed, np.full(m, item * 31 + j))
-        present = np.ones(m, dtype=bool)
         if slot == "statement":
-            parts.append(_slot_text(bank, slot, (h % np.uint64(1 << 20)).astype(np.int64), present))
+            parts.append(_slot_text(bank, slot, (h % np.uint64(1 << 20)).astype(np.int64)))
             if statements > 1:
                 second = (h >> np.uint64(40)) % np.uint64(3) == 0  # a third write two statements
                 parts.append(_slot_text(bank, slot, ((h >> np.uint64(20)) % np.uint64(1 << 20)).astype(np.int64), second))
             continue
-        parts.append(_slot_text(bank, slot, (h % np.uint64(1 << 20)).astype(np.int64), present))
+        parts.append(_slot_text(bank, slot, (h % np.uint64(1 << 20)).astype(np.int64)))
     joined = pc.binary_join_element_wise(*parts, " ", null_handling="skip")
     return pc.fill_null(joined, "")
 
@@ -140,22 +151,35 @@ def compose_texts(style: np.ndarray, seed: np.ndarray, n_text: int, language: st
     n = len(style)
     bank = BANKS.get(language, BANKS["en"])
     seed = np.asarray(seed).astype(np.uint64)
-    columns = []
+    style = np.asarray(style)
+    # Each style's texts are composed only for the rows that have it (most rows are honest; the
+    # fluent LLM texts alone cost as much as the honest ones when built for every row), then one
+    # take puts every (row, item) text in place.
+    careless_rows = np.flatnonzero(style == CARELESS)
+    llm_rows = np.flatnonzero(style == LLM)
+    junk_rows = np.flatnonzero(style == JUNK)
+    honest_rows = np.flatnonzero((style != CARELESS) & (style != LLM) & (style != JUNK))
+    tidy_rows = np.asarray(capitalize)[honest_rows]
+    order = np.empty((n, n_text), dtype=np.int64)  # each (row, item) text's place in ``pieces``
+    pieces = []
+    done = 0
     for item in range(n_text):
-        honest = _compose(bank, seed, item, statements=2)
+        honest = _compose(bank, seed[honest_rows], item, statements=2)
+        tidy = np.flatnonzero(tidy_rows & (pc.utf8_length(honest).to_numpy(zero_copy_only=False) > 0))
         h = mix64(seed, np.full(n, 977 + item))
-        careless = pa.array(_CARELESS, type=pa.string()).take(pa.array((h % np.uint64(len(_CARELESS))).astype(np.int64)))
-        junk = pa.array(_JUNK, type=pa.string()).take(pa.array(((h >> np.uint64(8)) % np.uint64(len(_JUNK))).astype(np.int64)))
-        llm = _compose(_LLM, seed, item, statements=1)
-        tidy = pc.binary_join_element_wise(pc.utf8_capitalize(honest), pa.scalar("."), "")
-        honest = pc.if_else(pa.array(capitalize & (pc.utf8_length(honest).to_numpy(zero_copy_only=False) > 0)),
-                            tidy, honest)
-        col = honest
-        for code, arr in ((CARELESS, careless), (LLM, llm), (JUNK, junk)):
-            col = pc.if_else(pa.array(style == code), arr, col)
-        columns.append(col)
-    if not columns:
+        careless = pa.array(_CARELESS, type=pa.string()).take(
+            pa.array((h[careless_rows] % np.uint64(len(_CARELESS))).astype(np.int64)))
+        junk = pa.array(_JUNK, type=pa.string()).take(
+            pa.array(((h[junk_rows] >> np.uint64(8)) % np.uint64(len(_JUNK))).astype(np.int64)))
+        llm = _compose(_LLM, seed[llm_rows], item, statements=1)
+        for rows, piece in ((honest_rows, honest), (careless_rows, careless), (llm_rows, llm), (junk_rows, junk)):
+            order[rows, item] = done + np.arange(len(rows))
+            pieces.append(piece)
+            done += len(rows)
+        # Tidy writers: capitalised, with a full stop.
+        order[honest_rows[tidy], item] = done + np.arange(len(tidy))
+        pieces.append(pc.binary_join_element_wise(pc.utf8_capitalize(honest.take(pa.array(tidy))), pa.scalar("."), ""))
+        done += len(tidy)
+    if not pieces:
         return pa.array([], type=pa.string())
-    stacked = pa.concat_arrays(columns)  # item-major
-    order = (np.arange(n_text)[None, :] * n + np.arange(n)[:, None]).ravel()
-    return stacked.take(pa.array(order))
+    return pa.concat_arrays(pieces).take(pa.array(order.ravel()))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fraudscore.ragged import segment_index
+from ._kernels import segments
 from .answers import careless_item_mask
 from .design import item_words
 from .keystrokes import KeyPlan
@@ -96,18 +97,31 @@ def scroll_events(rng: np.random.Generator, blk: Block, tl: Timeline):
     lam = np.select([mode == SCROLL_WHEEL, mode == SCROLL_SMOOTH, mode == SCROLL_SCRIPTED], [0.9, 2.5, 1.0], 0.0)
     counts = np.where(mode == SCROLL_SCRIPTED, 1, rng.poisson(lam))
     counts = np.where(mode == SCROLL_NONE, 0, counts)
-    seg, pos = segment_index(counts)
+    seg, pos, starts = segments(counts)
     m = len(seg)
-    c = counts[seg].astype(float)
-    start = tl.item_start[:, :L].ravel()[seg]
-    read = tl.read_ms[:, :L].ravel()[seg]
-    scripted = mode[seg] == SCROLL_SCRIPTED
-    frac = np.where(scripted, 0.1, (pos + rng.random(m)) / c * 0.9)
-    t = start + frac * np.minimum(read, 5_000)
-    share = ITEM_HEIGHT / c * np.exp(0.4 * rng.standard_normal(m))
-    dy = np.select([mode[seg] == SCROLL_WHEEL, scripted], [100.0 * np.maximum(1, np.rint(share / 100)), ITEM_HEIGHT],
-                   np.round(share, 1))
-    back = (rng.random(m) < 0.06) & ~scripted
-    dy = np.where(back, -dy, dy)
+    # Per-item terms once, gathered per event; the few wheel and scripted items are then
+    # rewritten through their own events' indices rather than by masks over every event.
+    c = counts.astype(float)
+    scripted = np.flatnonzero((mode == SCROLL_SCRIPTED) & (counts > 0))
+    wheel = np.flatnonzero((mode == SCROLL_WHEEL) & (counts > 0))
+    t = rng.random(m)
+    t += pos
+    t /= c.take(seg)
+    t *= 0.9
+    t[starts[scripted]] = 0.1  # one event per scripted item
+    t *= np.minimum(tl.read_ms[:, :L].ravel(), 5_000).take(seg)
+    t += tl.item_start[:, :L].ravel().take(seg)
+    share = rng.standard_normal(m)
+    share *= 0.4
+    np.exp(share, out=share)
+    share *= (ITEM_HEIGHT / np.maximum(c, 1)).take(seg)
+    dy = np.round(share, 1)
+    wseg, wpos, _ = segments(counts[wheel])
+    at = starts[wheel].take(wseg) + wpos
+    dy[at] = 100.0 * np.maximum(1, np.rint(share[at] / 100))
+    dy[starts[scripted]] = ITEM_HEIGHT
+    back = rng.random(m) < 0.06
+    back[starts[scripted]] = False
+    np.negative(dy, out=dy, where=back)
     row_counts = counts.reshape(n, L).sum(axis=1)
     return row_counts, t, dy
