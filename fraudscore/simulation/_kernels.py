@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["segments", "select"]
+__all__ = ["segments", "select", "choice_cdf", "weighted_choice"]
 
 
 def segments(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -58,3 +58,19 @@ def select(cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out ^= bb
     return out.view(a.dtype)
 
+
+
+def choice_cdf(p) -> np.ndarray:
+    """The table ``Generator.choice(len(p), p=p)`` searches: ``cumsum(p) / cumsum(p)[-1]``."""
+    cdf = np.asarray(p, dtype=np.float64).cumsum()
+    cdf /= cdf[-1]
+    return cdf
+
+
+def weighted_choice(rng: np.random.Generator, cdf: np.ndarray, size: int) -> np.ndarray:
+    """``rng.choice(len(p), size, p=p)`` for ``cdf = choice_cdf(p)``: the same draws and indices.
+
+    ``Generator.choice`` validates ``p`` and rebuilds its table on every call (~20 µs); device
+    and locale draws make hundreds of such calls per block with a few fixed tables.
+    """
+    return cdf.searchsorted(rng.random(size), side="right")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._columns import Coded, mix64
+from ._kernels import choice_cdf, weighted_choice
 
 __all__ = ["CATEGORIES", "ENGINES", "UACatalogue", "ua_catalogue", "Devices", "draw_devices", "STANDARD_PLUGINS",
            "GPU_VENDORS", "GPU_RENDERERS", "fingerprint_hashes", "copy_devices", "ua_rows_where"]
@@ -209,9 +210,36 @@ def ua_catalogue() -> UACatalogue:
     )
 
 
-def _choice(rng: np.random.Generator, values, weights, size: int) -> np.ndarray:
+def _normalised(weights) -> np.ndarray:
     p = np.asarray(weights, dtype=float)
-    return np.asarray(values)[rng.choice(len(p), size=size, p=p / p.sum())]
+    return p / p.sum()
+
+
+@functools.cache
+def _category_tables(c: int) -> dict:
+    """Per device class: (values, choice table) of each hardware attribute, built once."""
+    screens = np.array(_SCREENS[c], dtype=float)
+    tables = {
+        "screen": (screens, choice_cdf(screens[:, 3] / screens[:, 3].sum())),
+        "cores": (np.asarray(_CORES[c][0]), choice_cdf(_normalised(_CORES[c][1]))),
+        "memory": (np.asarray(_MEMORY[c][0]), choice_cdf(_normalised(_MEMORY[c][1]))),
+        "touch": (np.asarray(_TOUCH[c][0]), choice_cdf(_normalised(_TOUCH[c][1]))),
+        "gpu": (np.arange(len(_GPUS[c])), choice_cdf(_normalised([g[2] for g in _GPUS[c]]))),
+    }
+    if c in _TASKBAR:
+        tables["taskbar"] = (np.asarray(_TASKBAR[c]), choice_cdf(_normalised([70, 30])))
+    return tables
+
+
+def _choice(rng: np.random.Generator, table: tuple, size: int) -> np.ndarray:
+    """Values drawn by weight: ``values[rng.choice(len(p), size, p=p)]`` from a ``(values, cdf)`` table."""
+    values, cdf = table
+    return values[weighted_choice(rng, cdf, size)]
+
+
+@functools.cache
+def _ua_cdf() -> np.ndarray:
+    return choice_cdf(ua_catalogue().weight)
 
 
 @dataclass
@@ -269,7 +297,7 @@ def draw_devices(rng: np.random.Generator, n: int, ua_rows: np.ndarray | None = 
         Catalogue indices to use instead of drawing from the traffic shares.
     """
     cat_ = ua_catalogue()
-    idx = rng.choice(len(cat_.ua), size=n, p=cat_.weight) if ua_rows is None else np.asarray(ua_rows)
+    idx = weighted_choice(rng, _ua_cdf(), n) if ua_rows is None else np.asarray(ua_rows)
     category = cat_.category[idx].astype(np.int64)
     engine = cat_.engine[idx].astype(np.int64)
     sw = np.zeros(n)
@@ -285,16 +313,15 @@ def draw_devices(rng: np.random.Generator, n: int, ua_rows: np.ndarray | None = 
         rows = np.flatnonzero(category == c)
         if rows.size == 0:
             continue
-        screens = np.array(_SCREENS[c], dtype=float)
-        pick = rng.choice(len(screens), size=rows.size, p=screens[:, 3] / screens[:, 3].sum())
-        sw[rows], sh[rows], dpr[rows] = screens[pick, 0], screens[pick, 1], screens[pick, 2]
-        cores[rows] = _choice(rng, *_CORES[c], rows.size)
-        memory[rows] = _choice(rng, *_MEMORY[c], rows.size)
-        touch[rows] = _choice(rng, *_TOUCH[c], rows.size)
+        tables = _category_tables(c)
+        picked = _choice(rng, tables["screen"], rows.size)
+        sw[rows], sh[rows], dpr[rows] = picked[:, 0], picked[:, 1], picked[:, 2]
+        cores[rows] = _choice(rng, tables["cores"], rows.size)
+        memory[rows] = _choice(rng, tables["memory"], rows.size)
+        touch[rows] = _choice(rng, tables["touch"], rows.size)
         if c in _TASKBAR:
-            taskbar[rows] = _choice(rng, _TASKBAR[c], [70, 30], rows.size)
-        gpus = _GPUS[c]
-        gpu[rows] = _GPU_OFFSET[c] + _choice(rng, np.arange(len(gpus)), [g[2] for g in gpus], rows.size)
+            taskbar[rows] = _choice(rng, tables["taskbar"], rows.size)
+        gpu[rows] = _GPU_OFFSET[c] + _choice(rng, tables["gpu"], rows.size)
         has_battery[rows] = rng.random(rows.size) < _BATTERY_SHARE.get(c, 0.0)
     # Desktop users who shrink the window do not change avail_screen, but some OS scalings do.
     avail_w = sw.copy()
@@ -385,4 +412,4 @@ def ua_rows_where(mask: np.ndarray, rng: np.random.Generator, size: int) -> np.n
     """Catalogue indices drawn by traffic share among entries where ``mask`` holds, shape (size,)."""
     cat = ua_catalogue()
     w = np.where(mask, cat.weight, 0.0)
-    return rng.choice(len(w), size=size, p=w / w.sum())
+    return weighted_choice(rng, choice_cdf(w / w.sum()), size)

@@ -18,6 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._kernels import choice_cdf, weighted_choice
+
 __all__ = ["COUNTRIES", "Locale", "country_index", "draw_ips", "ip_strings", "tz_offsets", "tz_country",
            "LANGUAGE_PROFILES", "profile_strings",
            "EMPTY_PROFILE", "ZONES", "UTC_ZONE", "draw_zone", "draw_profile", "draw_countries", "profile_index",
@@ -137,33 +139,45 @@ def profile_index(profile: tuple[str, ...]) -> int:
     return _PROFILE_INDEX[profile]
 
 
-def _draw_per_country(rng: np.random.Generator, country: np.ndarray, options, index) -> np.ndarray:
-    """For each row, one code drawn from its country's weighted ``options(c)`` = [(name, weight)]."""
+@functools.cache
+def _country_table(kind: str, ci: int) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, choice table) of one country's time zones or language profiles."""
+    choices = COUNTRIES[ci].zones if kind == "zones" else COUNTRIES[ci].profiles
+    index = _ZONE_INDEX if kind == "zones" else _PROFILE_INDEX
+    p = np.array([w for _, w in choices])
+    return np.array([index[name] for name, _ in choices]), choice_cdf(p / p.sum())
+
+
+def _draw_per_country(rng: np.random.Generator, country: np.ndarray, kind: str) -> np.ndarray:
+    """For each row, one code drawn from its country's weighted zones or profiles."""
     out = np.empty(len(country), dtype=np.int64)
     for ci in np.unique(country):
         rows = np.flatnonzero(country == ci)
-        choices = options(COUNTRIES[ci])
-        p = np.array([w for _, w in choices])
-        codes = np.array([index[name] for name, _ in choices])
-        out[rows] = codes[rng.choice(len(choices), rows.size, p=p / p.sum())]
+        codes, cdf = _country_table(kind, int(ci))
+        out[rows] = codes[weighted_choice(rng, cdf, rows.size)]
     return out
 
 
 def draw_zone(rng: np.random.Generator, country: np.ndarray) -> np.ndarray:
     """Time-zone codes (into :data:`ZONES`) for rows living in ``country`` (indices), shape (n,)."""
-    return _draw_per_country(rng, country, lambda c: c.zones, _ZONE_INDEX)
+    return _draw_per_country(rng, country, "zones")
 
 
 def draw_profile(rng: np.random.Generator, country: np.ndarray) -> np.ndarray:
     """Language-profile codes (into :data:`LANGUAGE_PROFILES`) for people from ``country``, shape (n,)."""
-    return _draw_per_country(rng, country, lambda c: c.profiles, _PROFILE_INDEX)
+    return _draw_per_country(rng, country, "profiles")
+
+
+@functools.cache
+def _table_cdf(table: tuple) -> tuple[np.ndarray, np.ndarray]:
+    p = np.array([w for _, w in table])
+    return np.array([_INDEX[c] for c, _ in table]), choice_cdf(p / p.sum())
 
 
 def draw_countries(rng: np.random.Generator, table, n: int) -> np.ndarray:
     """Country indices drawn from a ``((code, weight), ...)`` table, shape (n,)."""
-    p = np.array([w for _, w in table])
-    codes = np.array([_INDEX[c] for c, _ in table])
-    return codes[rng.choice(len(table), n, p=p / p.sum())]
+    codes, cdf = _table_cdf(tuple(table))
+    return codes[weighted_choice(rng, cdf, n)]
 
 
 @functools.cache

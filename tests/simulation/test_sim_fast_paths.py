@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from fraudscore.ragged import segment_index
 from fraudscore.simulation import assemble, simulate
-from fraudscore.simulation._kernels import segments, select
+from fraudscore.simulation._kernels import choice_cdf, segments, select, weighted_choice
 
 
 def _load_reference():
@@ -94,3 +94,13 @@ def test_select_equals_where_bit_for_bit(triples, dtype):
     a = np.array([t[1] for t in triples], dtype=dtype)
     b = np.array([t[2] for t in triples], dtype=dtype)
     assert _equal(select(cond, a, b), np.where(cond, a, b))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 10.0), min_size=1, max_size=12).filter(lambda w: sum(w) > 0),
+       st.integers(0, 50), st.integers(0, 2**32))
+def test_weighted_choice_draws_what_generator_choice_draws(weights, size, seed):
+    p = np.array(weights) / np.sum(weights)
+    a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+    assert np.array_equal(weighted_choice(a, choice_cdf(p), size), b.choice(len(p), size, p=p))
+    assert a.bit_generator.state == b.bit_generator.state
