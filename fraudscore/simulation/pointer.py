@@ -82,6 +82,112 @@ def _min_jerk(s: np.ndarray) -> np.ndarray:
     return s * s * s * (10.0 + s * (-15.0 + 6.0 * s))
 
 
+_CHUNK = 32_768  # samples per run of segments in pointer_events: ~128 KB per float32 temporary
+
+
+@dataclass(frozen=True)
+class _SegmentTerms:
+    """Per-segment inputs of the pointer samples, shape (S,) (the tables: (2 S,), by phase)."""
+
+    k: np.ndarray
+    k_f: np.ndarray
+    mstart: np.ndarray
+    f: np.ndarray
+    den: np.ndarray
+    mj: np.ndarray
+    omj: np.ndarray
+    jitter: np.ndarray
+    noise: np.ndarray
+    arcs: np.ndarray
+    ux: np.ndarray
+    uy: np.ndarray
+    mt: np.ndarray
+    start: np.ndarray
+    pause: np.ndarray
+    pause_at: np.ndarray
+    teleport: np.ndarray
+    click: np.ndarray
+    ax: np.ndarray
+    ay: np.ndarray
+    dx: np.ndarray
+    dy: np.ndarray
+
+
+def _moves(sg: _SegmentTerms, s0: int, s1: int, a0: int, a1: int, jitter: np.ndarray, nz: np.ndarray,
+           t: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+    """Move samples ``a0:a1`` (the samples of segments ``s0:s1``) written into ``t, x, y``.
+
+    ``jitter`` and ``nz`` are those samples' uniform draws and sensor noise (shape (a1 - a0,) and
+    (2, a1 - a0)); ``nz`` is overwritten.
+    """
+    f32 = np.float32
+    sl = slice(s0, s1)
+    k = sg.k[sl]
+    mseg, mpos, mstart = segments(k)
+    pos1 = mpos.astype(f32)
+    pos1 += f32(1)
+    kk = sg.k_f[sl].take(mseg)
+    u = pos1 / kk
+    u_t = sg.jitter[sl].take(mseg)
+    u_t *= jitter
+    np.subtract(pos1, u_t, out=u_t)
+    u_t /= kk
+    del pos1, kk
+    f = sg.f[sl].take(mseg)
+    primary = u < f
+    uf = u / f
+    u -= f
+    u /= sg.den[sl].take(mseg)
+    s = select(primary, uf, u)
+    del u, f
+    np.clip(s, 0, 1, out=s)
+    prof = _min_jerk(s)
+    prof *= sg.mj[sl].take(mseg)
+    s *= sg.omj[sl].take(mseg)
+    prof += s
+    del s
+    phase = mseg + s0
+    phase *= 2
+    phase += ~primary
+    arc = np.minimum(uf, f32(1), out=uf)
+    arc *= f32(np.pi)
+    np.sin(arc, out=arc)
+    arc *= sg.arcs[sl].take(mseg)
+    # No sensor noise on the last sample, which lands where the button goes down.
+    noise = sg.noise[sl].take(mseg)
+    noise[(mstart + k - 1)[k > 0]] = 0
+    nz *= noise
+    del noise
+    px = sg.dx.take(phase)
+    px *= prof
+    px += sg.ax.take(phase)
+    px -= sg.uy[sl].take(mseg) * arc
+    px += nz[0]
+    py = sg.dy.take(phase)
+    py *= prof
+    py += sg.ay.take(phase)
+    py += sg.ux[sl].take(mseg) * arc
+    py += nz[1]
+    del phase, prof, arc
+    tt = sg.mt[sl].take(mseg)
+    tt *= u_t
+    tt += sg.start[sl].take(mseg)
+    # The pause: only segments with one (a few percent) need the comparison; elsewhere it adds 0.
+    paused = np.flatnonzero(sg.pause[sl] != 0)
+    if paused.size:
+        pseg, ppos, _ = segments(k[paused])
+        at = mstart[paused].take(pseg) + ppos
+        late = u_t[at] > sg.pause_at[sl][paused].take(pseg)
+        tt[at[late]] += sg.pause[sl][paused].take(pseg[late])
+    teleport = np.flatnonzero(sg.teleport[sl])
+    tt[mstart[teleport]] = sg.click[sl][teleport] - 1.0
+    # Segment j starts at mstart[j] + 3 j in the event arrays (3 button events per earlier segment).
+    at = mseg + s0
+    at *= 3
+    at += np.arange(a0, a1, dtype=np.int64)
+    t[at], x[at], y[at] = tt, px, py
+
+
 def pointer_events(rng: np.random.Generator, blk: Block, tg: Targets, click_t: np.ndarray):
     """All pointer events of a block.
 
@@ -135,77 +241,33 @@ def pointer_events(rng: np.random.Generator, blk: Block, tg: Targets, click_t: n
     dx_tab = np.column_stack([mxs - x0s, x1s - mxs]).ravel()
     dy_tab = np.column_stack([mys - y0s, y1s - mys]).ravel()
 
-    mseg, mpos, mstart = segments(k)
-    m = len(mseg)
-    pos1 = mpos.astype(f32)
-    pos1 += f32(1)
-    kk = k.astype(f32).take(mseg)
-    u = pos1 / kk
-    u_t = blk.dt_jitter[row].astype(f32).take(mseg)
-    u_t *= rng.random(m, dtype=f32)
-    np.subtract(pos1, u_t, out=u_t)
-    u_t /= kk
-    del pos1, kk
-    f = f_s.take(mseg)
-    primary = u < f
-    uf = u / f
-    u -= f
-    u /= den_s.take(mseg)
-    s = select(primary, uf, u)
-    del u, f
-    np.clip(s, 0, 1, out=s)
-    prof = _min_jerk(s)
-    prof *= mj_s.take(mseg)
-    s *= (f32(1) - mj_s).take(mseg)
-    prof += s
-    del s
-    phase = mseg * 2
-    phase += ~primary
-    arc = np.minimum(uf, f32(1), out=uf)
-    arc *= f32(np.pi)
-    np.sin(arc, out=arc)
-    arc *= arcs.take(mseg)
-    # Sensor noise: triangular (sum of two uniforms, sd 1), far cheaper to draw than a normal;
-    # none on the last sample, which lands where the button goes down.
+    m_end = np.cumsum(k)
+    mstart = m_end - k
+    m = int(m_end[-1]) if S else 0
+    # The draws for every sample first, in the order the stream has always had them.
+    jitter = rng.random(m, dtype=f32)
     nz = rng.random((2, m), dtype=f32)
     nz -= rng.random((2, m), dtype=f32)
+    # Sensor noise: triangular (sum of two uniforms, sd 1), far cheaper to draw than a normal.
     nz *= f32(2.449)
-    noise = blk.path_noise[row].astype(f32).take(mseg)
-    noise[(mstart + k - 1)[k > 0]] = 0
-    nz *= noise
-    del noise
-    px = dx_tab.take(phase)
-    px *= prof
-    px += ax_tab.take(phase)
-    px -= uys.take(mseg) * arc
-    px += nz[0]
-    py = dy_tab.take(phase)
-    py *= prof
-    py += ay_tab.take(phase)
-    py += uxs.take(mseg) * arc
-    py += nz[1]
-    del phase, prof, arc, nz
-    tt = mt.take(mseg)
-    tt *= u_t
-    tt += start_s.take(mseg)
-    # The pause: only segments with one (a few percent) need the comparison; elsewhere it adds 0.
-    paused = np.flatnonzero(pause_s != 0)
-    if paused.size:
-        pseg, ppos, _ = segments(k[paused])
-        at = mstart[paused].take(pseg) + ppos
-        late = u_t[at] > tg.pause_at.ravel()[paused].take(pseg)
-        tt[at[late]] += pause_s[paused].take(pseg[late])
-    teleport = np.flatnonzero((mode == POINTER_TELEPORT) & (k > 0))
-    tt[mstart[teleport]] = click_t.ravel()[teleport] - 1.0
-    # Segment s starts at mstart[s] + 3 s in the event arrays (3 button events per earlier segment).
-    at = mseg * 3
-    at += np.arange(m, dtype=np.int64)
-    del mseg, mpos, u_t
     t = np.empty(E)
     x = np.empty(E, dtype=np.float32)
     y = np.empty(E, dtype=np.float32)
     kind = np.full(E, MOVE, dtype=np.int8)
-    t[at], x[at], y[at] = tt, px, py
+    seg = _SegmentTerms(
+        k=k, k_f=k.astype(f32), mstart=mstart, f=f_s, den=den_s, mj=mj_s, omj=f32(1) - mj_s,
+        jitter=blk.dt_jitter[row].astype(f32), noise=blk.path_noise[row].astype(f32), arcs=arcs, ux=uxs, uy=uys,
+        mt=mt, start=start_s, pause=pause_s, pause_at=tg.pause_at.ravel(),
+        teleport=(mode == POINTER_TELEPORT) & (k > 0), click=click_t.ravel(),
+        ax=ax_tab, ay=ay_tab, dx=dx_tab, dy=dy_tab)
+    # Samples in runs of whole segments of about _CHUNK samples: each run's temporaries stay in
+    # cache, instead of ~25 MB of fresh arrays a block (page faults cost as much as the arithmetic).
+    cuts = np.unique(np.concatenate([[0], np.searchsorted(mstart, np.arange(_CHUNK, m, _CHUNK)), [S]]))
+    for s0, s1 in zip(cuts[:-1], cuts[1:]):
+        a0 = int(mstart[s0]) if s0 < S else m
+        a1 = int(mstart[s1]) if s1 < S else m
+        if a1 > a0:
+            _moves(seg, int(s0), int(s1), a0, a1, jitter[a0:a1], nz[:, a0:a1], t, x, y)
 
     # Down, up, click at the landing point.
     c = click_t.ravel()
