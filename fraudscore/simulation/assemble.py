@@ -36,10 +36,13 @@ def _offsets(counts: np.ndarray) -> pa.Array:
     return pa.array(off)
 
 
-def _list(counts: np.ndarray, values: pa.Array | np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    """List array of ``len(counts)`` rows from flat values; ``mask`` True = null row."""
+def _list(counts: np.ndarray | pa.Array, values: pa.Array | np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """List array of ``len(counts)`` rows from flat values; ``mask`` True = null row.
+
+    ``counts`` may already be offsets from :func:`_offsets` (series of one kind share them).
+    """
     values = values if isinstance(values, pa.Array) else pa.array(values)
-    off = _offsets(counts)
+    off = counts if isinstance(counts, pa.Array) else _offsets(counts)
     if mask is not None and mask.any():
         return pa.ListArray.from_arrays(off, values, mask=pa.array(mask))
     return pa.ListArray.from_arrays(off, values)
@@ -85,15 +88,17 @@ def block_table(rng: np.random.Generator, blk: Block, seed: int) -> pa.Table:
     key_t = keys.rel_t + np.repeat(tl.key_start.ravel(), keys.counts)
 
     no_analytics = ~blk.consent_analytics
+    # One offsets array per series, shared by its fields.
+    p_off, s_off, k_off, f_off = (_offsets(c) for c in (p_counts, s_counts, k_counts, tl.focus_counts))
     telemetry = _struct({
         "pointer": _struct({
-            "t": _list(p_counts, p_t), "x": _list(p_counts, p_x), "y": _list(p_counts, p_y),
-            "kind": _list(p_counts, _kinds("telemetry.pointer.kind", p_kind))}),
-        "scroll": _struct({"t": _list(s_counts, s_t), "dy": _list(s_counts, s_dy)}),
-        "keys": _struct({"t": _list(k_counts, key_t),
-                         "kind": _list(k_counts, _kinds("telemetry.keys.kind", keys.kind))}),
-        "focus": _struct({"t": _list(tl.focus_counts, tl.focus_t),
-                          "kind": _list(tl.focus_counts, _kinds("telemetry.focus.kind", tl.focus_kind))}),
+            "t": _list(p_off, p_t), "x": _list(p_off, p_x), "y": _list(p_off, p_y),
+            "kind": _list(p_off, _kinds("telemetry.pointer.kind", p_kind))}),
+        "scroll": _struct({"t": _list(s_off, s_t), "dy": _list(s_off, s_dy)}),
+        "keys": _struct({"t": _list(k_off, key_t),
+                         "kind": _list(k_off, _kinds("telemetry.keys.kind", keys.kind))}),
+        "focus": _struct({"t": _list(f_off, tl.focus_t),
+                          "kind": _list(f_off, _kinds("telemetry.focus.kind", tl.focus_kind))}),
         "item_ms": _list(np.full(n, L + T), tl.item_ms.ravel()),
     }, mask=no_analytics)
 
