@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["HistorySpec", "read_submissions", "score_dask", "score_files"]
+__all__ = ["HistorySpec", "parquet_fragments", "read_submissions", "score_dask", "score_files"]
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,15 @@ def _scorer(model, survey, secret):
     return entry[0]
 
 
+#: Phase 1 needs everything but telemetry: reader errors depend on ids and timestamps only, and
+#: fingerprints and history keys on device, network, identity and answer fields.
+_NOT_FOR_HISTORY = ("telemetry", "label")
+
+
+def _for_history(names) -> list:
+    return [n for n in names if str(n).split(".")[0] not in _NOT_FOR_HISTORY]
+
+
 def _as_input(frame: pd.DataFrame):
     """A partition as the readers' fastest input: Arrow when its columns already are Arrow."""
     if any(isinstance(dtype, pd.ArrowDtype) for dtype in frame.dtypes):
@@ -154,42 +163,142 @@ def _as_input(frame: pd.DataFrame):
     return frame
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What every task of one job needs (small; the model travels separately, once per worker)."""
+
+    spec: HistorySpec
+    secret: object
+    check: str
+    first: int
+    survey: object = None
+
+
+def _record(data, job: _Job, number: int) -> int:
+    """Phase 1: fingerprint and record one partition under its reserved batch number."""
+    from fraudscore.model import history_counts
+
+    store = _store(job.spec, job.secret, job.check)
+    counts = history_counts(data, _ReservedBatch(store, job.first + number), secret=job.secret)
+    return int((~counts.replayed).sum())
+
+
+def _score(data, model, job: _Job, number: int) -> pd.DataFrame:
+    """Phase 2: score one partition; its history lookup replays what phase 1 recorded."""
+    scorer = copy.copy(_scorer(model, job.survey, job.secret))  # shares the compiled model
+    scorer.history = _ReservedBatch(_store(job.spec, job.secret, job.check), job.first + number)
+    return scorer.score(data).to_pandas()
+
+
+def _write(results: pd.DataFrame, output: str, number: int) -> pd.DataFrame:
+    """Write one partition's results as ``part.NNNNN.parquet``; return its one-row summary."""
+    from fraudscore.results import Results
+
+    results = Results(results)
+    results.write(Path(output) / f"part.{number:05d}.parquet")
+    summary = results.summary()
+    return pd.DataFrame({"partition": [number], "rows": [summary["rows"]],
+                         "decisions": [summary["decisions"]], "errors": [summary["errors"]]})
+
+
+# Tasks over a Dask DataFrame's partitions (map_partitions gives the partition number).
 def _number(partition_info) -> int:
     if partition_info is None:  # only while Dask infers metadata on an empty frame
         return 0
     return int(partition_info["number"])
 
 
-def _record_partition(frame, spec, secret, check, first, partition_info=None):
-    """Phase 1: fingerprint and record one partition under its reserved batch number."""
-    from fraudscore.model import history_counts
-
-    store = _store(spec, secret, check)
-    number = _number(partition_info)
-    counts = history_counts(_as_input(frame), _ReservedBatch(store, first + number), secret=secret)
-    return pd.DataFrame({"partition": [number], "rows": [len(frame)], "added": [int((~counts.replayed).sum())]})
+def _record_partition(frame, job, partition_info=None):
+    added = _record(_as_input(frame), job, _number(partition_info))
+    return pd.DataFrame({"partition": [_number(partition_info)], "rows": [len(frame)], "added": [added]})
 
 
-def _score_partition(frame, model, survey, spec, secret, check, first, partition_info=None):
-    """Phase 2: score one partition; its history lookup replays what phase 1 recorded."""
-    scorer = copy.copy(_scorer(model, survey, secret))  # shares the compiled model; history is per call
-    scorer.history = _ReservedBatch(_store(spec, secret, check), first + _number(partition_info))
-    out = scorer.score(_as_input(frame)).to_pandas()
+def _score_partition(frame, model, job, partition_info=None):
+    out = _score(_as_input(frame), model, job, _number(partition_info))
     out.index = frame.index
     return out
 
 
-def _write_partition(frame, model, survey, spec, secret, check, first, output, partition_info=None):
-    """Phase 2 for files: score one partition, write ``part.NNNNN.parquet``, return its summary."""
-    from fraudscore.results import Results
+def _write_partition(frame, model, job, output, partition_info=None):
+    return _write(_score_partition(frame, model, job, partition_info), output, _number(partition_info))
 
-    results = Results(_score_partition(frame, model, survey, spec, secret, check, first, partition_info))
-    number = _number(partition_info)
-    if partition_info is not None:
-        results.write(Path(output) / f"part.{number:05d}.parquet")
-    summary = results.summary()
-    return pd.DataFrame({"partition": [number], "rows": [summary["rows"]],
-                         "decisions": [summary["decisions"]], "errors": [summary["errors"]]})
+
+# Tasks over Parquet fragments read straight into Arrow (no pandas round trip).
+@dataclass(frozen=True)
+class _Fragment:
+    """Consecutive row groups of one Parquet file: one partition."""
+
+    path: str
+    row_groups: tuple
+    offset: int  # input row number of the fragment's first row
+    rows: int
+
+    def read(self, history_only: bool = False):
+        """The fragment as an Arrow table; ``history_only`` leaves out what phase 1 never reads."""
+        import pyarrow.parquet as pq
+
+        file = pq.ParquetFile(self.path)
+        columns = _for_history(file.schema_arrow.names) if history_only else None
+        return file.read_row_groups(list(self.row_groups), columns=columns)
+
+
+def _record_fragment(fragment: _Fragment, number: int, job: _Job) -> int:
+    return _record(fragment.read(history_only=True), job, number)
+
+
+def _score_fragment(fragment: _Fragment, number: int, model, job: _Job) -> pd.DataFrame:
+    out = _score(fragment.read(), model, job, number)
+    out.index = pd.RangeIndex(fragment.offset, fragment.offset + fragment.rows)
+    return out
+
+
+def _write_fragment(fragment: _Fragment, number: int, model, job: _Job, output: str) -> pd.DataFrame:
+    return _write(_score_fragment(fragment, number, model, job), output, number)
+
+
+def parquet_fragments(paths, rows_per_partition: int = 50_000) -> list:
+    """Split local Parquet files into partitions of whole row groups, in input order.
+
+    Parameters
+    ----------
+    paths : str, Path or list
+        Files, directories (their ``*.parquet`` files) or globs; sorted by name within each.
+    rows_per_partition : int
+        Row groups of a file are grouped until a partition reaches this many rows.
+
+    Returns
+    -------
+    list of _Fragment
+    """
+    import glob
+
+    import pyarrow.parquet as pq
+
+    files = []
+    for item in [paths] if isinstance(paths, (str, Path)) else list(paths):
+        item = str(item)
+        if Path(item).is_dir():
+            files += sorted(str(p) for p in Path(item).glob("*.parquet"))
+        elif any(c in item for c in "*?["):
+            files += sorted(glob.glob(item))
+        else:
+            files.append(item)
+    if not files:
+        raise FileNotFoundError(f"no Parquet files in {paths!r}")
+    fragments, offset = [], 0
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        group, size = [], 0
+        for g in range(meta.num_row_groups):
+            group.append(g)
+            size += meta.row_group(g).num_rows
+            if size >= rows_per_partition or g == meta.num_row_groups - 1:
+                if size == 0:  # an empty file or row group has no rows to score
+                    continue
+                fragments.append(_Fragment(str(Path(path).resolve()), tuple(group), offset, size))
+                offset += size
+                group, size = [], 0
+    return fragments
 
 
 # ------------------------------------------------------------------ client side
@@ -219,32 +328,6 @@ def _results_meta() -> pd.DataFrame:
     return Results.concat([]).to_pandas()
 
 
-def _prepare(data, history, model, secret, client):
-    """Load the model, ship it to the workers, reserve batches and run phase 1. Returns the job."""
-    import dask
-    import dask.dataframe as dd
-
-    from fraudscore.model import FraudModel, load_model
-
-    frame = data if isinstance(data, dd.DataFrame) else read_submissions(data)
-    if model is None or isinstance(model, (str, Path)):
-        model = load_model(model)
-    if not isinstance(model, FraudModel):
-        raise TypeError(f"model must be a FraudModel or a model directory, got {type(model).__name__}")
-    spec = HistorySpec.of(history)
-    check = _secret_check(secret)
-    client = client if client is not None else _default_client()
-    # Sent once to every worker (or, without a distributed client, once as one graph key).
-    shipped = client.scatter(model, broadcast=True, hash=False) if client is not None else dask.delayed(model)
-
-    with spec.open(secret) as store:
-        first = store.reserve_batches(frame.npartitions)
-    recorded = frame.map_partitions(_record_partition, spec, secret, check, first,
-                                    meta={"partition": "int64", "rows": "int64", "added": "int64"})
-    recorded = (client.compute(recorded).result() if client is not None else recorded.compute())
-    return frame, shipped, spec, check, first, recorded
-
-
 def _default_client():
     try:
         from distributed import default_client
@@ -254,8 +337,63 @@ def _default_client():
         return None
 
 
-def score_dask(data, history, *, model=None, survey=None, secret=None, client=None):
-    """Score a Dask DataFrame of submissions, partition by partition, with shared history.
+def _compute(client, *collections):
+    import dask
+
+    if client is not None:
+        return client.gather(client.compute(list(collections)))
+    return list(dask.compute(*collections))
+
+
+def _is_remote(data) -> bool:
+    items = [data] if isinstance(data, (str, Path)) else list(data)
+    return any("://" in str(item) for item in items)
+
+
+def _prepare(data, history, model, survey, secret, client, rows_per_partition):
+    """Load and ship the model, plan the partitions, reserve batches and run phase 1.
+
+    Returns ``(client, shipped model, job, frame or None, fragments or None)``.
+    """
+    import dask
+    import dask.dataframe as dd
+
+    from fraudscore.model import FraudModel, load_model
+
+    if model is None or isinstance(model, (str, Path)):
+        model = load_model(model)
+    if not isinstance(model, FraudModel):
+        raise TypeError(f"model must be a FraudModel or a model directory, got {type(model).__name__}")
+    spec = HistorySpec.of(history)
+    client = client if client is not None else _default_client()
+    frame = fragments = None
+    if isinstance(data, dd.DataFrame):
+        frame = data
+    elif _is_remote(data):  # object stores: Dask's reader knows them (fsspec)
+        frame = read_submissions(data)
+    else:
+        fragments = parquet_fragments(data, rows_per_partition)
+    partitions = frame.npartitions if frame is not None else len(fragments)
+
+    with spec.open(secret) as store:
+        first = store.reserve_batches(partitions) if partitions else 1
+    job = _Job(spec, secret, _secret_check(secret), first, survey)
+    # Sent once to every worker (or, without a distributed client, once as one graph key).
+    shipped = client.scatter(model, broadcast=True, hash=False) if client is not None else dask.delayed(model)
+
+    if frame is not None:
+        light = frame[_for_history(frame.columns)]  # projection reaches the Parquet reader
+        _compute(client, light.map_partitions(_record_partition, job,
+                                              meta={"partition": "int64", "rows": "int64", "added": "int64"}))
+    else:
+        record = dask.delayed(_record_fragment, pure=False)
+        _compute(client, *[record(f, i, job) for i, f in enumerate(fragments)])
+    return client, shipped, job, frame, fragments
+
+
+def score_dask(data, history, *, model=None, survey=None, secret=None, client=None,
+               rows_per_partition: int = 50_000):
+    """Score submissions on Dask, partition by partition, with shared history.
 
     Phase 1 (recording every partition in the history store) runs now and blocks; phase 2
     (scoring) runs when the returned DataFrame is computed. See the module docstring for the
@@ -264,8 +402,9 @@ def score_dask(data, history, *, model=None, survey=None, secret=None, client=No
     Parameters
     ----------
     data : dask.dataframe.DataFrame, or Parquet path(s)
-        Partitions in any layout the readers accept (nested or dotted columns). Paths are read
-        with :func:`read_submissions`.
+        A DataFrame in any layout the readers accept (nested or dotted columns), or Parquet
+        files, directories or globs: local paths are read straight into Arrow in partitions of
+        whole row groups (:func:`parquet_fragments`), remote URLs with :func:`read_submissions`.
     history : str, HistorySpec, RedisStore or SQLiteStore
         The shared store: ``redis://HOST:PORT/DB`` for a cluster, ``sqlite:PATH`` for workers on
         one machine.
@@ -278,19 +417,33 @@ def score_dask(data, history, *, model=None, survey=None, secret=None, client=No
         every worker (checked: a worker with another secret fails the job).
     client : distributed.Client, optional
         Default: the current client, else Dask's local scheduler.
+    rows_per_partition : int
+        For local Parquet paths: row groups per partition up to about this many rows.
 
     Returns
     -------
     dask.dataframe.DataFrame
-        The results contract (:mod:`fraudscore.results`), one row per input row, same partitions
-        and index as ``data``.
+        The results contract (:mod:`fraudscore.results`), one row per input row, in input order;
+        a DataFrame input keeps its partitions and index, paths get the input row number.
     """
-    frame, shipped, spec, check, first, _ = _prepare(data, history, model, secret, client)
-    return frame.map_partitions(_score_partition, shipped, survey, spec, secret, check, first,
-                                meta=_results_meta(), enforce_metadata=False)
+    import dask
+    import dask.dataframe as dd
+
+    _, shipped, job, frame, fragments = _prepare(data, history, model, survey, secret, client, rows_per_partition)
+    if frame is not None:
+        return frame.map_partitions(_score_partition, shipped, job, meta=_results_meta(), enforce_metadata=False)
+    if not fragments:  # files without a single row: no results, but a well-formed DataFrame
+        return dd.from_pandas(_results_meta(), npartitions=1)
+    # Results keep the column types of the results contract; Dask would otherwise turn its text
+    # columns into its own string type on this path only.
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_map(_score_fragment, fragments, range(len(fragments)), args=(shipped, job),
+                           meta=_results_meta(), enforce_metadata=False,
+                           divisions=[f.offset for f in fragments] + [fragments[-1].offset + fragments[-1].rows - 1])
 
 
-def score_files(inputs, output, history, *, model=None, survey=None, secret=None, client=None) -> dict:
+def score_files(inputs, output, history, *, model=None, survey=None, secret=None, client=None,
+                rows_per_partition: int = 50_000) -> dict:
     """Score Parquet files on a Dask cluster and write one results file per partition.
 
     Parameters
@@ -299,7 +452,7 @@ def score_files(inputs, output, history, *, model=None, survey=None, secret=None
         Parquet files, a directory or a glob.
     output : str or Path
         Directory for ``part.00000.parquet``, ... (one per input partition, in input order).
-    history, model, survey, secret, client
+    history, model, survey, secret, client, rows_per_partition
         As for :func:`score_dask`.
 
     Returns
@@ -307,15 +460,23 @@ def score_files(inputs, output, history, *, model=None, survey=None, secret=None
     dict
         ``rows``, ``partitions``, ``seconds``, ``rows_per_s``, ``decisions`` and ``errors``.
     """
+    import dask
+
     start = time.perf_counter()
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    frame, shipped, spec, check, first, _ = _prepare(inputs, history, model, secret, client)
-    client = client if client is not None else _default_client()
-    meta = {"partition": "int64", "rows": "int64", "decisions": "object", "errors": "object"}
-    summaries = frame.map_partitions(_write_partition, shipped, survey, spec, secret, check, first,
-                                     str(output.resolve()), meta=meta, enforce_metadata=False)
-    summaries = client.compute(summaries).result() if client is not None else summaries.compute()
+    target = str(output.resolve())
+    client, shipped, job, frame, fragments = _prepare(inputs, history, model, survey, secret, client,
+                                                      rows_per_partition)
+    if frame is not None:
+        meta = {"partition": "int64", "rows": "int64", "decisions": "object", "errors": "object"}
+        (summaries,) = _compute(client, frame.map_partitions(_write_partition, shipped, job, target, meta=meta,
+                                                             enforce_metadata=False))
+        parts = [summaries]
+    else:
+        write = dask.delayed(_write_fragment, pure=False)
+        parts = _compute(client, *[write(f, i, shipped, job, target) for i, f in enumerate(fragments)])
+    summaries = pd.concat(parts, ignore_index=True)
     decisions: Counter = Counter()
     errors: Counter = Counter()
     for d, e in zip(summaries["decisions"], summaries["errors"]):

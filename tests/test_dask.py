@@ -22,7 +22,13 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from fraudscore.dask import HistorySpec, _store, read_submissions, score_dask
+from fraudscore.dask import (
+    HistorySpec,
+    _store,
+    parquet_fragments,
+    read_submissions,
+    score_dask,
+)
 from fraudscore.history import MemoryStore, RedisStore
 from fraudscore.results import FAMILIES, Results
 from fraudscore.scorer import Scorer
@@ -110,6 +116,29 @@ def test_dask_results_equal_one_process_scoring_the_partitions_in_order(
         held = store.submission_count()
         _assert_same_results(results.compute(), expected)
         assert store.submission_count() == held == len(submissions)
+
+
+def test_parquet_paths_are_read_straight_into_arrow_with_the_same_results(
+        cluster_client, submissions, redis_url, tmp_path):
+    _write_parts(submissions, tmp_path / "in")
+    expected = _in_order(submissions, MemoryStore())
+
+    results = score_dask(tmp_path / "in", _redis_spec(redis_url), client=cluster_client)
+    assert results.npartitions == PARTS
+    got = results.compute()
+    assert got.index.tolist() == list(range(len(submissions)))  # input row numbers
+    _assert_same_results(got, expected)
+
+
+def test_parquet_fragments_group_row_groups_of_each_file_in_order(tmp_path):
+    table = pa.table({"submission_id": [f"s{i}" for i in range(10)]})
+    pq.write_table(table, tmp_path / "b.parquet", row_group_size=3)  # groups of 3, 3, 3, 1
+    pq.write_table(table.slice(0, 0), tmp_path / "c.parquet")  # empty: contributes nothing
+    pq.write_table(table.slice(0, 4), tmp_path / "a.parquet")
+    fragments = parquet_fragments(tmp_path, rows_per_partition=5)
+    assert [(Path(f.path).name, f.row_groups, f.offset, f.rows) for f in fragments] == [
+        ("a.parquet", (0,), 0, 4), ("b.parquet", (0, 1), 4, 6), ("b.parquet", (2, 3), 10, 4)]
+    assert fragments[1].read().column("submission_id").to_pylist() == [f"s{i}" for i in range(6)]
 
 
 def test_time_ordered_input_equals_scoring_it_in_one_call(cluster_client, submissions, redis_url, tmp_path):
