@@ -79,6 +79,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from fraudscore.results import Results
 
     frame = Results.read(args.results).to_pandas()
@@ -91,10 +93,14 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         return 0
     print(f"{args.submission_id}: {row['decision']} (score {row['score']:.3f}, risk {row['risk']:.0f}), "
           f"device {row['device_id']}, seen before from this device link {row['duplicate_count']} times")
+    from fraudscore.results import FAMILIES
+
+    if all(pd.isna(row[f]) for f in FAMILIES):  # the Scorer explains flagged rows unless asked for all
+        print("  not explained: accepted rows get reasons with `fraudscore score --reasons all`")
+        return 0
     for reason in row["reasons"]:
         print(f"  {reason['code']:24s} {reason['value']:+.2f}")
-    print("  family sub-scores: " + ", ".join(f"{f} {row[f]:+.2f}" for f in
-                                              ("automation", "duplicate", "network", "careless", "behaviour", "content")))
+    print("  family sub-scores: " + ", ".join(f"{f} {row[f]:+.2f}" for f in FAMILIES))
     return 0
 
 

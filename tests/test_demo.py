@@ -22,3 +22,8 @@ def test_demo_scores_simulated_traffic_with_the_shipped_model(tmp_path, capsys):
     sid = results.loc[results["decision"] == "reject", "submission_id"].iloc[0]
     assert main(["explain", sid, "--results", str(tmp_path / "demo" / "results.parquet")]) == 0
     assert "reject" in capsys.readouterr().out
+
+    accepted = results.loc[results["decision"] == "accept", "submission_id"].iloc[0]
+    assert main(["explain", accepted, "--results", str(tmp_path / "demo" / "results.parquet")]) == 0
+    out = capsys.readouterr().out
+    assert "not explained" in out and "nan" not in out
