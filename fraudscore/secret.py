@@ -86,4 +86,6 @@ def keyed_hash(values, key: str) -> np.ndarray:
     ndarray of shape (n,), dtype uint64
     """
     arr = np.asarray(values, dtype=object)
-    return pd.util.hash_array(arr, hash_key=key, categorize=True)
+    # Factorizing first pays off on repeated values in large arrays; for a handful of values its
+    # fixed cost (~0.4 ms) is most of a one-row call. Same hashes either way.
+    return pd.util.hash_array(arr, hash_key=key, categorize=len(arr) > 64)

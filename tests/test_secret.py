@@ -32,3 +32,14 @@ def test_hashes_depend_on_the_secret_and_the_purpose_and_are_vectorized():
     assert not np.array_equal(a, keyed_hash(values, derive_key(b"secret-number-two-xxxx", "ip")))
     assert not np.array_equal(a, keyed_hash(values, derive_key(b"secret-number-one-xxxx", "device")))
     assert len(derive_key(b"secret-number-one-xxxx", "ip").encode()) == 16
+
+
+def test_small_and_large_arrays_hash_alike_whichever_way_they_are_computed():
+    import numpy as np
+
+    from fraudscore.secret import derive_key, keyed_hash
+
+    key = derive_key(b"k" * 32, "test")
+    values = np.array([f"v{i % 7}" for i in range(200)] + [None], dtype=object)
+    whole = keyed_hash(values, key)  # large: factorized first
+    assert [int(keyed_hash(values[i:i + 1], key)[0]) for i in range(0, 201, 25)] == [int(h) for h in whole[::25]]
