@@ -88,4 +88,8 @@ def keyed_hash(values, key: str) -> np.ndarray:
     arr = np.asarray(values, dtype=object)
     # Factorizing first pays off on repeated values in large arrays; for a handful of values its
     # fixed cost (~0.4 ms) is most of a one-row call. Same hashes either way.
-    return pd.util.hash_array(arr, hash_key=key, categorize=len(arr) > 64)
+    if len(arr) > 64:
+        return pd.util.hash_array(arr, hash_key=key, categorize=True)
+    out = pd.util.hash_array(arr, hash_key=key, categorize=False)
+    out[pd.isna(arr)] = np.uint64(2**64 - 1)  # what the factorized path gives a missing value
+    return out
