@@ -6,9 +6,12 @@ Gates (same run, ratios only; benchmarks/README.md "Features"):
 - pointer kinematics (the largest family) at least 1.3x faster per row than the original
   one-ragged-array-per-level implementation (``tests/features/pointer_reference.py``), on the
   same batch, with equal values;
-- a one-row ``transform`` costs at most ``ONE_ROW_IN_ROWS`` rows' worth of a 4,000-row batch,
-  both timed in the same run (CPU time of this process, median of one-row calls): the fixed cost
-  of a batch of one, in units of the batch path's per-row cost.
+- a one-row ``transform`` (median CPU time over distinct submissions) costs at most
+  ``ONE_ROW_IN_REFERENCE_CALLS`` times the original pointer kinematics on the same row, timed
+  interleaved: a batch of one is a budget of small fixed costs (numpy and Python calls), so it is
+  measured in a fixed, frozen workload of the same kind. (Against the batch path's per-row cost
+  the gate could not tell old from new code, the batch path having sped up almost as much; a
+  trivial numpy call as the unit varied 2x between processes.)
 
 Absolute figures (submissions/s, us/row per group, one-row ms) are printed as JSON lines and
 recorded in benchmarks/README.md. The issue's 100k submissions/s is not met (see there).
@@ -37,8 +40,8 @@ from fraudscore.features.registry import FAMILIES, groups  # noqa: E402
 
 LINEAR_SCALING = 1.5
 KINEMATICS_SPEEDUP = 1.3
-#: Measured 130-170 rows under load 4-6 (the original code: 330-390 rows, mostly pandas group-bys).
-ONE_ROW_IN_ROWS = 250
+#: Measured 4.2-4.3 (the original code: 15-17, mostly pandas group-bys per call).
+ONE_ROW_IN_REFERENCE_CALLS = 8.0
 
 
 def _setup(n: int, seed: int = 21):
@@ -96,12 +99,15 @@ def measure_one_row(calls: int = 200, batch_rows: int = 4_000) -> dict:
     ones = [fraudscore.read_batch(sim.data.slice(i, 1)) for i in range(calls)]
     for one in ones[:20]:
         extractor.transform(one)  # the same warm UA cache and IP tables as the batch
-    samples = []
-    for one in ones:
+    samples, reference = [], []
+    for one in ones:  # interleaved, so load changes hit both series alike
         t0 = time.process_time()
         extractor.transform(one)
-        samples.append(time.process_time() - t0)
-    one_row = statistics.median(samples)
+        t1 = time.process_time()
+        reference_kinematics(one)
+        samples.append(t1 - t0)
+        reference.append(time.process_time() - t1)
+    one_row, unit = statistics.median(samples), statistics.median(reference)
     specs = {sim.survey.survey_id: sim.survey}
     per_group = {}
     for g in groups():
@@ -115,7 +121,9 @@ def measure_one_row(calls: int = 200, batch_rows: int = 4_000) -> dict:
         per_group[g.name] = round(statistics.median(times) * 1e6, 1)
     return emit("features_one_row", {
         "one_row_ms": one_row * 1e3, "one_row_p90_ms": sorted(samples)[int(0.9 * len(samples))] * 1e3,
-        "batch_us_per_row": per_row * 1e6, "one_row_in_rows": one_row / per_row, "us_by_group": per_group,
+        "batch_us_per_row": per_row * 1e6, "one_row_in_batch_rows": one_row / per_row,
+        "reference_kinematics_one_row_us": unit * 1e6, "one_row_in_reference_calls": one_row / unit,
+        "us_by_group": per_group,
     })
 
 
@@ -137,11 +145,11 @@ def test_pointer_kinematics_beat_the_ragged_reference():
     assert large["kinematics_speedup"] >= KINEMATICS_SPEEDUP, large
 
 
-def test_one_row_transform_costs_a_bounded_number_of_batch_rows():
+def test_one_row_transform_fits_a_budget_of_reference_calls():
     figures = measure_one_row(100 if quick_mode() else 300)
-    if figures["one_row_in_rows"] > ONE_ROW_IN_ROWS:  # one retry: a load spike hits one side only
+    if figures["one_row_in_reference_calls"] > ONE_ROW_IN_REFERENCE_CALLS:  # one retry
         figures = measure_one_row(200)
-    assert figures["one_row_in_rows"] <= ONE_ROW_IN_ROWS, figures
+    assert figures["one_row_in_reference_calls"] <= ONE_ROW_IN_REFERENCE_CALLS, figures
 
 
 if __name__ == "__main__":
