@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import zoneinfo
-from datetime import datetime, timezone
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,33 @@ def _zone_countries() -> dict[str, frozenset]:
                 out.setdefault(parts[2], set()).update(parts[0].split(","))
     out.setdefault("UTC", set())
     return {k: frozenset(v) for k, v in out.items()}
+
+
+_DAY_MS = 86_400_000
+_QUARTER_MS = 900_000
+
+
+def _offset_min(zone: str, ms: float) -> float:
+    # Convert the instant into the zone; ZoneInfo.utcoffset(dt) would read dt as local wall time.
+    return datetime.fromtimestamp(ms / 1000.0, tz=zoneinfo.ZoneInfo(zone)).utcoffset().total_seconds() / 60.0
+
+
+def _zone_offsets_min(tz: np.ndarray, submitted_ms: np.ndarray) -> np.ndarray:
+    """The UTC offset (minutes) each row's zone had when the row was submitted, DST included.
+
+    Per distinct (zone, UTC day); on the rare days a zone changes offset, per distinct (zone,
+    quarter hour), the resolution of every zone's transitions. A row's value depends on its own
+    time only, never on the other rows of its batch.
+    """
+    day = np.floor(submitted_ms / _DAY_MS)
+    start = per_unique(lambda z, d: _offset_min(z, d * _DAY_MS), tz, day)
+    end = per_unique(lambda z, d: _offset_min(z, (d + 1) * _DAY_MS - 1), tz, day)
+    changes = np.flatnonzero(start != end)  # NaN != NaN: rows without a zone or time come too
+    changes = changes[~np.isnan(start[changes])]
+    if len(changes):
+        quarter = np.floor(submitted_ms[changes] / _QUARTER_MS)
+        start[changes] = per_unique(lambda z, q: _offset_min(z, q * _QUARTER_MS), tz[changes], quarter)
+    return start
 
 
 def _primary_language(tag) -> str:
@@ -67,11 +94,7 @@ def geo(ctx: FeatureContext, state) -> dict:
     tz_mismatch = per_unique(lambda z, c: float(bool(zones[z]) and c not in zones[z]), tz, country,
                              mask=known_country & isin(tz, list(zones)))
 
-    # The offset a zone really has at the time of submission (DST included), per distinct zone.
-    submitted = b.submitted_at_ms[~np.isnan(b.submitted_at_ms)]  # np.nanmedian, without its ~50 us of checks
-    when = float(np.median(submitted)) if np.isfinite(submitted).any() else 0.0
-    moment = datetime.fromtimestamp(when / 1000.0, tz=timezone.utc)
-    actual_min = per_unique(lambda z: zoneinfo.ZoneInfo(z).utcoffset(moment).total_seconds() / 60.0, tz)
+    actual_min = _zone_offsets_min(tz, b.submitted_at_ms)
     offset_gap = np.abs(b.column("device.tz_offset_min") - actual_min) / 60.0
 
     languages = b.column("device.languages")

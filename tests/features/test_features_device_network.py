@@ -89,3 +89,17 @@ def test_without_usage_consent_every_device_and_network_feature_is_nan(extract):
     f = extract([sub("f", user_agent=HEADLESS, webdriver=True, consent={"analytics": True})])
     for name, values in f.items():
         assert np.isnan(values[0]), name
+
+
+def test_zone_offset_is_judged_at_each_rows_own_time_across_a_dst_change(extract):
+    # Berlin leaves summer time at 01:00 UTC on 2026-10-25: UTC+2 before, UTC+1 after. A batch
+    # holding both sides judges each row at its own time, exactly as it would alone.
+    before, after = 1_792_887_600_000, 1_792_891_200_000  # 00:20 and 01:20 UTC that day
+
+    def at(sid, ms, offset):
+        return sub(sid, tz_offset_min=offset) | {"started_at": ms - 300_000, "submitted_at": ms}
+
+    rows = [at("before", before, 120), at("after", after, 60), at("after-wrong", after, 120)]
+    together = extract(rows)["network.tz_offset_mismatch_h"]
+    assert together.tolist() == [0.0, 0.0, 1.0]
+    assert [extract([r])["network.tz_offset_mismatch_h"][0] for r in rows] == together.tolist()
