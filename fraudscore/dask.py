@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+import uuid
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,8 +379,18 @@ def _prepare(data, history, model, survey, secret, client, rows_per_partition):
     with spec.open(secret) as store:
         first = store.reserve_batches(partitions) if partitions else 1
     job = _Job(spec, secret, _secret_check(secret), first, survey)
-    # Sent once to every worker (or, without a distributed client, once as one graph key).
-    shipped = client.scatter(model, broadcast=True, hash=False) if client is not None else dask.delayed(model)
+    # One graph key holding the model: sent to the scheduler once and to each worker that needs it
+    # once. Not client.scatter: scattered data lost with a dead worker cannot be recomputed, a
+    # graph key can, so a killed worker does not fail the job.
+    name = f"fraudscore-model-{getattr(model, 'model_version_', None) or uuid.uuid4().hex}"
+    shipped = dask.delayed(model, name=name, traverse=False)
+    if client is not None:
+        from distributed import futures_of
+
+        # On every worker before phase 2: otherwise the scheduler keeps the scoring tasks on the
+        # one worker holding the model until work stealing spreads them.
+        shipped = client.persist(shipped)
+        client.replicate(futures_of(shipped))
 
     if frame is not None:
         light = frame[_for_history(frame.columns)]  # projection reaches the Parquet reader
@@ -436,10 +447,11 @@ def score_dask(data, history, *, model=None, survey=None, secret=None, client=No
         return dd.from_pandas(_results_meta(), npartitions=1)
     # Results keep the column types of the results contract; Dask would otherwise turn its text
     # columns into its own string type on this path only.
+    score = dask.delayed(_score_fragment, pure=False)
     with dask.config.set({"dataframe.convert-string": False}):
-        return dd.from_map(_score_fragment, fragments, range(len(fragments)), args=(shipped, job),
-                           meta=_results_meta(), enforce_metadata=False,
-                           divisions=[f.offset for f in fragments] + [fragments[-1].offset + fragments[-1].rows - 1])
+        return dd.from_delayed([score(f, i, shipped, job) for i, f in enumerate(fragments)],
+                               meta=_results_meta(), verify_meta=False,
+                               divisions=[f.offset for f in fragments] + [fragments[-1].offset + fragments[-1].rows - 1])
 
 
 def score_files(inputs, output, history, *, model=None, survey=None, secret=None, client=None,
