@@ -29,12 +29,13 @@ import copy
 import threading
 import time
 import uuid
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+
+from fraudscore.results import Results, run_summary
 
 __all__ = ["HistorySpec", "parquet_fragments", "read_submissions", "score_dask", "score_files"]
 
@@ -103,17 +104,19 @@ _STORES: OrderedDict = OrderedDict()
 _SCORERS: OrderedDict = OrderedDict()
 
 
-def _cached(cache: OrderedDict, key, make, close=None):
-    """``cache[key]``, made by ``make()`` when missing; the least recently used entry goes first."""
+def _cached(cache: OrderedDict, key, make):
+    """``cache[key]``, made by ``make()`` when missing; the least recently used entry goes first.
+
+    An evicted entry is only dropped, not closed: another task thread may still be using it, and
+    its connections close when the last reference goes.
+    """
     with _CACHE_LOCK:
         if key in cache:
             cache.move_to_end(key)
             return cache[key]
         cache[key] = value = make()
         while len(cache) > _CACHE_SIZE:
-            _, old = cache.popitem(last=False)
-            if close is not None:
-                close(old)
+            cache.popitem(last=False)
         return value
 
 
@@ -132,7 +135,7 @@ def _store(spec: HistorySpec, secret, check: str):
                 "FRAUDSCORE_SECRET on every worker (or pass secret= to score_dask)")
         return spec.open(secret)
 
-    return _cached(_STORES, (spec, secret), make, close=lambda store: store.close())
+    return _cached(_STORES, (spec, secret), make)
 
 
 def _scorer(model, survey, secret):
@@ -193,8 +196,6 @@ def _score(data, model, job: _Job, number: int) -> pd.DataFrame:
 
 def _write(results: pd.DataFrame, output: str, number: int) -> pd.DataFrame:
     """Write one partition's results as ``part.NNNNN.parquet``; return its one-row summary."""
-    from fraudscore.results import Results
-
     results = Results(results)
     results.write(Path(output) / f"part.{number:05d}.parquet")
     summary = results.summary()
@@ -324,8 +325,6 @@ def read_submissions(paths, **kwargs):
 
 
 def _results_meta() -> pd.DataFrame:
-    from fraudscore.results import Results
-
     return Results.concat([]).to_pandas()
 
 
@@ -488,14 +487,5 @@ def score_files(inputs, output, history, *, model=None, survey=None, secret=None
     else:
         write = dask.delayed(_write_fragment, pure=False)
         parts = _compute(client, *[write(f, i, shipped, job, target) for i, f in enumerate(fragments)])
-    summaries = pd.concat(parts, ignore_index=True)
-    decisions: Counter = Counter()
-    errors: Counter = Counter()
-    for d, e in zip(summaries["decisions"], summaries["errors"]):
-        decisions.update(d)
-        errors.update(e)
-    seconds = time.perf_counter() - start
-    rows = int(np.sum(summaries["rows"]))
-    return {"rows": rows, "partitions": len(summaries), "seconds": seconds,
-            "rows_per_s": rows / seconds if seconds > 0 else float("nan"),
-            "decisions": dict(decisions), "errors": dict(errors)}
+    summaries = pd.concat(parts, ignore_index=True).to_dict("records")
+    return {**run_summary(summaries, time.perf_counter() - start), "partitions": len(summaries)}

@@ -43,7 +43,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["Results", "Result", "RESULT_COLUMNS", "DECISIONS", "FAMILIES", "RESULTS_SCHEMA", "result_at"]
+__all__ = ["Results", "Result", "RESULT_COLUMNS", "DECISIONS", "FAMILIES", "RESULTS_SCHEMA", "result_at", "run_summary"]
 
 DECISIONS = ("accept", "review", "reject", "error")
 FAMILIES = ("automation", "duplicate", "network", "careless", "behaviour", "content")
@@ -237,3 +237,29 @@ class Results:
         for name in ("reasons", "warnings"):
             frame[name] = frame[name].map(lambda v: list(v) if v is not None else [])
         return cls(frame)
+
+
+def run_summary(summaries, seconds: float) -> dict:
+    """Totals of several :meth:`Results.summary` dicts, with the run's time and throughput.
+
+    Parameters
+    ----------
+    summaries : iterable of dict
+        ``rows``, ``decisions`` and ``errors`` of each chunk or partition scored.
+    seconds : float
+        Wall time of the whole run.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``seconds``, ``rows_per_s``, ``decisions`` and ``errors`` (counts by code).
+    """
+    from collections import Counter
+
+    rows, decisions, errors = 0, Counter(), Counter()
+    for summary in summaries:
+        rows += int(summary["rows"])
+        decisions.update(summary["decisions"])
+        errors.update(summary["errors"])
+    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds if seconds > 0 else float("nan"),
+            "decisions": dict(decisions), "errors": dict(errors)}

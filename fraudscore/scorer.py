@@ -314,32 +314,25 @@ def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 20_000
         ``rows``, ``seconds``, ``rows_per_s``, ``decisions`` and ``errors`` (counts by code).
     """
     import time
-    from collections import Counter
 
     import pyarrow.parquet as pq
     from tqdm.auto import tqdm
 
     from fraudscore.io import iter_batches
+    from fraudscore.results import run_summary
 
     paths = [Path(input_path)] if isinstance(input_path, (str, os.PathLike)) else [Path(p) for p in input_path]
     parquet = [p for p in paths if p.suffix.lower() in (".parquet", ".pq")]
     total = sum(pq.ParquetFile(p).metadata.num_rows for p in parquet) if len(parquet) == len(paths) else None
     writer = _ResultsWriter(output_path)
-    decisions: Counter = Counter()
-    errors: Counter = Counter()
-    rows = 0
+    summaries = []
     start = time.perf_counter()
     with tqdm(total=total, unit="rows", desc="score", disable=not progress) as bar:
         for path in paths:
             for batch in iter_batches(path, chunk_size=chunk_size):
                 results = scorer.score(batch)
                 writer.write(results)
-                summary = results.summary()
-                decisions.update(summary["decisions"])
-                errors.update(summary["errors"])
-                rows += len(results)
+                summaries.append(results.summary())
                 bar.update(len(results))
     writer.close()
-    seconds = time.perf_counter() - start
-    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds if seconds > 0 else float("nan"),
-            "decisions": dict(decisions), "errors": dict(errors)}
+    return run_summary(summaries, time.perf_counter() - start)
