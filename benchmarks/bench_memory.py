@@ -10,13 +10,21 @@ file. The child reports
   ``/usr/bin/time -v`` calls maximum resident set size), which includes the set-up's transient
   peak (unpickling the IP database).
 
-Gate (quick mode under pytest, same run, ratios only): scoring 4x the rows (8,000 vs 2,000 in
-chunks of 1,000) must not raise the scoring peak by more than 10 %, nor the growth over the
-set-up RSS by more than 1.5x. A stream that kept rows or results would fail it: memory must
-follow the chunk, not the input.
+Gates (quick mode under pytest, same run, in chunks of 1,000):
+
+- **retention**: a 2,000-row file streamed 10 times vs 2 times (16,000 more rows of the same
+  content, so no cache sees anything new) may raise the scoring peak by at most
+  ``RETAINED_KB_PER_ROW_GATE`` KB per extra row. Measured ~0.5 KB/row (allocator churn); a stream
+  that kept its input (~6 KB of Arrow per row, more once validated) would show 6+ KB/row.
+- **distinct content**: 8,000 distinct rows vs 2,000 may raise the peak by at most 25 %. Part of
+  this is legitimate: bounded caches (the user-agent LRU) fill with new content (measured
+  1.07-1.11x), so this gate is loose and only catches gross per-row growth.
+
+An earlier single gate (8,000 vs 2,000 distinct rows within 1.10x) was both flaky (1.11 under
+load in CI, from cache filling) and too weak to see a kept input.
 
 ``FRAUDSCORE_BENCH_FULL=1 python benchmarks/bench_memory.py`` measures 100,000 rows, 1,000,000
-rows and 10,000,000 rows (chunks of 50,000, the CLI default). The 10M stream is the 1M-row file
+rows and 10,000,000 rows (chunks of 20,000, the CLI default). The 10M stream is the 1M-row file
 read ten times in a row into one results file (generating 10M distinct rows takes ~20 min more
 and changes nothing in what is held in memory). Inputs are cached in ``FRAUDSCORE_BENCH_DATA``
 (default ``/tmp/fraudscore-bench``).
@@ -34,8 +42,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import emit, quick_mode  # noqa: E402
 
-PEAK_RATIO_GATE = 1.10
-GROWTH_RATIO_GATE = 1.5
+RETAINED_KB_PER_ROW_GATE = 2.0
+DISTINCT_PEAK_RATIO_GATE = 1.25
 
 _CHILD = r"""
 import json, os, sys, threading, time
@@ -102,32 +110,36 @@ def peak_rss(inputs: list[Path], chunk_size: int) -> dict:
     return {k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()}
 
 
-def measure(sizes: tuple[int, ...], chunk_size: int, data_dir: Path, repeat_largest: int = 1) -> dict:
-    """Peak RSS per size; with ``repeat_largest`` > 1 also the largest file read that many times."""
-    runs = {}
-    for n in sizes:
-        runs[str(n)] = peak_rss([simulated_file(data_dir / f"sim-{n}.parquet", n)], chunk_size)
-    if repeat_largest > 1:
-        largest = simulated_file(data_dir / f"sim-{sizes[-1]}.parquet", sizes[-1])
-        runs[f"{sizes[-1] * repeat_largest}_as_{repeat_largest}_reads_of_{sizes[-1]}"] = peak_rss(
-            [largest] * repeat_largest, chunk_size)
-    first, last = runs[str(sizes[0])], runs[list(runs)[-1]]
-    return {
-        "runs": runs,
-        "scoring_peak_ratio": round(last["scoring_peak_mb"] / first["scoring_peak_mb"], 3),
-        "growth_ratio": round(max(last["growth_mb"], 1.0) / max(first["growth_mb"], 1.0), 3),
-    }
+def measure(sizes: tuple[int, ...], chunk_size: int, data_dir: Path,
+            repeated: tuple[int, int, int] | None = None) -> dict:
+    """Peak RSS per size; ``repeated=(n, few, many)`` also streams the ``n``-row file few and many times."""
+    runs = {str(n): peak_rss([simulated_file(data_dir / f"sim-{n}.parquet", n)], chunk_size) for n in sizes}
+    first, last = runs[str(sizes[0])], runs[str(sizes[-1])]
+    figures = {"runs": runs,
+               "distinct_peak_ratio": round(last["scoring_peak_mb"] / first["scoring_peak_mb"], 3)}
+    if repeated is not None:
+        n, few, many = repeated
+        path = simulated_file(data_dir / f"sim-{n}.parquet", n)
+        for reads in (few, many):
+            runs[f"{n * reads}_as_{reads}_reads_of_{n}"] = peak_rss([path] * reads, chunk_size)
+        grown_mb = (runs[f"{n * many}_as_{many}_reads_of_{n}"]["scoring_peak_mb"]
+                    - runs[f"{n * few}_as_{few}_reads_of_{n}"]["scoring_peak_mb"])
+        figures["retained_kb_per_row"] = round(grown_mb * 1024 / (n * (many - few)), 3)
+    return figures
 
 
-def test_peak_memory_does_not_grow_with_the_input(tmp_path):
-    figures = emit("memory_quick", measure((2_000, 8_000), chunk_size=1_000, data_dir=tmp_path))
-    assert figures["scoring_peak_ratio"] <= PEAK_RATIO_GATE, figures
-    assert figures["growth_ratio"] <= GROWTH_RATIO_GATE, figures
+def test_peak_memory_follows_the_chunk_not_the_input(tmp_path):
+    figures = emit("memory_quick", measure((2_000, 8_000), chunk_size=1_000, data_dir=tmp_path,
+                                          repeated=(2_000, 2, 10)))
+    assert figures["retained_kb_per_row"] <= RETAINED_KB_PER_ROW_GATE, figures
+    assert figures["distinct_peak_ratio"] <= DISTINCT_PEAK_RATIO_GATE, figures
 
 
 if __name__ == "__main__":
     if quick_mode():
-        emit("memory_quick", measure((2_000, 8_000), chunk_size=1_000, data_dir=Path(tempfile.mkdtemp())))
+        emit("memory_quick", measure((2_000, 8_000), chunk_size=1_000, data_dir=Path(tempfile.mkdtemp()),
+                                     repeated=(2_000, 2, 10)))
     else:
         data = Path(os.environ.get("FRAUDSCORE_BENCH_DATA", "/tmp/fraudscore-bench"))
-        emit("memory", measure((100_000, 1_000_000), chunk_size=50_000, data_dir=data, repeat_largest=10))
+        emit("memory", measure((100_000, 1_000_000), chunk_size=20_000, data_dir=data,
+                               repeated=(1_000_000, 1, 10)))
