@@ -9,8 +9,14 @@ Gates (same run, ratios only):
   only give that when nobody else uses them, so the run also measures the machine's *parallel
   capacity* (a CPU-bound loop in 2 processes vs 1, just before and after the 2-worker job); below
   1.6 of an ideal 2.0 the machine is too busy to tell and the gate is skipped, saying so;
-- 1 worker costs at most 3x one process per row: the two-phase design (phase 1 fingerprints and
-  hashes every row once more) and Dask's scheduling stay a bounded overhead.
+- 1 worker costs at most 4x one process per row **in CPU time** (the client and the in-process
+  scheduler, plus the worker processes' own CPU time, against the single process's): the
+  two-phase design (phase 1 fingerprints and hashes every row once more) and Dask's scheduling
+  stay a bounded overhead. CPU time rather than wall time because a cluster is three busy
+  processes handing work to each other: on a loaded machine each hand-off waits for a core, and
+  the wall-time ratio (reported too) went from 2.1 quiet to 6.0 with other suites running. The
+  CPU ratio was 2.5 in quick mode (500-row partitions, so per-partition costs weigh in); a
+  regression that made phase 2 record again, or recompile the model per partition, exceeds 4.
 Figures go to benchmarks/README.md ("Distributed scoring").
 """
 
@@ -30,7 +36,7 @@ from _timing import emit, quick_mode
 pytest.importorskip("distributed")
 
 SPEEDUP_2_WORKERS = 1.15
-OVERHEAD_1_WORKER = 3.0
+OVERHEAD_1_WORKER = 4.0
 BUSY_MACHINE = 1.6
 
 
@@ -45,7 +51,8 @@ def _write_parts(directory: Path, parts: int, rows: int, seed: int) -> None:
         pq.write_table(table.slice(i * rows, rows), directory / f"part{i:03d}.parquet")
 
 
-def _single_process(directory: Path, redis_url: str) -> float:
+def _single_process(directory: Path, redis_url: str) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of scoring every partition in order in this process."""
     import pyarrow.parquet as pq
 
     from fraudscore.history import RedisStore
@@ -54,10 +61,10 @@ def _single_process(directory: Path, redis_url: str) -> float:
     scorer = Scorer(history=RedisStore(redis_url, prefix=f"bench:{uuid.uuid4().hex}"))
     files = sorted(directory.glob("*.parquet"))
     scorer.score(pq.read_table(files[0]).slice(0, 50))  # warm: imports, caches
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for path in files:
         scorer.score(pq.read_table(path))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def _spin(seconds_of_work: int = 3_000_000) -> float:
@@ -81,16 +88,20 @@ def parallel_capacity() -> float:
     return 2 * alone / together
 
 
-def _on_cluster(directory: Path, warmup: Path, redis_url: str, workers: int) -> float:
+def _on_cluster(directory: Path, warmup: Path, redis_url: str, workers: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and every worker) of one scoring job."""
     from distributed import Client, LocalCluster
 
     from fraudscore.dask import HistorySpec, score_dask
 
-    def run(path: Path) -> float:
+    def cpu() -> float:  # this process holds the client and LocalCluster's scheduler
+        return time.process_time() + sum(client.run(time.process_time).values())
+
+    def run(path: Path) -> tuple[float, float]:
         spec = HistorySpec(redis_url, (("prefix", f"bench:{uuid.uuid4().hex}"),))
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), cpu()
         score_dask(path, spec, client=client).compute()  # Parquet read straight into Arrow per partition
-        return time.perf_counter() - start
+        return time.perf_counter() - start, cpu() - cpu_start
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster) as client:
@@ -105,10 +116,10 @@ def measure(redis_url: str, root: Path) -> dict:
     # tables and model compilation inside the timed job, which hides any speed-up on a short run.
     _write_parts(root / "warmup", 8, 100, seed=6)
     n = parts * rows
-    single = _single_process(root / "data", redis_url)
-    one = _on_cluster(root / "data", root / "warmup", redis_url, 1)
+    single, single_cpu = _single_process(root / "data", redis_url)
+    one, one_cpu = _on_cluster(root / "data", root / "warmup", redis_url, 1)
     before = parallel_capacity()
-    two = _on_cluster(root / "data", root / "warmup", redis_url, 2)
+    two, _ = _on_cluster(root / "data", root / "warmup", redis_url, 2)
     capacity = min(before, parallel_capacity())
     return emit("dask", {
         "rows": n, "partitions": parts,
@@ -116,7 +127,10 @@ def measure(redis_url: str, root: Path) -> dict:
         "one_worker_rows_per_s": n / one,
         "two_workers_rows_per_s": n / two,
         "speedup_2_vs_1": one / two,
-        "one_worker_vs_single_process_cost": one / single,
+        "one_worker_vs_single_process_wall": one / single,
+        "one_worker_vs_single_process_cpu": one_cpu / single_cpu,
+        "single_process_cpu_us_per_row": single_cpu / n * 1e6,
+        "one_worker_cpu_us_per_row": one_cpu / n * 1e6,
         "parallel_capacity": capacity,
     })
 
@@ -141,7 +155,7 @@ def test_two_workers_score_faster_than_one(figures):
 
 @pytest.mark.bench
 def test_one_worker_costs_a_bounded_multiple_of_one_process(figures):
-    assert figures["one_worker_vs_single_process_cost"] <= OVERHEAD_1_WORKER, figures
+    assert figures["one_worker_vs_single_process_cpu"] <= OVERHEAD_1_WORKER, figures
 
 
 if __name__ == "__main__":

@@ -129,13 +129,14 @@ def unrelated(obs: Observations, salt: int = 0x5A5A_0000_0000_0001) -> Observati
     return Observations.from_hashes([f"u-{s}" for s in obs.submission_id], obs.timestamp_ms, obs.survey_key, **keys)
 
 
-def cost_growth(open_store, small: int, large: int, batch: int, repeat: int = 3) -> float:
+def cost_growth(open_store, small: int, large: int, batch: int, repeat: int = 3, clock=time.perf_counter) -> float:
     """Per-row cost of a ``batch``-row observe into a store of ``large`` rows over ``small`` rows.
 
     The stored rows are unrelated to the measured ones (:func:`unrelated`), so both measurements
     read the same amount of key history and only the store's own cost of holding more rows
     differs (index depth, pages written, copies). Best of ``repeat`` batches each: noise only
-    adds time.
+    adds time. ``clock`` is wall time by default; ``time.process_time`` suits stores that work in
+    this process, where other processes' load would otherwise move the ratio.
     """
     background = unrelated(traffic(large, seed=7))
     measured = traffic(2 * repeat * batch, seed=3)
@@ -149,9 +150,9 @@ def cost_growth(open_store, small: int, large: int, batch: int, repeat: int = 3)
         times = []
         for k in range(first, first + repeat):
             part = measured.take(slice(k * batch, (k + 1) * batch))
-            t0 = time.perf_counter()
+            t0 = clock()
             store.observe(part)
-            times.append(time.perf_counter() - t0)
+            times.append(clock() - t0)
         return min(times)
 
     fill(0, small)
@@ -167,14 +168,18 @@ def test_per_row_cost_does_not_grow_with_history_size():
     """Same run, same store: a batch into a store holding 10x more rows costs < 5x per row (quick mode).
 
     O(history) work per call (copying whole tables, scanning them) would cost ~10x; SQLite pays
-    some growth legitimately (a batch dirties more B-tree pages in larger tables).
+    some growth legitimately (a batch dirties more B-tree pages in larger tables). The in-process
+    stores are timed in CPU time: in wall time SQLite's ratio reached 5.9 while other suites ran
+    (file I/O and CPU contention), against ~2-3 on a quiet machine. Redis works in its own
+    process, so it is timed in wall time (its ratio stays ~1.2 under load).
     """
     small, large, batch = (40_000, 400_000, 5_000) if not quick_mode() else (10_000, 100_000, 2_000)
     figures = {}
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp, _RedisServer() as redis_url:
         warnings.simplefilter("ignore")
         for name, open_store in _openers(Path(tmp), redis_url).items():
-            figures[f"{name}_growth"] = cost_growth(open_store, small, large, batch)
+            clock = time.perf_counter if name == "redis" else time.process_time
+            figures[f"{name}_growth"] = cost_growth(open_store, small, large, batch, clock=clock)
     emit("history_cost_growth", {"small": small, "large": large, "batch": batch, **figures})
     for name, growth in figures.items():
         assert growth < 5, (name, figures)
