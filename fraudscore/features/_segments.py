@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BLOCK_EVENTS", "EventLevels", "lag_diff", "lag_mean", "row_blocks"]
+__all__ = ["BLOCK_EVENTS", "EventLevels", "both", "lag_diff", "lag_mean", "row_blocks", "where_zero"]
 
 #: Events per block: ~20 float64 scratch arrays of 64k events (~10 MB) stay in the last-level
 #: cache; measured 2x faster than whole 20k-row batches, and per-block Python costs stay <5 %.
@@ -59,6 +59,37 @@ def lag_mean(values: np.ndarray) -> np.ndarray:
         out[0] = np.nan
         np.add(values[1:], values[:-1], out=out[1:])
         out[1:] /= 2.0
+    return out
+
+
+_NO_SIGN = np.int64(0x7FFF_FFFF_FFFF_FFFF)
+
+
+def _keep_bits(mask: np.ndarray, absolute: bool = False) -> np.ndarray:
+    # int64 per element: every bit set where ``mask`` holds (all but the sign bit if
+    # ``absolute``), 0 elsewhere, in one pass.
+    if absolute:
+        return np.multiply(mask.view(np.int8), _NO_SIGN, dtype=np.int64)
+    return np.negative(mask.view(np.int8), dtype=np.int64)
+
+
+def where_zero(mask: np.ndarray, values: np.ndarray, absolute: bool = False) -> np.ndarray:
+    """``np.where(mask, values, 0.0)`` (of ``np.abs(values)`` if ``absolute``) bit for bit, float64.
+
+    Clears the bits of the excluded values (all-zero bits are +0.0; a cleared sign bit is
+    ``np.abs`` for every non-NaN value): two branch-free passes, ~3x cheaper than ``np.where``,
+    whose data-dependent choice mispredicts on mixed masks. ``mask`` is a bool array.
+    """
+    keep = _keep_bits(mask, absolute)
+    return np.bitwise_and(values.view(np.int64), keep, out=keep).view(np.float64)
+
+
+def both(mask: np.ndarray) -> np.ndarray:
+    """``mask[i] & mask[i - 1]`` (``False`` at 0): both values of a lag difference were usable."""
+    out = mask.copy()
+    if len(out):
+        out[1:] &= mask[:-1]
+        out[0] = False
     return out
 
 
@@ -122,6 +153,17 @@ class EventLevels:
             self._segments[k] = rows, index
         return self._segments[k]
 
+    def level_counts(self, mask: np.ndarray, k: int) -> np.ndarray:
+        """True elements of ``mask`` among each row's level-``k`` values (``k >= 1``), int64 of shape (n,).
+
+        Equals ``counts(mask & valid(k))`` without the extra pass: only level-``k`` positions are read.
+        """
+        rows, index = self._segment_index(k)
+        out = np.zeros(self.n, dtype=np.int64)
+        if len(rows):
+            out[rows] = np.add.reduceat(mask.view(np.uint8), index, dtype=np.int64)[0::2]
+        return out
+
     def sums(self, values: np.ndarray, k: int) -> np.ndarray:
         """Sum per row of level ``k`` (``k >= 1``), bit-for-bit ``Ragged.sums`` of that level."""
         rows, index = self._segment_index(k)
@@ -165,6 +207,36 @@ class EventLevels:
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(count > 0, total / count, np.nan)
         return mean, count, finite
+
+    def masked_mean(self, values: np.ndarray, mask: np.ndarray, k: int,
+                    absolute: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, count) per row of the level-``k`` values (their absolute values if ``absolute``)
+        where ``mask`` holds.
+
+        Bit for bit :meth:`nanmeans` of an array equal to ``values`` (``np.abs(values)``) where
+        ``mask`` holds and NaN elsewhere, when ``mask`` implies finite values; ``values`` elsewhere
+        are never read, so callers skip building that NaN-filled array and its ``isfinite`` pass.
+        """
+        count = self.level_counts(mask, k)
+        total = self.sums(where_zero(mask, values, absolute), k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, total / count, np.nan)
+        return mean, count
+
+    def masked_mean_cv(self, values: np.ndarray, mask: np.ndarray, k: int,
+                       min_count: int = 2) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, population SD / mean) of the masked level-``k`` values, as :meth:`nanmeans` and
+        :meth:`nancvs` (same contract as :meth:`masked_mean`)."""
+        keep = _keep_bits(mask)
+        count = self.level_counts(mask, k)
+        total = self.sums(np.bitwise_and(values.view(np.int64), keep).view(np.float64), k)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            mean = np.where(count > 0, total / count, np.nan)
+            centred = values - self.per_event(np.nan_to_num(mean))
+            np.bitwise_and(centred.view(np.int64), keep, out=centred.view(np.int64))
+            np.multiply(centred, centred, out=centred)
+            sd = np.sqrt(self.sums(centred, k) / count)
+            return mean, np.where(count >= min_count, sd / mean, np.nan)
 
     def nancvs(self, values: np.ndarray, k: int, min_count: int = 2) -> np.ndarray:
         """Population SD / mean of the finite level-``k`` values per row, as ``Ragged.nancvs``."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fraudscore.features._segments import EventLevels, lag_diff, lag_mean, row_blocks
+from fraudscore.features._segments import EventLevels, both, lag_diff, lag_mean, row_blocks
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
@@ -64,87 +64,122 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
     Levels (see :mod:`fraudscore.features._segments`): 1 = between consecutive events (interval,
     displacement, speed, heading), 2 = between consecutive intervals (acceleration, turn), 3 =
     jerk. Values are the definitions' exactly; only the layout differs from one ragged array per
-    level.
+    level. Each quantity is computed once over every event, with a mask of where the definition
+    gives a finite value (``*_ok``) instead of NaN-filled copies: the masked means read only those
+    values, so the other entries may hold anything.
     """
     lev = EventLevels(offsets)
     lengths = lev.lengths
     out = {}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["move_share"] = lev.counts(kind == MOVE) / lengths
-        out["click_no_approach"] = _click_no_approach(lev, t, kind)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        is_move = kind == MOVE
+        out["move_share"] = lev.counts(is_move) / lengths
+        is_click = kind == CLICK
+        clicks = np.flatnonzero(is_click)
+        clicks_per_row = lev.counts(is_click)
+        dt = lag_diff(t)
+        out["click_no_approach"] = _click_no_approach(lev, t, dt, is_move, clicks, clicks_per_row)
         if lev.size < 2:  # no interval anywhere in the block: the other statistics are unknown
             return out
-        v1 = lev.valid(1)
-        dt = lag_diff(t)
         dx, dy = lag_diff(x), lag_diff(y)
         # Displacement and heading only where the pointer moved: hypot and arctan2 cost ~20x an
         # addition, and down/up/click events repeat the previous position (~1/3 of events).
-        shifted = np.flatnonzero(((dx != 0) | (dy != 0)) & v1)
+        # There hypot > 0 (it is at least max(|dx|, |dy|), and differences of finite numbers are
+        # never NaN), so "moved" is the definition's "dist > 0" and every heading is finite.
+        moved = dx != 0
+        moved |= dy != 0
+        moved &= lev.valid(1)
+        shifted = np.flatnonzero(moved)
         dist = np.zeros(lev.size)
-        heading = np.full(lev.size, np.nan)
+        heading = np.zeros(lev.size)  # read only where moved
         if len(shifted):
-            sdx, sdy = dx[shifted], dy[shifted]
-            sdist = np.hypot(sdx, sdy)
-            dist[shifted] = sdist
-            heading[shifted] = np.where(sdist > 0, np.arctan2(sdy, sdx), np.nan)
+            sdx, sdy = dx.take(shifted), dy.take(shifted)
+            dist[shifted] = np.hypot(sdx, sdy)
+            heading[shifted] = np.arctan2(sdy, sdx)
 
         positive = dt > 0
-        moving = positive & (dist > 0)
-        speed = np.where(moving, dist / np.where(positive, dt, 1.0) * 1000.0, np.nan)  # px/s
-        speed_mean, speed_n, speed_finite = lev.nanmeans(speed, 1)
-        out["speed_mean"] = speed_mean
-        out["speed_cv"] = lev.cv_from_mean(speed, 1, speed_mean, speed_n, speed_finite)
+        speed = dist / dt  # px/s where moving: dt > 0 there, so this is the definition's division
+        speed *= 1000.0
+        speed_ok = moved & positive
+        speed_ok &= np.isfinite(speed)
+        out["speed_mean"], out["speed_cv"] = lev.masked_mean_cv(speed, speed_ok, 1)
 
         # Acceleration: change of speed over the time between the two intervals' midpoints;
         # jerk: change of acceleration likewise, one level further down.
         mid_dt = lag_mean(dt)
-        accel = lag_diff(speed) / np.where(mid_dt > 0, mid_dt, np.nan) * 1000.0
-        out["accel_mean"] = lev.nanmeans(np.abs(accel), 2)[0]
+        accel = lag_diff(speed)
+        accel /= mid_dt
+        accel *= 1000.0
+        accel_ok = both(speed_ok)
+        accel_ok &= mid_dt > 0
+        accel_ok &= np.isfinite(accel)
+        out["accel_mean"] = lev.masked_mean(accel, accel_ok, 2, absolute=True)[0]
         mid_dt2 = lag_mean(mid_dt)
-        jerk = lag_diff(accel) / np.where(mid_dt2 > 0, mid_dt2, np.nan) * 1000.0
-        out["jerk_mean"] = lev.nanmeans(np.abs(jerk), 3)[0]
+        jerk = lag_diff(accel)
+        jerk /= mid_dt2
+        jerk *= 1000.0
+        jerk_ok = both(accel_ok)
+        jerk_ok &= mid_dt2 > 0
+        jerk_ok &= np.isfinite(jerk)
+        out["jerk_mean"] = lev.masked_mean(jerk, jerk_ok, 3, absolute=True)[0]
 
-        out["curvature_mean"] = lev.nanmeans(np.abs(_wrap_turn(lag_diff(heading) + np.pi) - np.pi), 2)[0]
-        out["straightness"] = _straightness(lev, x, y, kind, dist)
+        turn = lag_diff(heading)
+        turn += np.pi
+        turn = _wrap_turn(turn)
+        turn -= np.pi
+        out["curvature_mean"] = lev.masked_mean(turn, both(moved), 2, absolute=True)[0]
+        out["straightness"] = _straightness(lev, x, y, dist, clicks)
 
         active_min = np.full(lev.n, np.nan)
         nonempty = lengths > 0
         active_min[nonempty] = (t[offsets[1:][nonempty] - 1] - t[offsets[:-1][nonempty]]) / 60_000.0
-        pauses = lev.counts((dt > _PAUSE_MS) & v1)
+        pauses = lev.level_counts(dt > _PAUSE_MS, 1)
         out["pauses_per_min"] = np.where(active_min > 0, pauses / active_min, np.nan)
 
-        out["interval_cv"] = lev.nancvs(np.where(positive, dt, np.nan), 1)
+        out["interval_cv"] = lev.masked_mean_cv(dt, positive, 1)[1]  # t is finite: so is every dt
         # Timer-driven scripts repeat the same interval: level-2 differences under 1 ms.
-        repeats = lev.counts((np.abs(lag_diff(dt)) < 1.0) & lev.valid(2))
+        ddt = lag_diff(dt)
+        repeats = lev.level_counts(np.abs(ddt, out=ddt) < 1.0, 2)
         pairs = lev.level_lengths(2)
         out["interval_repeat"] = np.where(pairs >= 1, repeats / pairs, np.nan)
     return out
 
 
 def _wrap_turn(a: np.ndarray) -> np.ndarray:
-    """``a % (2 * pi)`` for ``a`` in [-pi, 3pi] (a heading change + pi), bit-for-bit numpy's.
+    """``a % (2 * pi)`` for ``a`` in [-pi, 3pi] (a heading change + pi), bit-for-bit numpy's, but
+    for the sign of a zero result (callers subtract pi next).
 
     numpy's float remainder is ``fmod`` plus a sign fix (~30 ns per element); on this range
     ``fmod`` is exact, so the remainder is ``a``, ``a + 2pi`` (the fix, rounded as numpy
-    rounds it) or ``a - 2pi`` (exact by Sterbenz' lemma), in three cheap passes.
+    rounds it) or ``a - 2pi`` (exact by Sterbenz' lemma). Adding and subtracting 0.0 or 2pi
+    selects among them without ``np.where``'s mispredicted branches (x + 0.0 and x - 0.0 are x).
     """
-    return np.where(a < 0.0, a + _TWO_PI, np.where(a >= _TWO_PI, a - _TWO_PI, a))
+    out = np.multiply(a < 0.0, _TWO_PI)
+    out += a
+    out -= np.multiply(a >= _TWO_PI, _TWO_PI)
+    return out
 
 
-def _straightness(lev: EventLevels, x: np.ndarray, y: np.ndarray, kind: np.ndarray, dist: np.ndarray) -> np.ndarray:
+def _straightness(lev: EventLevels, x: np.ndarray, y: np.ndarray, dist: np.ndarray, clicks: np.ndarray) -> np.ndarray:
     """Mean over click-delimited paths (longer than 10 px) of displacement / path length."""
     # A path starts at each row's first event and right after each click.
     starts = lev.first.copy()
-    starts[1:] |= kind[:-1] == CLICK
+    after = clicks + 1
+    starts[after[after < lev.size]] = True
     first = np.flatnonzero(starts)
-    last = np.append(first[1:] - 1, len(x) - 1)
     n_seg = len(first)
-    seg = np.repeat(np.arange(n_seg), last - first + 1)  # path of each event (a cumsum of bools is 10x slower)
-    seg_row = np.searchsorted(lev.offsets, first, side="right") - 1
-    # The interval ending at event i belongs to i's path unless i starts a path. Summed in event
-    # order from 0 like a bincount over those intervals alone: the zeros added change nothing.
-    inner = lev.valid(1) & ~starts
-    path = np.bincount(seg, weights=np.where(inner, dist, 0.0), minlength=n_seg)
+    last = np.empty(n_seg, dtype=np.int64)
+    last[:-1] = first[1:] - 1
+    last[-1:] = len(x) - 1
+    seg = np.cumsum(starts, dtype=np.int64)  # path of each event, + 1
+    seg -= 1
+    paths_per_row = lev.counts(starts)
+    seg_row = np.repeat(np.arange(lev.n), paths_per_row)
+    # The interval ending at event i belongs to i's path unless i starts a path (dist is 0 at a
+    # row's first event). Summed in event order from 0 by bincount, as the definition's was.
+    inner = dist.copy()
+    inner[first] = 0.0
+    path = np.bincount(seg, weights=inner, minlength=n_seg)
     displacement = np.hypot(x[last] - x[first], y[last] - y[first])
     ok = path > 10.0
     ratio = np.where(ok, displacement / np.where(ok, path, 1.0), 0.0)
@@ -153,21 +188,37 @@ def _straightness(lev: EventLevels, x: np.ndarray, y: np.ndarray, kind: np.ndarr
     return np.where(counted > 0, total / counted, np.nan)
 
 
-def _click_no_approach(lev: EventLevels, t: np.ndarray, kind: np.ndarray) -> np.ndarray:
-    clicks = np.flatnonzero(kind == CLICK)
+def _click_no_approach(lev: EventLevels, t: np.ndarray, dt: np.ndarray, is_move: np.ndarray, clicks: np.ndarray,
+                       clicks_per_row: np.ndarray) -> np.ndarray:
+    """Share of a row's clicks with fewer than two moves among the ``_APPROACH_LOOKBACK`` events of
+    its row before it that lie within ``_APPROACH_MS`` of it."""
     if not len(clicks):
         return np.full(lev.n, np.nan)
-    click_rows = np.searchsorted(lev.offsets, clicks, side="right") - 1
+    click_rows = np.repeat(np.arange(lev.n), clicks_per_row)
     position = clicks - lev.offsets[click_rows]
+    lookback = np.minimum(position, _APPROACH_LOOKBACK)
     t_click = t[clicks]
-    moves_before = np.zeros(len(clicks), dtype=np.int64)
-    # A fixed number of vectorized shifts, not a row loop (measured faster than one
-    # (clicks, lookback) matrix of gathers: these 1-d arrays stay in cache).
-    for k in range(1, _APPROACH_LOOKBACK + 1):
-        ok = position >= k  # event k before the click is in the click's row
-        j = np.where(ok, clicks - k, 0)
-        ok &= (t_click - t[j] <= _APPROACH_MS) & (kind[j] == MOVE)
-        moves_before += ok
-    unapproached = np.bincount(click_rows, weights=(moves_before < 2).astype(np.float64), minlength=lev.n)
-    total = np.bincount(click_rows, minlength=lev.n)
-    return np.where(total > 0, unapproached / total, np.nan)
+    in_order = bool(np.all((dt >= 0) | ~lev.valid(1)))  # NaN fails too
+    if in_order:
+        # Times rise within a row, so the events within the time window form a run ending just
+        # before the click: find its length (0-8) by a binary search of four vectorized steps,
+        # then count its moves from a running count, instead of testing eight shifts one by one.
+        window = np.zeros(len(clicks), dtype=np.int64)
+        for step in (8, 4, 2, 1):
+            candidate = window + step
+            within = candidate <= lookback
+            j = clicks - np.minimum(candidate, lookback)
+            within &= t_click - t[j] <= _APPROACH_MS
+            window += step * within
+        moves_so_far = np.zeros(lev.size + 1, dtype=np.int32)
+        np.cumsum(is_move, out=moves_so_far[1:])
+        moves_before = moves_so_far[clicks] - moves_so_far[clicks - window]
+    else:  # unreachable for a SubmissionBatch (it sorts telemetry by time); kept for any other caller
+        moves_before = np.zeros(len(clicks), dtype=np.int64)
+        for k in range(1, _APPROACH_LOOKBACK + 1):
+            ok = lookback >= k  # event k before the click is in the click's row
+            j = np.where(ok, clicks - k, 0)
+            ok &= (t_click - t[j] <= _APPROACH_MS) & is_move[j]
+            moves_before += ok
+    unapproached = np.bincount(click_rows[moves_before < 2], minlength=lev.n)
+    return np.where(clicks_per_row > 0, unapproached / clicks_per_row, np.nan)
