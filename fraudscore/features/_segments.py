@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BLOCK_EVENTS", "EventLevels", "both", "lag_diff", "lag_mean", "row_blocks", "where_zero"]
+__all__ = ["BLOCK_EVENTS", "EventLevels", "both", "lag_diff", "lag_mean", "nan_to_num", "row_blocks", "where_zero"]
 
 #: Events per block: ~20 float64 scratch arrays of 64k events (~10 MB) stay in the last-level
 #: cache; measured 2x faster than whole 20k-row batches, and per-block Python costs stay <5 %.
@@ -63,6 +63,16 @@ def lag_mean(values: np.ndarray) -> np.ndarray:
 
 
 _NO_SIGN = np.int64(0x7FFF_FFFF_FFFF_FFFF)
+_MAX = np.finfo(np.float64).max
+
+
+def nan_to_num(values: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(values)`` of a float64 array (NaN -> 0.0, +-inf -> +-max), bit for bit, in
+    three ufunc calls instead of its ~10 us of Python per call (five calls in a one-row pointer batch)."""
+    out = np.maximum(values, -_MAX)  # NaN propagates through maximum and minimum
+    np.minimum(out, _MAX, out=out)
+    out[np.isnan(out)] = 0.0
+    return out
 
 
 def _keep_bits(mask: np.ndarray, absolute: bool = False) -> np.ndarray:
@@ -184,7 +194,7 @@ class EventLevels:
         lengths = self.level_lengths(k)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(lengths > 0, self.sums(values, k) / np.maximum(lengths, 1), np.nan)
-            centred = values - self.per_event(np.nan_to_num(mean))
+            centred = values - self.per_event(nan_to_num(mean))
             var = self.sums(centred * centred, k) / lengths
         return mean, np.where(lengths > 0, np.sqrt(np.maximum(var, 0.0)), np.nan)
 
@@ -232,7 +242,7 @@ class EventLevels:
         total = self.sums(np.bitwise_and(values.view(np.int64), keep).view(np.float64), k)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             mean = np.where(count > 0, total / count, np.nan)
-            centred = values - self.per_event(np.nan_to_num(mean))
+            centred = values - self.per_event(nan_to_num(mean))
             np.bitwise_and(centred.view(np.int64), keep, out=centred.view(np.int64))
             np.multiply(centred, centred, out=centred)
             sd = np.sqrt(self.sums(centred, k) / count)
@@ -245,7 +255,7 @@ class EventLevels:
 
     def cv_from_mean(self, values, k, mean, count, finite, min_count: int = 2) -> np.ndarray:
         """The second pass of :meth:`nancvs`, for a caller that already has the means."""
-        centred = np.where(finite, values - self.per_event(np.nan_to_num(mean)), 0.0)
+        centred = np.where(finite, values - self.per_event(nan_to_num(mean)), 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             sd = np.sqrt(self.sums(centred * centred, k) / count)
             return np.where(count >= min_count, sd / mean, np.nan)

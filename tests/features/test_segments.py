@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import fraudscore
 import fraudscore.features._segments as segments
-from fraudscore.features._segments import EventLevels, lag_diff, row_blocks
+from fraudscore.features._segments import EventLevels, both, lag_diff, nan_to_num, row_blocks, where_zero
 from fraudscore.features.extractor import FeatureExtractor
 from fraudscore.features.pointer import _wrap_turn
 from fraudscore.io import read_batch
@@ -59,6 +59,40 @@ def test_level_sums_means_and_cvs_are_bit_for_bit_the_ragged_ones(data, k):
 
 
 @settings(max_examples=100, deadline=None)
+@given(ragged_values(), st.integers(1, 3), st.data())
+def test_masked_means_and_cvs_are_the_nan_filled_ones(data, k, draw):
+    values, lengths = data
+    lev = EventLevels(Ragged.from_lengths(values, lengths).offsets)
+    # A mask that implies finite values; what lies outside it must not matter.
+    mask = np.array(draw.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))), dtype=bool)
+    mask &= np.isfinite(values)
+    nan_filled = np.where(mask, values, np.nan)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean, count = lev.masked_mean(values, mask, k)
+        _same(mean, lev.nanmeans(nan_filled, k)[0])
+        np.testing.assert_array_equal(count, lev.nanmeans(nan_filled, k)[1])
+        _same(lev.masked_mean(values, mask, k, absolute=True)[0], lev.nanmeans(np.abs(nan_filled), k)[0])
+        both_mean, cv = lev.masked_mean_cv(values, mask, k)
+        _same(both_mean, mean)
+        _same(cv, lev.nancvs(nan_filled, k))
+    np.testing.assert_array_equal(lev.level_counts(mask, k), lev.counts(mask & lev.valid(k)))
+    np.testing.assert_array_equal(both(mask)[1:], mask[1:] & mask[:-1])
+
+
+@given(st.lists(_VALUE | st.just(-np.inf) | st.just(-0.0) | st.just(np.finfo(float).max), max_size=30), st.data())
+def test_bit_masked_selection_and_nan_to_num_are_numpys(values, draw):
+    values = np.array(values, dtype=np.float64)
+    mask = np.array(draw.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))), dtype=bool)
+    bits = np.ndarray.view
+    assert np.array_equal(bits(where_zero(mask, values), np.int64), bits(np.where(mask, values, 0.0), np.int64))
+    finite = np.isfinite(values) | ~mask  # |NaN| may differ in the NaN's bits; callers mask NaN out
+    with np.errstate(invalid="ignore"):
+        assert np.array_equal(bits(where_zero(mask & finite, values, absolute=True), np.int64),
+                              bits(np.where(mask & finite, np.abs(values), 0.0), np.int64))
+    assert np.array_equal(bits(nan_to_num(values), np.int64), bits(np.nan_to_num(values), np.int64))
+
+
+@settings(max_examples=100, deadline=None)
 @given(ragged_values())
 def test_lag_differences_at_valid_positions_are_ragged_diffs(data):
     values, lengths = data
@@ -78,6 +112,7 @@ def test_row_blocks_cover_every_row_once_in_order(lengths, block):
 
 
 def test_turn_wrap_equals_numpy_remainder_on_heading_changes():
+    # Up to the sign of a zero remainder: the caller subtracts pi next, which erases it.
     rng = np.random.default_rng(0)
     edges = np.array([-np.pi, np.pi, 0.0, -0.0, np.nextafter(np.pi, 0), np.nextafter(-np.pi, 0), 5e-324, np.nan])
     h1 = np.concatenate([rng.uniform(-np.pi, np.pi, 200_000), np.repeat(edges, len(edges))])
@@ -85,7 +120,9 @@ def test_turn_wrap_equals_numpy_remainder_on_heading_changes():
     grid = np.arctan2(*rng.integers(-4, 5, (2, 2, 50_000)).astype(float))  # exact multiples of pi/4 and their neighbours
     for a, b in ((h1, h2), (grid[0], grid[1])):
         turn = (b - a) + np.pi
-        _same(_wrap_turn(turn), turn % (2 * np.pi))
+        _same(_wrap_turn(turn) - np.pi, turn % (2 * np.pi) - np.pi)
+    zeros = np.array([0.0, -0.0])
+    _same(_wrap_turn(zeros) - np.pi, zeros % (2 * np.pi) - np.pi)
 
 
 @pytest.fixture(scope="module")

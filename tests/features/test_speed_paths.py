@@ -1,0 +1,84 @@
+"""The fast paths' special cases equal the general code bit for bit.
+
+- pointer kinematics on rows whose times go backwards (the click look-back's fallback; a
+  SubmissionBatch always sorts telemetry by time, so only a hand-built batch reaches it);
+- ``per_unique`` / ``isin`` on a batch of one (the ``score_one`` path skips factorizing).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fraudscore.features.context import FeatureContext
+from fraudscore.features.pointer import kinematics
+from fraudscore.features._unique import isin, per_unique
+from fraudscore.ragged import Ragged
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pointer_reference import reference_kinematics  # noqa: E402
+
+
+class _HandBuiltBatch:
+    """Just enough of a SubmissionBatch for the pointer family, with telemetry left unsorted."""
+
+    def __init__(self, columns: dict[str, Ragged]) -> None:
+        self._columns = columns
+        self.n = len(next(iter(columns.values())))
+
+    def column(self, name: str) -> Ragged:
+        return self._columns[name]
+
+
+@st.composite
+def pointer_rows(draw):
+    lengths = draw(st.lists(st.integers(0, 30), min_size=1, max_size=8))
+    total = sum(lengths)
+    step = st.sampled_from([0.0, 1.0, 16.0, 250.0, 499.0, 501.0, -3.0, -600.0])  # negative: time goes back
+    t = np.cumsum(draw(st.lists(step, min_size=total, max_size=total)) or [0.0])[:total]
+    coord = st.sampled_from([0.0, 0.0, 2.0, -5.0, 0.5]) | st.floats(-500, 500)
+    x = np.cumsum(draw(st.lists(coord, min_size=total, max_size=total)) or [0.0])[:total]
+    y = np.cumsum(draw(st.lists(coord, min_size=total, max_size=total)) or [0.0])[:total]
+    kind = np.array(draw(st.lists(st.integers(0, 3), min_size=total, max_size=total)), dtype=np.int8)
+    lengths = np.array(lengths, dtype=np.int64)
+    return {"telemetry.pointer.t": Ragged.from_lengths(np.asarray(t, dtype=np.float64), lengths),
+            "telemetry.pointer.x": Ragged.from_lengths(np.asarray(x, dtype=np.float64), lengths),
+            "telemetry.pointer.y": Ragged.from_lengths(np.asarray(y, dtype=np.float64), lengths),
+            "telemetry.pointer.kind": Ragged.from_lengths(kind, lengths)}
+
+
+@settings(max_examples=150, deadline=None)
+@given(pointer_rows())
+def test_kinematics_equal_the_reference_on_rows_in_any_time_order(columns):
+    batch = _HandBuiltBatch(columns)
+    got, want = kinematics(FeatureContext(batch), None), reference_kinematics(batch)
+    for name, values in want.items():
+        np.testing.assert_array_equal(got[name], values, err_msg=name)
+        np.testing.assert_array_equal(np.signbit(got[name]), np.signbit(values), err_msg=name)
+
+
+_VALUES = [None, float("nan"), np.float32("nan"), "a", "", "Europe/Berlin", ("en", "de"), 3, 3.0]
+
+
+def _column(*values):
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(_VALUES), st.sampled_from(_VALUES), st.booleans())
+def test_a_batch_of_one_gets_what_the_grouping_path_gives(a, b, keep):
+    def fn(u, v):
+        return float(len(repr((u, v))))
+
+    # Two copies of the row take the grouping path; their first value is the one-row answer.
+    grouped = per_unique(fn, _column(a, a), _column(b, b), mask=np.array([keep, keep]))
+    np.testing.assert_array_equal(per_unique(fn, _column(a), _column(b), mask=np.array([keep])), grouped[:1])
+    np.testing.assert_array_equal(per_unique(fn, _column(a), _column(b)), per_unique(fn, _column(a, a), _column(b, b))[:1])
+    options = ["a", "Europe/Berlin", 3]
+    assert isin(_column(a), options)[0] == isin(_column(a, a), options)[0]
