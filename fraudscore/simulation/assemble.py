@@ -125,7 +125,7 @@ def block_table(rng: np.random.Generator, blk: Block, seed: int) -> pa.Table:
     carrier_vocab = sorted({x for cs in carrier_names for x in cs})
     carrier_code = np.full(n, -1)
     for ci, cs in enumerate(carrier_names):
-        rows = (blk.home == ci) & (blk.carrier >= 0)
+        rows = (blk.carrier_country == ci) & (blk.carrier >= 0)
         if rows.any():
             carrier_code[rows] = np.array([carrier_vocab.index(x) for x in cs])[blk.carrier[rows] % len(cs)]
     plugin_names = pa.array(STANDARD_PLUGINS, type=pa.string())

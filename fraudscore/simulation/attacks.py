@@ -16,7 +16,8 @@ from ._knobs import FAMILIES, Knobs
 from .devices import (ANDROID, CHROMIUM, GPU_RENDERERS, LINUX, WINDOWS, copy_devices, draw_devices,
                       ua_catalogue, ua_rows_where)
 from .population import (ANSWER_FIXED, ANSWER_LATENT, ANSWER_UNIFORM, POINTER_MOUSE, POINTER_TELEPORT,
-                         POINTER_TOUCH, SCROLL_NONE, SCROLL_SCRIPTED, TYPE_INJECT, TYPE_PASTE, Block)
+                         POINTER_TOUCH, SCROLL_NONE, SCROLL_SCRIPTED, TYPE_INJECT, TYPE_PASTE, Block,
+                         local_start_times)
 from .text import CARELESS as TEXT_CARELESS, COPIED, JUNK, LLM
 
 __all__ = ["SUBTYPES", "assign_families", "apply_attacks"]
@@ -105,9 +106,10 @@ def _server_devices(rng: np.random.Generator, blk: Block, rows: np.ndarray) -> N
 
 
 def _input_follows_device(blk: Block, rows: np.ndarray) -> None:
-    """After a device swap: touch input on phones and tablets, a mouse elsewhere."""
+    """After a device swap: touch input on phones and tablets, a mouse elsewhere, no carrier on desktops."""
     touch = blk.devices.is_touch_device[rows]
     blk.pointer_mode[rows] = np.where(touch, POINTER_TOUCH, POINTER_MOUSE)
+    blk.carrier[rows[~touch]] = -1  # desktops report no mobile carrier
 
 
 def _bot_behaviour(rng: np.random.Generator, blk: Block, rows: np.ndarray, s: np.ndarray, mouse: str) -> None:
@@ -276,6 +278,7 @@ def _click_farm(rng, blk: Block, rows, s, sub):
     blk.device_key[rows] = blk.row_id[rows][device_row]
     blk.person_id[rows] = blk.device_key[rows]
     blk.home[rows] = origin
+    blk.carrier_country[rows] = origin
     blk.cookie_epoch[rows] = np.where(_show(rng, 1 - s), blk.row_id[rows], 0)  # skilled farms clear cookies
     # The farm's own /24 (its ISP line) or residential proxies in the survey country.
     own = _show(rng, s)
@@ -284,7 +287,10 @@ def _click_farm(rng, blk: Block, rows, s, sub):
     blk.ip[rows[~own]] = net.draw_ips(rng, np.full(int((~own).sum()), survey), np.zeros(int((~own).sum()), bool))
     blk.ip_country[rows] = np.where(own, origin, survey)
     tz_show = _show(rng, s)
-    _set(blk.zone, rows, tz_show, net.draw_zone(rng, origin))
+    origin_zone = net.draw_zone(rng, origin)
+    _set(blk.zone, rows, tz_show, origin_zone)
+    # Workers keep their own day shift (night in the survey country) unless they work its hours.
+    _set(blk.started_at, rows, _show(rng, s), local_start_times(rng, origin_zone))
     _set(blk.profile, rows, _show(rng, s), net.draw_profile(rng, origin))
     # Real people, in a hurry, copying answers from a shared sheet.
     _set(blk.speed, rows, _show(rng, s), rng.uniform(0.2, 0.5, k))
@@ -302,8 +308,9 @@ def _click_farm(rng, blk: Block, rows, s, sub):
 _PARAMS_OF_A_PERSON = ("pre_ms", "ms_per_word", "decision_ms", "item_sigma", "fitts_a", "fitts_b", "path_noise",
                        "curvature", "primary_share", "overshoot", "target_sd", "pause_p", "press_ms", "iki_ms",
                        "iki_sigma", "backspace_rate", "think_pause_p", "theta", "loading", "acquiescence", "extremity",
-                       "attention_p", "home", "zone", "profile", "gps", "gps_country", "carrier", "sample_dt",
-                       "dt_jitter", "scroll_mode", "pointer_mode", "ip", "ip_country", "ip_hosting", "referrer")
+                       "attention_p", "home", "zone", "profile", "gps", "gps_country", "carrier", "carrier_country",
+                       "sample_dt", "dt_jitter", "scroll_mode", "pointer_mode", "ip", "ip_country", "ip_hosting",
+                       "referrer")
 
 
 def _duplicate(rng, blk: Block, rows, s, sub):
@@ -375,13 +382,16 @@ def _geo_fraud(rng, blk: Block, rows, s, sub):
     origin = net.draw_countries(rng, net.FRAUD_ORIGINS, k)
     blk.home[rows] = origin
     blk.gps_country[rows] = origin
+    blk.carrier_country[rows] = origin
     # Phones keep their carrier slot; its name now comes from the origin country's carriers.
     # Exit: a VPN or hosting exit (shows) or a residential proxy in the survey country (hidden).
     exit_hosting = _show(rng, s) & (sub != 1)
     blk.ip_hosting[rows] = exit_hosting
     blk.ip_country[rows] = np.where(exit_hosting & (sub == 2), -1, survey)
     blk.ip[rows] = net.draw_ips(rng, blk.ip_country[rows], blk.ip_hosting[rows])
-    _set(blk.zone, rows, _show(rng, s), net.draw_zone(rng, origin))
+    origin_zone = net.draw_zone(rng, origin)
+    _set(blk.zone, rows, _show(rng, s), origin_zone)
+    _set(blk.started_at, rows, _show(rng, s), local_start_times(rng, origin_zone))  # awake at home
     _set(blk.profile, rows, _show(rng, s), net.draw_profile(rng, origin))
     _set(blk.speed, rows, _show(rng, s), rng.uniform(0.4, 0.8, k))
     _set(blk.type_mode, rows, _show(rng, s) & (rng.random(k) < 0.4), TYPE_PASTE)

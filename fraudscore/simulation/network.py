@@ -23,7 +23,7 @@ from ._kernels import choice_cdf, weighted_choice
 __all__ = ["COUNTRIES", "Locale", "country_index", "draw_ips", "ip_strings", "tz_offsets", "tz_country",
            "LANGUAGE_PROFILES", "profile_strings",
            "EMPTY_PROFILE", "ZONES", "UTC_ZONE", "draw_zone", "draw_profile", "draw_countries", "profile_index",
-           "FRAUD_ORIGINS", "TRAVEL_DESTINATIONS"]
+           "FRAUD_ORIGINS", "TRAVEL_DESTINATIONS", "IMMIGRANT_ORIGINS", "IMMIGRANT_SHARE"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,17 @@ FRAUD_ORIGINS = (("BD", .22), ("VN", .14), ("IN", .18), ("PK", .12), ("NG", .14)
 #: Where honest travellers and expats are: rich-world countries, roughly by outbound travel.
 TRAVEL_DESTINATIONS = (("GB", .16), ("DE", .12), ("FR", .12), ("ES", .14), ("MX", .12), ("CA", .12), ("IT", .1),
                        ("US", .12))
+
+#: Where residents born abroad come from, roughly by migrant stock in rich-world countries (UN DESA
+#: International Migrant Stock 2020; US: Mexico, India, Philippines, Vietnam lead). The fraud-origin
+#: countries are real diasporas too, so a foreign locale is not a fraud tell on its own.
+IMMIGRANT_ORIGINS = (("MX", .30), ("IN", .12), ("PH", .10), ("VN", .07), ("GB", .05), ("DE", .05), ("CA", .05),
+                     ("BR", .05), ("PL", .04), ("NG", .04), ("PK", .04), ("JP", .03), ("FR", .03), ("IT", .03),
+                     ("BD", .02), ("KE", .02), ("ES", .02))
+#: Share of honest residents whose browser prefers the locale of another country (their country of
+#: birth or a bilingual household's other language): ~14 % of US residents are foreign-born (ACS
+#: 2022), about half of them keep a native-language or native-region browser.
+IMMIGRANT_SHARE = 0.08
 
 _NOT_RESIDENTIAL = np.array([13335, 15169, 8075, 16509, 14618, 396982, 8068, 8069, 36459, 54113, 20940])
 

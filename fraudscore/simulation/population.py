@@ -15,9 +15,10 @@ from fraudscore.survey import SurveySpec
 
 from . import network as net
 from ._columns import Coded
+from ._kernels import choice_cdf, weighted_choice
 from .devices import CATEGORIES, Devices, draw_devices
 
-__all__ = ["Block", "draw_honest", "REFERRERS", "POINTER_MOUSE", "POINTER_TOUCH", "POINTER_TELEPORT",
+__all__ = ["Block", "draw_honest", "local_start_times", "HOURLY_ACTIVITY", "REFERRERS", "POINTER_MOUSE", "POINTER_TOUCH", "POINTER_TELEPORT",
            "SCROLL_WHEEL", "SCROLL_SMOOTH", "SCROLL_NONE", "SCROLL_SCRIPTED", "TYPE_KEYS", "TYPE_PASTE",
            "TYPE_INJECT", "CARELESS_KINDS", "ANSWER_LATENT", "ANSWER_UNIFORM", "ANSWER_FIXED"]
 
@@ -34,6 +35,32 @@ _REFERRER_SHARE = (0.35, 0.15, 0.15, 0.12, 0.08, 0.07, 0.03, 0.05)
 #: Start of the simulated fielding window (2026-06-01T00:00Z, no DST change inside) and its length.
 WINDOW_START_MS = 1_780_272_000_000
 WINDOW_MS = 7 * 86_400_000
+_DAY_MS = 86_400_000
+
+#: Relative share of submissions per local hour 0-23: quiet at night, peaks at lunch and in the
+#: evening (the usual shape of web and panel traffic); night owls and shift workers keep ~6 % of
+#: submissions between midnight and 6 am.
+HOURLY_ACTIVITY = np.array([2.0, 1.2, 0.8, 0.6, 0.6, 0.8, 1.6, 3.0, 4.4, 5.2, 5.6, 5.8,
+                            6.0, 5.8, 5.6, 5.4, 5.4, 5.6, 6.0, 6.6, 7.0, 6.6, 5.0, 3.4])
+_HOURLY_CDF = choice_cdf(HOURLY_ACTIVITY / HOURLY_ACTIVITY.sum())
+
+
+def local_start_times(rng: np.random.Generator, zone: np.ndarray) -> np.ndarray:
+    """Start instants (epoch ms) in the fielding window, at hours people are awake in ``zone``.
+
+    Parameters
+    ----------
+    zone : ndarray of shape (k,)
+        Zone codes (into :data:`~.network.ZONES`) of where each person lives.
+
+    Returns
+    -------
+    ndarray of shape (k,), int64
+    """
+    k = len(zone)
+    day = rng.integers(0, WINDOW_MS // _DAY_MS, k)
+    local_ms = ((weighted_choice(rng, _HOURLY_CDF, k) + rng.random(k)) * 3_600_000).astype(np.int64)
+    return WINDOW_START_MS + day * _DAY_MS + local_ms - net.tz_offsets(zone, WINDOW_START_MS).astype(np.int64) * 60_000
 
 
 @dataclass
@@ -62,7 +89,8 @@ class Block:
     profile: np.ndarray
     gps: np.ndarray  # has a GPS fix
     gps_country: np.ndarray
-    carrier: np.ndarray  # index into the home country's carriers, -1 = none
+    carrier: np.ndarray  # index into the carriers of carrier_country, -1 = none
+    carrier_country: np.ndarray  # country of the SIM
     referrer: np.ndarray
     cookie_epoch: np.ndarray  # new value = cleared cookies / incognito
     respondent: np.ndarray  # panel account number, -1 = no panel id
@@ -129,7 +157,7 @@ def draw_honest(rng: np.random.Generator, n: int, spec: SurveySpec, row_id: np.n
 
     Location minorities follow published shares of online panels: most people take a national
     survey at home, a few percent are travelling, live abroad or use a VPN, and some residents'
-    browsers prefer another language.
+    browsers prefer another language or another country's locale (``network.IMMIGRANT_SHARE``).
     """
     survey_country = net.country_index(spec.country)
     devices = draw_devices(rng, n)
@@ -151,6 +179,22 @@ def draw_honest(rng: np.random.Generator, n: int, spec: SurveySpec, row_id: np.n
     ip_hosting[vpn] = True
     # Half of VPN users pick an exit in their own country, the rest wherever the app defaults to.
     ip_country[vpn] = np.where(rng.random(int(vpn.sum())) < 0.5, survey_country, -1)
+    # Residents born abroad (or in a bilingual household) often keep their origin's browser locale
+    # (e.g. ``vi-VN`` or ``en-IN`` in a US survey) while living, and taking the survey, at home.
+    migrant = (situation == 0) & (rng.random(n) < net.IMMIGRANT_SHARE)
+    origin = net.draw_countries(rng, net.IMMIGRANT_ORIGINS, int(migrant.sum()))
+    foreign = origin != survey_country
+    profile[np.flatnonzero(migrant)[foreign]] = net.draw_profile(rng, origin[foreign])
+    # A GPS fix is where the phone is. Expats use a local SIM, travellers roam on their home one,
+    # and some immigrants keep their origin's SIM (dual-SIM phones), so a foreign carrier is not
+    # a fraud tell on its own either.
+    gps_country = home.copy()
+    gps_country[abroad] = ip_country[abroad]
+    carrier_country = home.copy()
+    carrier_country[expat] = ip_country[expat]
+    kept_sim = np.flatnonzero(migrant)[foreign]
+    keep = rng.random(kept_sim.size) < 0.25
+    carrier_country[kept_sim[keep]] = origin[foreign][keep]
     gps = touch & (rng.random(n) < 0.08)
     carriers = np.where(touch & (rng.random(n) < 0.35), rng.integers(0, 3, size=n), -1)
     n_scales = len(spec.scales)
@@ -171,13 +215,14 @@ def draw_honest(rng: np.random.Generator, n: int, spec: SurveySpec, row_id: np.n
         sophistication=np.ones(n),
         devices=devices,
         home=home, ip_country=ip_country, ip_hosting=ip_hosting, ip=net.draw_ips(rng, ip_country, ip_hosting),
-        zone=zone, profile=profile, gps=gps, gps_country=home.copy(), carrier=carriers,
+        zone=zone, profile=profile, gps=gps, gps_country=gps_country, carrier=carriers,
+        carrier_country=carrier_country,
         referrer=rng.choice(len(REFERRERS), size=n, p=_REFERRER_SHARE),
         cookie_epoch=np.zeros(n, dtype=np.int64),
         respondent=np.where(rng.random(n) < 0.7, row_id, -1),
         consent_usage=rng.random(n) < 0.97,
         consent_analytics=rng.random(n) < 0.93,
-        started_at=WINDOW_START_MS + rng.integers(0, WINDOW_MS, size=n),
+        started_at=local_start_times(rng, zone),
         pre_ms=_lognormal(rng, 9_000, 0.6, n),
         ms_per_word=ms_per_word,
         decision_ms=_lognormal(rng, 1_100, 0.4, n),
@@ -223,4 +268,5 @@ def draw_honest(rng: np.random.Generator, n: int, spec: SurveySpec, row_id: np.n
     blk.ms_per_word[skim] *= rng.uniform(0.25, 0.5, int(skim.sum()))
     blk.decision_ms[skim] *= rng.uniform(0.3, 0.6, int(skim.sum()))
     blk.extras["honest_situation"] = situation
+    blk.extras["foreign_locale"] = migrant
     return blk
