@@ -73,16 +73,24 @@ def stage_breakdown(n: int = 20_000, seed: int = 5, model=None) -> dict:
             _, t = _timed(lambda c=all_contributions, r=all_rows: _reason_lists(explain(c, scorer._maps), r, n))
             reasons_all = min(reasons_all, t)
             model_plain = min(model_plain, _timed(lambda: scorer.forest.predict_proba(X))[1])
-        end_store = SQLiteStore(Path(tmp) / "end-to-end.sqlite")
-        end_scorer = Scorer(model=scorer.model, history=end_store, survey=sim.survey)
-        _, end_to_end = _timed(lambda: end_scorer.score(pq.read_table(path)))
-        end_store.close()
+        # End to end, into a fresh SQLite history each time (a second pass over the same rows
+        # would count every row as a duplicate); best of 3 in wall and in CPU time.
+        end_to_end = end_to_end_cpu = float("inf")
+        for k in range(3):
+            end_store = SQLiteStore(Path(tmp) / f"end-to-end-{k}.sqlite")
+            end_scorer = Scorer(model=scorer.model, history=end_store, survey=sim.survey)
+            cpu = time.process_time()
+            _, wall = _timed(lambda s=end_scorer: s.score(pq.read_table(path)))
+            end_to_end_cpu = min(end_to_end_cpu, time.process_time() - cpu)
+            end_to_end = min(end_to_end, wall)
+            end_store.close()
     return {
         "rows": n,
         "stages_us_per_row": {k: round(v / n * 1e6, 2) for k, v in stages.items()},
         "stages_rows_per_s": {k: round(n / v) for k, v in stages.items()},
         "end_to_end_us_per_row": round(end_to_end / n * 1e6, 2),
         "end_to_end_rows_per_s": round(n / end_to_end),
+        "end_to_end_cpu_us_per_row": round(end_to_end_cpu / n * 1e6, 2),
         "explain": {
             "flagged_share": round(len(rows) / max(n, 1), 4),
             "model_plus_reasons_flagged_us_per_row": round((stages["model"] + stages["reasons"]) / n * 1e6, 2),
