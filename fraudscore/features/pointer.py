@@ -171,15 +171,14 @@ def _straightness(lev: EventLevels, x: np.ndarray, y: np.ndarray, dist: np.ndarr
     last = np.empty(n_seg, dtype=np.int64)
     last[:-1] = first[1:] - 1
     last[-1:] = len(x) - 1
-    seg = np.cumsum(starts, dtype=np.int64)  # path of each event, + 1
-    seg -= 1
+    seg = np.cumsum(starts, dtype=np.int64)  # path of each event, counted from 1 (bin 0 stays empty)
     paths_per_row = lev.counts(starts)
     seg_row = np.repeat(np.arange(lev.n), paths_per_row)
     # The interval ending at event i belongs to i's path unless i starts a path (dist is 0 at a
     # row's first event). Summed in event order from 0 by bincount, as the definition's was.
     inner = dist.copy()
     inner[first] = 0.0
-    path = np.bincount(seg, weights=inner, minlength=n_seg)
+    path = np.bincount(seg, weights=inner, minlength=n_seg + 1)[1:]
     displacement = np.hypot(x[last] - x[first], y[last] - y[first])
     ok = path > 10.0
     ratio = np.where(ok, displacement / np.where(ok, path, 1.0), 0.0)
@@ -198,7 +197,7 @@ def _click_no_approach(lev: EventLevels, t: np.ndarray, dt: np.ndarray, is_move:
     position = clicks - lev.offsets[click_rows]
     lookback = np.minimum(position, _APPROACH_LOOKBACK)
     t_click = t[clicks]
-    in_order = bool(np.all((dt >= 0) | ~lev.valid(1)))  # NaN fails too
+    in_order = bool(np.all((dt >= 0) | lev.first))  # NaN fails too
     if in_order:
         # Times rise within a row, so the events within the time window form a run ending just
         # before the click: find its length (0-8) by a binary search of four vectorized steps,
