@@ -27,3 +27,17 @@ def test_agrees_with_pandas_factorize(values):
     want_codes, want_uniques = pd.factorize(arr, use_na_sentinel=True)
     assert codes.tolist() == want_codes.tolist()
     assert list(uniques) == list(want_uniques)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.just(float("nan")), st.text(max_size=3)), min_size=1, max_size=30),
+       st.integers(0, 2**32 - 1))
+def test_repeated_objects_take_the_address_path_and_agree_with_pandas(pool, seed):
+    # Large enough for the address path; equal texts as distinct objects too ("a" + "" is a new str).
+    pool = pool + [v + "" if isinstance(v, str) else v for v in pool]
+    rng = np.random.default_rng(seed)
+    arr = np.array(pool + [None], dtype=object)[:-1][rng.integers(0, len(pool), 40_000)]
+    codes, uniques = factorize_objects(arr)
+    want_codes, want_uniques = pd.factorize(arr, use_na_sentinel=True)
+    assert codes.tolist() == want_codes.tolist()
+    assert list(uniques) == list(want_uniques)
