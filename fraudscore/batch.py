@@ -84,6 +84,7 @@ class SubmissionBatch:
         self.issues = tuple(issues)
         self.unknown_fields = tuple(unknown_fields)
         self.source_row = np.arange(self.n, dtype=np.int64) if source_row is None else source_row
+        self._factorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.consent_usage = columns["consent.usage"] == 1.0
         self.consent_analytics = columns["consent.analytics"] == 1.0
         self.started_at_ms = columns["started_at"]
@@ -108,6 +109,30 @@ class SubmissionBatch:
         if name in self._lists:
             return self._lists[name]
         raise KeyError(f"{name!r} is not a field of fraudscore.schema")
+
+    def factorized(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Codes and distinct values of a text field (of its elements, for a text list), made once.
+
+        Every stage that groups by text (user-agent parsing, IP lookup, fingerprints, keyed hashes)
+        can share them instead of hashing the column again. Computing twice in two threads is
+        harmless (same result); the arrays are read-only.
+
+        Returns
+        -------
+        codes : ndarray of int64 of shape (n,), or (number of elements,) for a list field
+            Index into ``uniques``; -1 for a missing value.
+        uniques : ndarray of object of shape (k,)
+            Distinct values in order of first appearance.
+        """
+        if name not in self._factorized:
+            data = self.column(name)
+            values = data.values if isinstance(data, Ragged) else data
+            if values.dtype != object:
+                raise TypeError(f"{name!r} is not a text field")
+            codes, uniques = factorize_objects(values)
+            codes.flags.writeable = uniques.flags.writeable = False
+            self._factorized[name] = codes, uniques
+        return self._factorized[name]
 
     @property
     def submission_id(self) -> np.ndarray:

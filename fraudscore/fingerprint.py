@@ -140,11 +140,12 @@ def to_hex(ids: np.ndarray) -> np.ndarray:
 
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser: spreads every input bit over the output (invertible, not keyed)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    x = x ^ (x >> np.uint64(30))  # a new array; the steps below reuse it (no temporaries)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
 
 
 def _number_uniques(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -224,7 +225,8 @@ def _combine(parts: list[np.ndarray], m: int) -> np.ndarray:
     """
     h = np.full(m, 0x243F6A8885A308D3, dtype=np.uint64)
     for part in parts:
-        h = h * _MULTIPLIER + part
+        h *= _MULTIPLIER
+        h += part
     return _mix(h)
 
 
@@ -251,11 +253,12 @@ class _Columns:
     hashes are the same as one call per field (each value's hash depends on its bytes alone).
     """
 
-    def __init__(self, columns: Mapping, rows: np.ndarray, n: int, key: str):
+    def __init__(self, columns: Mapping, rows: np.ndarray, n: int, key: str, factorized: Mapping | None = None):
         self.columns, self.rows, self.key = columns, rows, key
         self.everyone = len(rows) == n  # the common case: no copies needed
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.factorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # text fields: (codes, uniques)
+        self.given = factorized if (factorized is not None and self.everyone) else {}
 
     def take(self, col) -> np.ndarray:
         return col if self.everyone else col[self.rows]
@@ -290,10 +293,12 @@ class _Columns:
                 values, offsets = _take_ragged(values, offsets, rows)
             if not len(values):
                 return None, None, lambda c, u, h: _ragged_rows(np.zeros(0, np.uint64), offsets)
-            codes, uniques = factorize_objects(values)
+            codes, uniques = self.given[name] if name in self.given else factorize_objects(values)
             return codes, uniques, lambda c, u, h: _ragged_rows(np.append(h, np.uint64(0))[c], offsets)
         if name in _STRING_FIELDS:
-            self.factorized[name] = codes, uniques = factorize_objects(self.take(np.asarray(col, dtype=object)))
+            codes, uniques = self.given[name] if name in self.given else \
+                factorize_objects(self.take(np.asarray(col, dtype=object)))
+            self.factorized[name] = codes, uniques
             return codes, uniques, _finish_strings
         if name == "device.screen":
             wh = self.take(np.asarray(col, dtype=np.float64))
@@ -328,7 +333,8 @@ def _ua_block(codes: np.ndarray, uniques: np.ndarray, key: str) -> np.ndarray:
     return _siphash_unique(np.asarray(words, dtype=object), key)[codes]  # code -1 takes the last entry
 
 
-def fingerprint(columns: Mapping, *, ip=None, secret: str | bytes | None = None) -> Fingerprints:
+def fingerprint(columns: Mapping, *, ip=None, secret: str | bytes | None = None,
+                factorized: Mapping | None = None) -> Fingerprints:
     """Compute ``device_id`` and ``link_id`` for a batch of columns.
 
     Parameters
@@ -345,12 +351,21 @@ def fingerprint(columns: Mapping, *, ip=None, secret: str | bytes | None = None)
         caller has it already; else looked up here, for consenting rows only.
     secret : str or bytes, optional
         Installation secret; default ``FRAUDSCORE_SECRET`` (see :func:`fraudscore.secret.get_secret`).
+    factorized : Mapping of str to (codes, uniques), optional
+        Text and text-list fields already factorized (as :func:`fraudscore.enrich._factorize.
+        factorize_objects` gives them, over all n rows, or over the list elements), e.g. by
+        :meth:`fraudscore.batch.SubmissionBatch.factorized`; others are factorized here.
 
     Returns
     -------
     Fingerprints
         Arrays of shape (n,).
     """
+    return _fingerprint(columns, ip, secret, factorized, consent_blanked=False)
+
+
+def _fingerprint(columns: Mapping, ip, secret, factorized: Mapping | None, consent_blanked: bool) -> Fingerprints:
+    """:func:`fingerprint`; ``consent_blanked``: rows without consent hold no values (a batch's)."""
     consent = np.asarray(columns["consent.usage"])
     consent = consent if consent.dtype == bool else (consent == 1.0)
     n = len(consent)
@@ -362,28 +377,36 @@ def fingerprint(columns: Mapping, *, ip=None, secret: str | bytes | None = None)
         return Fingerprints(device_id, link_id, anchor, np.zeros(n, np.uint64))
     m = rows.size
     key = get_secret(secret)
-    cols = _Columns(columns, rows, n, derive_key(key, "fingerprint.attribute"))
+    # Field hashes are per-row functions, so hashing every row and keeping the consenting ones gives
+    # the same ids, and is cheaper than copying most rows out first. Only where nothing is there to
+    # read: rows without consent are never read.
+    hash_all = m == n or (consent_blanked and 2 * m >= n)
+    cols = _Columns(columns, np.arange(n) if hash_all else rows, n, derive_key(key, "fingerprint.attribute"),
+                    factorized)
+    pick = (lambda x: x[rows]) if hash_all and m < n else (lambda x: x)
 
     cols.prefetch(DEVICE_FIELDS + LINK_FIELDS)
+    hashed = len(cols.rows)
     parts = [cols.get(name) for name in DEVICE_FIELDS]
-    enough = np.sum([p[1] for p in parts], axis=0) >= MIN_ATTRIBUTES
-    dev = _combine([p[0] for p in parts], m)
+    enough = pick(np.sum([p[1] for p in parts], axis=0) >= MIN_ATTRIBUTES)
+    dev = pick(_combine([p[0] for p in parts], hashed))
     dev[dev == 0] = 1  # 0 means missing
     device_id[rows] = np.where(enough, dev, np.uint64(0))
 
     # Link block key: stable attributes plus what the user agent says beyond its versions.
     cols.get("device.user_agent")
-    ua_codes, ua_uniques = cols.factorized.get("device.user_agent", (np.full(m, -1), np.empty(0, object)))
-    block = _combine([cols.get(name)[0] for name in LINK_FIELDS] + [_ua_block(ua_codes, ua_uniques, cols.key)], m)
+    ua_codes, ua_uniques = cols.factorized.get("device.user_agent", (np.full(hashed, -1), np.empty(0, object)))
+    block = pick(_combine([cols.get(name)[0] for name in LINK_FIELDS] + [_ua_block(ua_codes, ua_uniques, cols.key)],
+                          hashed))
 
     if ip is None:
         from fraudscore.enrich.ip import IPDatabase
 
         ip_col = columns.get("network.ip")
-        ip_rows = IPDatabase.default().lookup(cols.take(np.asarray(ip_col, object)) if ip_col is not None
+        ip_rows = IPDatabase.default().lookup(np.asarray(ip_col, object)[rows] if ip_col is not None
                                               else np.full(m, None, object))
     else:
-        ip_rows = ip if cols.everyone else _take_info(ip, rows)
+        ip_rows = ip if m == n else _take_info(ip, rows)
     # Disambiguator: the /24 or /48 network; the cookie when there is no usable address.
     a = np.where(ip_rows.valid & ~ip_rows.is_private, 1, 0).astype(np.int8)
     # The network number is not keyed yet: the final keyed hash below covers it.
@@ -425,4 +448,6 @@ def fingerprint_batch(batch, *, ip=None, secret: str | bytes | None = None) -> F
     names = set(DEVICE_FIELDS) | set(LINK_FIELDS) | {"network.ip", "device.cookie_id", "device.user_agent"}
     columns = {name: batch.column(name) for name in names}
     columns["consent.usage"] = batch.consent_usage
-    return fingerprint(columns, ip=ip, secret=secret)
+    # The batch factorizes each text column once for every stage that needs it (UA, IP, here).
+    factorized = {name: batch.factorized(name) for name in names & (_STRING_FIELDS | _LIST_FIELDS)}
+    return _fingerprint(columns, ip, secret, factorized, consent_blanked=True)
