@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fraudscore.features._segments import nan_to_num
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
@@ -69,12 +70,22 @@ def items(ctx: FeatureContext, state) -> dict:
     values = item_ms.values
     with np.errstate(invalid="ignore", divide="ignore"):
         under = item_ms.counts(values < 1000.0) / item_ms.lengths
-        cv = item_ms.stds() / item_ms.means()
+        mean = item_ms.means()
+        cv = _stds_around(item_ms, mean) / mean
     return {
         "timing.items_under_1s": under,
         "timing.item_time_median_s": _segment_median(item_ms, values) / 1000.0,
         "timing.item_time_cv": np.where(item_ms.lengths >= 2, cv, np.nan),
     }
+
+
+def _stds_around(ragged, mean: np.ndarray) -> np.ndarray:
+    """``ragged.stds()`` given ``ragged.means()`` (which it would compute again), bit for bit."""
+    lengths = ragged.lengths
+    centred = ragged.values - np.repeat(nan_to_num(mean), lengths)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = ragged.sums(centred * centred) / lengths
+    return np.where(lengths > 0, np.sqrt(np.maximum(var, 0.0)), np.nan)
 
 
 def _segment_median(ragged, values: np.ndarray) -> np.ndarray:
@@ -87,6 +98,14 @@ def _segment_median(ragged, values: np.ndarray) -> np.ndarray:
     """
     lengths = ragged.lengths
     out = np.full(len(ragged), np.nan)
+    if len(ragged) == 1:  # a batch of one: the same padded sort without the bucketing's dozen calls
+        m = int(lengths[0])
+        if m:
+            row = np.full(1 << (m - 1).bit_length(), np.inf)  # the bucket width, 2**ceil(log2(m))
+            row[:m] = values
+            row.sort()
+            out[0] = (row[(m - 1) // 2] + row[m // 2]) / 2.0
+        return out
     has = np.flatnonzero(lengths > 0)
     if not len(has):
         return out

@@ -82,3 +82,21 @@ def test_a_batch_of_one_gets_what_the_grouping_path_gives(a, b, keep):
     np.testing.assert_array_equal(per_unique(fn, _column(a), _column(b)), per_unique(fn, _column(a, a), _column(b, b))[:1])
     options = ["a", "Europe/Berlin", 3]
     assert isin(_column(a), options)[0] == isin(_column(a, a), options)[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([0.0, -0.0, 1.0, 999.0, 1000.0, 3e6]) | st.floats(0, 86_400_000),
+                         max_size=70), min_size=2, max_size=6))
+def test_item_time_statistics_of_a_batch_of_one_are_the_batch_rows(rows):
+    from fraudscore.features.timing import _segment_median, _stds_around
+
+    lengths = np.array([len(r) for r in rows], dtype=np.int64)
+    batch = Ragged.from_lengths(np.array([v for r in rows for v in r], dtype=np.float64), lengths)
+    in_batch = _segment_median(batch, batch.values)  # several rows: the bucketed path
+    for i, row in enumerate(rows):
+        one = Ragged.from_lengths(np.array(row, dtype=np.float64), lengths[i:i + 1])
+        got = _segment_median(one, one.values)
+        np.testing.assert_array_equal(got, in_batch[i:i + 1])
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(in_batch[i:i + 1]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.testing.assert_array_equal(_stds_around(batch, batch.means()), batch.stds())
