@@ -279,6 +279,7 @@ def _click_farm(rng, blk: Block, rows, s, sub):
     blk.person_id[rows] = blk.device_key[rows]
     blk.home[rows] = origin
     blk.carrier_country[rows] = origin
+    blk.carrier[rows[~_show(rng, s)]] = -1  # skilled farms keep phones on Wi-Fi: no carrier reported
     blk.cookie_epoch[rows] = np.where(_show(rng, 1 - s), blk.row_id[rows], 0)  # skilled farms clear cookies
     # The farm's own /24 (its ISP line) or residential proxies in the survey country.
     own = _show(rng, s)
@@ -383,7 +384,11 @@ def _geo_fraud(rng, blk: Block, rows, s, sub):
     blk.home[rows] = origin
     blk.gps_country[rows] = origin
     blk.carrier_country[rows] = origin
-    # Phones keep their carrier slot; its name now comes from the origin country's carriers.
+    # Phones keep their carrier slot; its name now comes from the origin country's carriers. A VPN
+    # moves neither the SIM nor the GPS fix: careful fraudsters use Wi-Fi and turn location off.
+    careful = ~_show(rng, s)
+    blk.carrier[rows[careful]] = -1
+    blk.gps[rows[careful]] = False
     # Exit: a VPN or hosting exit (shows) or a residential proxy in the survey country (hidden).
     exit_hosting = _show(rng, s) & (sub != 1)
     blk.ip_hosting[rows] = exit_hosting
