@@ -1,11 +1,16 @@
 """Readers: records -> batch and Arrow -> batch, against pandas.json_normalize on the same records.
 
 The issue's targets are 3x json_normalize for the list-of-dicts path and 10x the list-of-dicts
-path for the Arrow path. They are NOT met on this machine (see benchmarks/README.md, "Readers"):
-json_normalize only flattens keys, while a batch must also convert every telemetry number and
-event kind out of Python objects (~20-50 ns each here) and validate them. The gates below are
-regression gates at what the code reaches today, measured as same-run ratios on submissions
-without telemetry (analytics consent withheld); the figures with telemetry are printed too.
+path for the Arrow path. They are NOT met (see benchmarks/README.md, "Readers"): json_normalize
+only flattens keys, while a batch must also convert every value out of its Python object
+(pyarrow's C++ converter, ~40 ns per telemetry number on this machine) and validate it; and the
+faster the records path gets, the further the Arrow path is from 10x it.
+
+Every reader and json_normalize run in turn, round after round, in one process, and each keeps
+its best CPU time (``time.process_time``: little moved by other processes on a shared machine);
+wall times are recorded too. ``records_reference`` is the all-Python records path that the Arrow
+records path replaced (:func:`fraudscore.io.from_records_reference`), timed on the same records.
+Gates are same-run ratios without telemetry, with margin for a loaded machine.
 
 Run ``python benchmarks/bench_readers.py`` for the full-size figures (printed as JSON lines).
 """
@@ -14,19 +19,23 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import best_of, emit, quick_mode  # noqa: E402
+from _timing import emit, quick_mode  # noqa: E402
 
 import fraudscore  # noqa: E402
-from fraudscore.io import from_arrow_table, from_records  # noqa: E402
+from fraudscore.io import from_arrow_table, from_records, from_records_reference  # noqa: E402
 
-#: Regression gates (the issue asks 3.0 and 10.0; measured 1.4-2.4 and 2.6-3.9 under load).
-RECORDS_VS_JSON_NORMALIZE = 1.2
+#: Same-run gates (no telemetry, 20,000 rows: below ~5,000 the Arrow records path only ties the Python
+#: one, which is why from_records uses it from ARROW_MIN_ROWS on). Measured under load 4-6: records 1.7-2.0x
+#: json_normalize, 1.5-2.3x the all-Python reference; Arrow 3.0-3.6x records.
+RECORDS_VS_JSON_NORMALIZE = 1.3
+RECORDS_VS_REFERENCE = 1.2
 ARROW_VS_RECORDS = 2.0
 
 
@@ -40,31 +49,56 @@ def _records(n: int, telemetry: bool) -> list[dict]:
     return records
 
 
-def measure(n: int, telemetry: bool, repeat: int = 3) -> dict:
+def _interleaved(contenders: dict, rounds: int) -> tuple[dict, dict]:
+    """Best CPU and best wall seconds of each contender, run in turn each round."""
+    cpu = {name: float("inf") for name in contenders}
+    wall = dict(cpu)
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            c0, w0 = time.process_time(), time.perf_counter()
+            fn()
+            cpu[name] = min(cpu[name], time.process_time() - c0)
+            wall[name] = min(wall[name], time.perf_counter() - w0)
+    return cpu, wall
+
+
+def measure(n: int, telemetry: bool, rounds: int = 3) -> dict:
     records = _records(n, telemetry)
     table = pa.Table.from_pylist(records)
-    t_records = best_of(lambda: from_records(records), repeat)
-    t_normalize = best_of(lambda: pd.json_normalize(records), repeat)
-    t_arrow = best_of(lambda: from_arrow_table(table), repeat)
-    return emit("readers", {
-        "rows": n,
-        "telemetry": telemetry,
-        "records_rows_per_s": n / t_records,
-        "json_normalize_rows_per_s": n / t_normalize,
-        "arrow_rows_per_s": n / t_arrow,
-        "records_vs_json_normalize": t_normalize / t_records,
-        "arrow_vs_records": t_records / t_arrow,
+    cpu, wall = _interleaved({
+        "records": lambda: from_records(records),
+        "records_reference": lambda: from_records_reference(records),
+        "arrow": lambda: from_arrow_table(table),
+        "json_normalize": lambda: pd.json_normalize(records),
+    }, rounds)
+    figures = {"rows": n, "telemetry": telemetry}
+    for name in cpu:
+        figures[f"{name}_rows_per_s"] = n / cpu[name]  # CPU time
+        figures[f"{name}_wall_rows_per_s"] = n / wall[name]
+        figures[f"{name}_cpu_s"] = cpu[name]
+    figures.update({
+        "records_vs_json_normalize": cpu["json_normalize"] / cpu["records"],
+        "records_vs_reference": cpu["records_reference"] / cpu["records"],
+        "arrow_vs_records": cpu["records"] / cpu["arrow"],
+        "records_vs_json_normalize_wall": wall["json_normalize"] / wall["records"],
+        "arrow_vs_records_wall": wall["records"] / wall["arrow"],
     })
+    return emit("readers", figures)
 
 
 @functools.lru_cache(maxsize=None)
 def _quick_figures() -> dict:
-    return measure(3_000 if quick_mode() else 100_000, telemetry=False)
+    return measure(20_000 if quick_mode() else 100_000, telemetry=False)
 
 
 def test_records_path_stays_faster_than_json_normalize():
     figures = _quick_figures()
     assert figures["records_vs_json_normalize"] >= RECORDS_VS_JSON_NORMALIZE, figures
+
+
+def test_records_path_through_arrow_beats_the_python_reference():
+    figures = _quick_figures()
+    assert figures["records_vs_reference"] >= RECORDS_VS_REFERENCE, figures
 
 
 def test_arrow_path_stays_faster_than_records_path():
@@ -73,5 +107,6 @@ def test_arrow_path_stays_faster_than_records_path():
 
 
 if __name__ == "__main__":
+    rows = 100_000 if not quick_mode() else 20_000
     for telemetry in (False, True):
-        measure(100_000, telemetry)
+        measure(rows, telemetry)

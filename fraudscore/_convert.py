@@ -388,9 +388,33 @@ def _arrow_string(arr: pa.Array, f: Field) -> Column | None:
     truncated = lengths > f.max_len if f.max_len is not None else _zeros(n)
     if truncated.any():
         arr = pc.utf8_slice_codeunits(arr, 0, f.max_len)
-    data = arr.to_numpy(zero_copy_only=False)
+    data = _text_objects(arr)
     data[lengths == 0] = None
     return Column(data, _zeros(n), truncated)
+
+
+#: Rows sampled to decide whether a text column repeats enough to go through its dictionary.
+_TEXT_SAMPLE = 2048
+
+
+def _text_objects(arr: pa.Array) -> np.ndarray:
+    """Object array of ``str`` (``None`` for null) of an Arrow text array.
+
+    A column of few distinct texts (user agents, time zones, WebGL renderers) is hashed in C++
+    and one Python ``str`` is made per distinct text, shared by its rows: ~4x cheaper than one
+    ``str`` per row, and :func:`fraudscore.enrich._factorize.factorize_objects` then factorizes
+    it by object address. Mostly-distinct columns (ids) are cheaper converted row by row.
+    """
+    n = len(arr)
+    if n >= 4 * _TEXT_SAMPLE:
+        sample = arr.slice(0, _TEXT_SAMPLE) if n < 8 * _TEXT_SAMPLE else \
+            arr.take(pa.array(np.linspace(0, n - 1, _TEXT_SAMPLE).astype(np.int64)))
+        if len(pc.unique(sample)) <= _TEXT_SAMPLE // 2:
+            encoded = pc.dictionary_encode(arr)
+            uniques = np.append(encoded.dictionary.to_numpy(zero_copy_only=False), None)  # last: null
+            codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+            return uniques[codes]
+    return arr.to_numpy(zero_copy_only=False)
 
 
 def _arrow_number(arr: pa.Array, f: Field | None) -> Column | None:
@@ -481,18 +505,37 @@ _ARROW = {
 }
 
 
-def from_arrow(arr: pa.Array | pa.ChunkedArray, f: Field) -> Column:
-    """Convert one field's Arrow column; an unexpected Arrow type falls back to the Python path."""
+#: Arrow types a text field is read from in bulk; other types (numbers) go through the Python path.
+_TEXT_FIELDS = ("string", "string_list", "kind_list")
+
+
+def _text_like(t: pa.DataType) -> bool:
+    if _is_list(t):
+        t = t.value_type
+    return _is_text(t) or pa.types.is_null(t) or pa.types.is_dictionary(t)
+
+
+def from_arrow(arr: pa.Array | pa.ChunkedArray, f: Field, python_values=None) -> Column:
+    """Convert one field's Arrow column; an unexpected Arrow type falls back to the Python path.
+
+    ``python_values`` (a callable) gives the field's original Python values, for Arrow arrays that
+    pyarrow built from Python objects: its type inference turns ``[0.0, False]`` into two floats,
+    so a text field whose inferred type is not text is read from the objects themselves.
+    """
     arr = _decoded(arr)
-    try:
-        column = _ARROW[f.dtype](arr, f)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        column = None
+    column = None
+    if python_values is None or f.dtype not in _TEXT_FIELDS or _text_like(arr.type):
+        try:
+            column = _ARROW[f.dtype](arr, f)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            column = None
     if column is None:
-        column = from_python(arr.to_pylist(), f)
+        column = from_python(arr.to_pylist() if python_values is None else python_values(), f)
     if f.dtype == "bool" and column.data.dtype.kind == "f":
         # Numbers other than 0/1 in a flag column are not a flag.
         odd = ~np.isnan(column.data) & (column.data != 0) & (column.data != 1)
+        if python_values is not None:
+            odd |= column.nan_input  # a NaN object where a flag belongs is a wrong type, as in _py_bool
         column.data[odd] = np.nan
         column.invalid |= odd
     return column

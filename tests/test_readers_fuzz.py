@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 
@@ -159,3 +160,65 @@ def test_row_order_does_not_change_a_row(records, rnd):
         assert a.warnings[old] == b.warnings[new] and a.error[old] == b.error[new]
         assert a.column("telemetry.pointer.t").row(old).tolist() == b.column("telemetry.pointer.t").row(new).tolist()
         assert math.isnan(a.duration_ms[old]) == math.isnan(b.duration_ms[new])
+
+
+# --------------------------------------------------------------------------- fast path = reference path
+
+def _same_batch(a, b) -> bool:
+    """Equal data, codes, warnings, messages and unknown fields."""
+    return (a.equals(b) and a.messages().tolist() == b.messages().tolist()
+            and a.unknown_fields == b.unknown_fields)
+
+
+@contextlib.contextmanager
+def _arrow_from_one_row():
+    """from_records takes its Arrow path whatever the number of rows (normally from ARROW_MIN_ROWS)."""
+    import fraudscore.io
+
+    saved, fraudscore.io.ARROW_MIN_ROWS = fraudscore.io.ARROW_MIN_ROWS, 1
+    try:
+        yield
+    finally:
+        fraudscore.io.ARROW_MIN_ROWS = saved
+
+
+@given(hostile_rows)
+def test_records_through_arrow_equal_the_python_reference_on_hostile_rows(rows):
+    from fraudscore.io import from_records_reference
+
+    with _arrow_from_one_row():
+        fast = from_records(rows, check_unknown=True)
+    assert _same_batch(fast, from_records_reference(rows, check_unknown=True))
+
+
+@given(typed_batch)
+def test_records_through_arrow_equal_the_python_reference_on_typed_rows(records):
+    from fraudscore.io import from_records_reference
+
+    with _arrow_from_one_row():
+        fast = from_records(records)
+    assert _same_batch(fast, from_records_reference(records))
+
+
+def test_values_arrow_would_coerce_get_the_reference_codes():
+    """Each is a value pyarrow accepts or coerces but the reference reads as a wrong type."""
+    from fraudscore.io import from_records_reference
+
+    base = {"submission_id": "s", "survey_id": "v", "started_at": 1_750_000_000_000,
+            "submitted_at": 1_750_000_100_000, "consent": {"usage": True, "analytics": True}}
+    odd = [
+        {"device": {"user_agent": b"bytes"}},
+        {"device": {"battery": (0.5, True)}},  # a tuple where an object belongs
+        {"device": {"languages": "en-US"}},  # a text where a list belongs
+        {"device": {"languages": {"en", "de"}}},
+        {"answers": {"text": [0.0, False]}},
+        {"device": {"platform": 1}}, {"device": {"platform": True}},
+        {"consent": {"usage": float("nan"), "analytics": True}},
+        {"device": {"gps.lat": 10.0}},  # a dotted key is not the nested field
+        {"telemetry": {"pointer": {"t": [1.0, True], "x": [1, 2], "y": [1, 2], "kind": [b"move", "up"]}}},
+    ]
+    for extra in odd:
+        rows = [dict(base, submission_id=f"s{i}", **extra) for i in range(3)]
+        with _arrow_from_one_row():
+            fast = from_records(rows, check_unknown=True)
+        assert _same_batch(fast, from_records_reference(rows, check_unknown=True)), extra
