@@ -154,7 +154,7 @@ class EventLevels:
         # values" and "end of the row": the odd segments (the first k events of the next row)
         # are computed and dropped. Indices strictly increase because k >= 1.
         if k not in self._segments:
-            rows = np.flatnonzero(self.lengths > k)
+            rows = (self.lengths > k).nonzero()[0]
             index = np.empty(2 * len(rows), dtype=np.int64)
             index[0::2] = self.offsets[:-1][rows] + k
             index[1::2] = self.offsets[1:][rows]
@@ -184,7 +184,7 @@ class EventLevels:
 
     def per_event(self, per_row: np.ndarray) -> np.ndarray:
         """Broadcast one value per row to the row's events."""
-        return np.repeat(per_row, self.lengths)
+        return per_row.repeat(self.lengths)
 
     def means_stds(self, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(mean, population SD) per row of level ``k``, as ``Ragged.means`` and ``Ragged.stds``.

@@ -40,13 +40,16 @@ def typing(ctx: FeatureContext, state) -> dict:
         a, z = int(offsets[lo]), int(offsets[hi])
         k_block = kind[a:z]
         lev = EventLevels(offsets[lo:hi + 1] - a)
-        press = (k_block == KEYDOWN) | (k_block == BACKSPACE)
+        is_backspace = k_block == BACKSPACE
+        press = k_block == KEYDOWN
+        press |= is_backspace
         presses_n[lo:hi] = lev.counts(press)
-        backspaces[lo:hi] = lev.counts(k_block == BACKSPACE)
+        backspaces[lo:hi] = lev.counts(is_backspace)
         pastes[lo:hi] = lev.counts(k_block == PASTE)
-        # Inter-key intervals: level 1 of the press times alone.
+        # Inter-key intervals: level 1 of the press times alone (gathered by index: a boolean
+        # selection costs ~3x as much on mixed masks).
         press_lev = EventLevels(offsets_from_lengths(presses_n[lo:hi]))
-        iki_mean[lo:hi], iki_sd[lo:hi] = press_lev.means_stds(lag_diff(t[a:z][press]), 1)
+        iki_mean[lo:hi], iki_sd[lo:hi] = press_lev.means_stds(lag_diff(t[a:z].take(press.nonzero()[0])), 1)
     iki_n = np.maximum(presses_n - 1, 0)
     presses_f = presses_n.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):

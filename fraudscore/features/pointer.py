@@ -47,14 +47,26 @@ def kinematics(ctx: FeatureContext, state) -> dict:
     t, x, y = t_r.values, b.column("telemetry.pointer.x").values, b.column("telemetry.pointer.y").values
     kind = b.column("telemetry.pointer.kind").values
     offsets = t_r.offsets
-    out = {f"pointer.{name}": np.full(ctx.n, np.nan) for name in _NAMES}
+    blocks = row_blocks(offsets)
+    if len(blocks) == 1:  # a small batch (a single row included): the block's columns are the result
+        block = _kinematics_block(t, x, y, kind, offsets)
+        out = {f"pointer.{name}": block[name] if name in block else _nans(ctx.n) for name in _NAMES}
+        out["pointer.events"] = t_r.lengths.astype(np.float64)
+        return out
+    out = {f"pointer.{name}": _nans(ctx.n) for name in _NAMES}
     out["pointer.events"] = t_r.lengths.astype(np.float64)
     # Blocks of rows: every statistic is per row, so blocks only bound the scratch memory.
-    for lo, hi in row_blocks(offsets):
+    for lo, hi in blocks:
         a, z = int(offsets[lo]), int(offsets[hi])
         block = _kinematics_block(t[a:z], x[a:z], y[a:z], kind[a:z], offsets[lo:hi + 1] - a)
         for name, values in block.items():
             out[f"pointer.{name}"][lo:hi] = values
+    return out
+
+
+def _nans(n: int) -> np.ndarray:
+    out = np.empty(n)
+    out.fill(np.nan)  # np.full's Python layer is a visible share of a one-row call
     return out
 
 
@@ -75,7 +87,7 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
         is_move = kind == MOVE
         out["move_share"] = lev.counts(is_move) / lengths
         is_click = kind == CLICK
-        clicks = np.flatnonzero(is_click)
+        clicks = is_click.nonzero()[0]
         clicks_per_row = lev.counts(is_click)
         dt = lag_diff(t)
         out["click_no_approach"] = _click_no_approach(lev, t, dt, is_move, clicks, clicks_per_row)
@@ -89,7 +101,7 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
         moved = dx != 0
         moved |= dy != 0
         moved &= lev.valid(1)
-        shifted = np.flatnonzero(moved)
+        shifted = moved.nonzero()[0]
         dist = np.zeros(lev.size)
         heading = np.zeros(lev.size)  # read only where moved
         if len(shifted):
@@ -130,7 +142,7 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
         out["curvature_mean"] = lev.masked_mean(turn, both(moved), 2, absolute=True)[0]
         out["straightness"] = _straightness(lev, x, y, dist, clicks)
 
-        active_min = np.full(lev.n, np.nan)
+        active_min = _nans(lev.n)
         nonempty = lengths > 0
         active_min[nonempty] = (t[offsets[1:][nonempty] - 1] - t[offsets[:-1][nonempty]]) / 60_000.0
         pauses = lev.level_counts(dt > _PAUSE_MS, 1)
@@ -166,14 +178,14 @@ def _straightness(lev: EventLevels, x: np.ndarray, y: np.ndarray, dist: np.ndarr
     starts = lev.first.copy()
     after = clicks + 1
     starts[after[after < lev.size]] = True
-    first = np.flatnonzero(starts)
+    first = starts.nonzero()[0]
     n_seg = len(first)
     last = np.empty(n_seg, dtype=np.int64)
     last[:-1] = first[1:] - 1
     last[-1:] = len(x) - 1
-    seg = np.cumsum(starts, dtype=np.int64)  # path of each event, counted from 1 (bin 0 stays empty)
+    seg = starts.cumsum(dtype=np.int64)  # path of each event, counted from 1 (bin 0 stays empty)
     paths_per_row = lev.counts(starts)
-    seg_row = np.repeat(np.arange(lev.n), paths_per_row)
+    seg_row = np.arange(lev.n).repeat(paths_per_row)
     # The interval ending at event i belongs to i's path unless i starts a path (dist is 0 at a
     # row's first event). Summed in event order from 0 by bincount, as the definition's was.
     inner = dist.copy()
@@ -192,8 +204,8 @@ def _click_no_approach(lev: EventLevels, t: np.ndarray, dt: np.ndarray, is_move:
     """Share of a row's clicks with fewer than two moves among the ``_APPROACH_LOOKBACK`` events of
     its row before it that lie within ``_APPROACH_MS`` of it."""
     if not len(clicks):
-        return np.full(lev.n, np.nan)
-    click_rows = np.repeat(np.arange(lev.n), clicks_per_row)
+        return _nans(lev.n)
+    click_rows = np.arange(lev.n).repeat(clicks_per_row)
     position = clicks - lev.offsets[click_rows]
     lookback = np.minimum(position, _APPROACH_LOOKBACK)
     t_click = t[clicks]
@@ -210,7 +222,7 @@ def _click_no_approach(lev: EventLevels, t: np.ndarray, dt: np.ndarray, is_move:
             within &= t_click - t[j] <= _APPROACH_MS
             window += step * within
         moves_so_far = np.zeros(lev.size + 1, dtype=np.int32)
-        np.cumsum(is_move, out=moves_so_far[1:])
+        is_move.cumsum(out=moves_so_far[1:])
         moves_before = moves_so_far[clicks] - moves_so_far[clicks - window]
     else:  # unreachable for a SubmissionBatch (it sorts telemetry by time); kept for any other caller
         moves_before = np.zeros(len(clicks), dtype=np.int64)
