@@ -3,7 +3,9 @@
 Datacenter and VPN addresses, an IP country other than the survey's, a time zone that does not
 belong to the IP's country or disagrees with the reported UTC offset, browser languages that are
 not the survey's, and GPS that contradicts the time zone are the classic geo-fraud tells
-(respondents faking eligibility for a country's panel).
+(respondents faking eligibility for a country's panel). A preferred locale (``vi-VN``) or a
+mobile carrier of another country adds what a VPN does not move; both are common among honest
+immigrants and travellers too, so they count only together with the others.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from fraudscore.features._unique import isin, per_unique
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
-__all__: list[str] = []
+__all__ = ["preferred_regions"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -119,4 +121,86 @@ def geo(ctx: FeatureContext, state) -> dict:
         "network.language_mismatch": lang_mismatch,
         "network.header_language_mismatch": header_mismatch,
         "network.gps_tz_mismatch_h": gps_gap,
+    }
+
+
+def _region(tag) -> str:
+    """The country (region subtag) of a BCP 47 language tag: ``"en-IN"`` -> ``"IN"``, ``""`` if none.
+
+    Script subtags (``zh-Hant-TW``) are skipped; UN M.49 numeric regions (``es-419``) name no
+    country and give ``""``.
+    """
+    for sub in str(tag).split(";")[0].strip().replace("_", "-").split("-")[1:]:
+        if len(sub) == 2 and sub.isalpha():
+            return sub.upper()
+    return ""
+
+
+def preferred_regions(languages) -> np.ndarray:
+    """Per row, the region of the first ``navigator.languages`` entry that names one (None if none).
+
+    Parameters
+    ----------
+    languages : Ragged
+        ``device.languages`` (object values).
+
+    Returns
+    -------
+    ndarray of shape (n,), object
+    """
+    from fraudscore.enrich._factorize import factorize_objects
+
+    codes, uniques = factorize_objects(languages.values)
+    regions = np.array([_region(u) for u in uniques] + [""], dtype=object)[codes]  # code -1 (missing) -> ""
+    position = np.where(regions != "", np.arange(len(regions), dtype=np.float64), np.inf)
+    first = languages.mins(position)  # NaN: no languages; inf: none of them names a region
+    out = np.full(len(languages), None, dtype=object)
+    named = np.isfinite(first)
+    out[named] = regions[first[named].astype(np.int64)]
+    return out
+
+
+@register("locale", "network", "usage", [
+    ("language_region_mismatch", "the browser's preferred locale names another country than the survey's "
+                                 "(vi-VN in a US survey); NaN when no language names a country"),
+    ("language_region_ip_mismatch", "the preferred locale's country is not the IP's country"),
+    ("language_tz_mismatch", "the browser time zone is not used in the preferred locale's country"),
+])
+def locale(ctx: FeatureContext, state) -> dict:
+    # Weak alone: immigrants, expats and browsers left at en-US defaults abroad all show a foreign
+    # locale; together with the IP and the zone it separates "lives here" from "claims to".
+    b, ip = ctx.batch, ctx.ip
+    region = preferred_regions(b.column("device.languages"))
+    known_country = ip.valid & (ip.country != "")
+    tz = b.column("device.timezone")
+    zones = _zone_countries()
+    return {
+        "network.language_region_mismatch": per_unique(lambda r, c: float(r != c), region,
+                                                       ctx.survey_value("country")),
+        "network.language_region_ip_mismatch": per_unique(lambda r, c: float(r != c), region, ip.country,
+                                                          mask=known_country),
+        "network.language_tz_mismatch": per_unique(lambda z, r: float(bool(zones[z]) and r not in zones[z]),
+                                                   tz, region, mask=isin(tz, list(zones))),
+    }
+
+
+@register("carrier", "network", "usage", [
+    ("carrier_country_mismatch", "the mobile carrier is one of another country than the survey's (NaN when the "
+                                 "carrier is unknown)"),
+    ("carrier_ip_mismatch", "the mobile carrier's country is not the IP's country (roaming, VPN or proxy)"),
+])
+def carrier(ctx: FeatureContext, state) -> dict:
+    # Travellers roam, expats and dual-SIM immigrants carry a foreign SIM: a tell only together
+    # with the others.
+    from fraudscore.features._carriers import carrier_country
+
+    ip = ctx.ip
+    names = ctx.batch.column("device.carrier")
+    known = per_unique(lambda name: float(carrier_country(name) != ""), names) == 1.0
+    known_ip = known & ip.valid & (ip.country != "")
+    return {
+        "network.carrier_country_mismatch": per_unique(lambda name, c: float(carrier_country(name) != c), names,
+                                                       ctx.survey_value("country"), mask=known),
+        "network.carrier_ip_mismatch": per_unique(lambda name, c: float(carrier_country(name) != c), names, ip.country,
+                                                  mask=known_ip),
     }

@@ -103,3 +103,50 @@ def test_zone_offset_is_judged_at_each_rows_own_time_across_a_dst_change(extract
     together = extract(rows)["network.tz_offset_mismatch_h"]
     assert together.tolist() == [0.0, 0.0, 1.0]
     assert [extract([r])["network.tz_offset_mismatch_h"][0] for r in rows] == together.tolist()
+
+
+def test_preferred_region_is_the_first_language_that_names_a_country():
+    from fraudscore.features.network import preferred_regions
+    from fraudscore.ragged import Ragged
+
+    langs = Ragged.from_lengths(np.array(["de", "en-IN", "en-US", "zh-Hant-TW", "es-419", "fr", "es-419", "pt_br"],
+                                         dtype=object), np.array([3, 1, 0, 2, 2]))
+    # "de" has no region, so en-IN wins; a script subtag is skipped; es-419 names no country.
+    assert list(preferred_regions(langs)) == ["IN", "TW", None, None, "BR"]
+
+
+def test_a_foreign_locale_against_survey_ip_and_zone(extract):
+    f = extract([
+        sub("home"),  # de-DE, German IP, Berlin zone
+        sub("immigrant", languages=["vi-VN", "vi", "de"]),  # lives in Germany: only the survey country differs
+        sub("proxy", languages=["bn-BD", "en-US"], timezone="Asia/Dhaka", tz_offset_min=360),  # German proxy
+        sub("bare", languages=["de"]),  # no region named: unknown, not "no mismatch"
+    ])
+    assert list(f["network.language_region_mismatch"]) == pytest.approx([0, 1, 1, np.nan], nan_ok=True)
+    assert list(f["network.language_region_ip_mismatch"]) == pytest.approx([0, 1, 1, np.nan], nan_ok=True)
+    assert list(f["network.language_tz_mismatch"]) == pytest.approx([0, 1, 0, np.nan], nan_ok=True)
+
+
+def test_locale_features_are_nan_without_usage_consent(extract):
+    f = extract([sub("n", languages=["bn-BD"], consent={"usage": False, "analytics": True})])
+    for name in ("network.language_region_mismatch", "network.language_region_ip_mismatch",
+                 "network.language_tz_mismatch"):
+        assert np.isnan(f[name][0]), name
+
+
+def test_carrier_country_against_survey_and_ip(extract):
+    f = extract([
+        sub("local", carrier="Vodafone.de"),
+        sub("roaming", carrier="Verizon"),  # a US SIM on a German line: foreign to both
+        sub("proxy", carrier="Grameenphone", network={"ip": _ip("US")}),
+        sub("unknown", carrier="Some MVNO"),  # not in the table: unknown, never "foreign"
+        sub("none"),
+    ])
+    assert list(f["network.carrier_country_mismatch"]) == pytest.approx([0, 1, 1, np.nan, np.nan], nan_ok=True)
+    assert list(f["network.carrier_ip_mismatch"]) == pytest.approx([0, 1, 1, np.nan, np.nan], nan_ok=True)
+
+
+def test_carrier_features_are_nan_without_usage_consent(extract):
+    f = extract([sub("n", carrier="Grameenphone", consent={"usage": False, "analytics": True})])
+    assert np.isnan(f["network.carrier_country_mismatch"][0]) and np.isnan(f["network.carrier_ip_mismatch"][0])
+
