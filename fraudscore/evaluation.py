@@ -31,6 +31,9 @@ __all__ = [
     "metrics_by_family",
     "leave_one_family_out",
     "single_feature_auc",
+    "FAMILY_TELLS",
+    "ABLATIONS",
+    "recall_by_tells",
     "evaluate_model",
     "main",
     "TARGETS",
@@ -270,6 +273,85 @@ def single_feature_auc(F, y, family, names, top: int = 3) -> dict:
     return out
 
 
+#: Per family, the features that carry its tells (docs/SIMULATOR.md) and the value above which a
+#: feature shows one (fnmatch patterns). A row showing none of them differs from honest people only
+#: in what the family shares with them (a hidden behavioural tell keeps the honest value).
+FAMILY_TELLS = {
+    "geo_fraud": {"network.hosting": 0, "network.private_ip": 0, "network.ip_country_mismatch": 0,
+                  "network.tz_country_mismatch": 0, "network.tz_offset_mismatch_h": 0.5,
+                  "network.language_mismatch": 0, "network.header_language_mismatch": 0,
+                  "network.language_region_*": 0, "network.language_tz_mismatch": 0, "network.carrier_*": 0,
+                  "network.gps_tz_mismatch_h": 3},
+    "duplicate": {"history.prior_*": 0, "history.respondents_per_*": 1, "history.devices_per_respondent": 1},
+}
+
+
+#: Feature groups whose worth is measured by leaving them out (fnmatch patterns).
+ABLATIONS = {
+    "locale and carrier": ("network.language_region_*", "network.language_tz_mismatch", "network.carrier_*"),
+    "carrier": ("network.carrier_*",),
+    "locale": ("network.language_region_*", "network.language_tz_mismatch"),
+}
+
+
+def recall_by_tells(F, y, p, family, names, fpr: float = 0.05, tells=None) -> dict:
+    """How much of a family shows any of its tells, and what the model catches with and without one.
+
+    A ceiling for the current features: rows that show no tell are told apart from honest rows
+    only by what both share, so even catching every row that shows a tell gives at most
+    ``share_with_tell + share_without_tell * recall_without_tell``; and catching them all would
+    also flag the ``honest_with_tell`` share of honest rows.
+
+    Parameters
+    ----------
+    F : ndarray of shape (n, d)
+    y, p, family : ndarray of shape (n,)
+        Labels, scores and families ("honest" for honest rows).
+    names : sequence of str of length d
+    fpr : float
+        False-positive rate that sets the threshold (on the honest rows).
+    tells : dict, optional
+        ``{family: {feature pattern: value above which it is a tell}}`` (default :data:`FAMILY_TELLS`).
+
+    Returns
+    -------
+    dict
+        ``{family: {"n", "share_without_tell", "recall_with_tell", "recall_without_tell",
+        "auc_without_tell", "honest_with_tell", "ceiling"}}``; ``auc_without_tell`` ranks the
+        family's no-tell rows against the honest rows without a tell.
+    """
+    import fnmatch
+
+    y, family = np.asarray(y).astype(int), np.asarray(family, dtype=object)
+    p, F = np.asarray(p, dtype=np.float64), np.asarray(F, dtype=np.float64)
+    names = [str(n) for n in names]
+    t = threshold_at_fpr(p[y == 0], fpr)
+    out = {}
+    for fam, spec in (FAMILY_TELLS if tells is None else tells).items():
+        rows = family == fam
+        if not rows.any():
+            continue
+        above = np.full(len(names), np.inf)
+        for j, name in enumerate(names):
+            for pattern, value in spec.items():
+                if fnmatch.fnmatchcase(name, pattern):
+                    above[j] = value
+        with np.errstate(invalid="ignore"):
+            shows = (F > above).any(axis=1)  # NaN (unknown) never shows a tell
+        without = rows & ~shows
+        clean_honest = (y == 0) & ~shows
+        share_without = float(without.sum() / rows.sum())
+        recall_without = float((p[without] >= t).mean()) if without.any() else float("nan")
+        both = clean_honest | without
+        auc = float(roc_auc_score(y[both], p[both])) if without.any() and clean_honest.any() else float("nan")
+        out[fam] = {"n": int(rows.sum()), "share_without_tell": share_without,
+                    "recall_with_tell": float((p[rows & shows] >= t).mean()) if (rows & shows).any() else float("nan"),
+                    "recall_without_tell": recall_without, "auc_without_tell": auc,
+                    "honest_with_tell": float(shows[y == 0].mean()),
+                    "ceiling": 1.0 - share_without + share_without * (0.0 if np.isnan(recall_without) else recall_without)}
+    return out
+
+
 def _simulate_features(model, n, seed, difficulty):
     from fraudscore.history import MemoryStore
     from fraudscore.io import read_batch
@@ -319,6 +401,7 @@ def evaluate_model(model_dir=None, test_n: int = 30_000, test_seed: int = 1_000,
                               for k, v in t.items()}
         if difficulty == "default":
             m["single_feature_auc"] = single_feature_auc(F, y, fam, names)
+            m["tells"] = recall_by_tells(F, y, p, fam, names)
             no_hist = np.char.startswith(names.astype(str), "history.")
             Fh = F.copy()
             Fh[:, no_hist] = np.nan
@@ -354,6 +437,28 @@ def evaluate_model(model_dir=None, test_n: int = 30_000, test_seed: int = 1_000,
               for f, v in lofo.items()]
     lines.append("")
 
+    import fnmatch
+
+    log("feature ablations")
+    ref_p = ref.predict_proba(F)[:, 1]
+    rows_ab = [("all features (the reference model above)", metrics_by_family(y, ref_p, fam))]
+    for label, patterns in ABLATIONS.items():
+        drop = np.array([any(fnmatch.fnmatchcase(str(n), pat) for pat in patterns) for n in names])
+        if not drop.any():
+            continue
+        A, B = Ftr.copy(), F.copy()
+        A[:, drop] = np.nan
+        B[:, drop] = np.nan
+        rows_ab.append((f"without the {label} features", metrics_by_family(y, make().fit(A, ytr).predict_proba(B)[:, 1], fam)))
+    numbers["ablation"] = {k: v for k, v in rows_ab}
+    lines += [f"## Feature ablation (same training and test rows as leave one family out)", "",
+              "| features | ROC AUC | recall @1 % FPR | `geo_fraud` recall @5 % FPR | `geo_fraud` AUC |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {k} | {v['overall']['roc_auc']:.3f} | {v['overall']['recall_at_1pct_fpr']:.3f} | "
+              f"{v['families'].get('geo_fraud', {}).get('recall_at_5pct_fpr', float('nan')):.3f} | "
+              f"{v['families'].get('geo_fraud', {}).get('roc_auc', float('nan')):.3f} |" for k, v in rows_ab]
+    lines.append("")
+
     d = numbers["default"]
     checks = [
         ("ROC AUC >= 0.98 (default)", d["overall"]["roc_auc"], d["overall"]["roc_auc"] >= TARGETS["roc_auc"]),
@@ -387,6 +492,19 @@ def evaluate_model(model_dir=None, test_n: int = 30_000, test_seed: int = 1_000,
     tail += ["", "Same model, history features blanked (scored without a history store):", "",
              *_HEAD, _row("**all**", wh["overall"], keys)]
     tail += [_row(f, fm, keys) for f, fm in wh["families"].items()]
+    tail += ["", "## What the model misses: rows without a tell", "",
+             "Each family's fraud rows on the default test set split by whether they show any of the family's "
+             "tells (`FAMILY_TELLS` in `fraudscore/evaluation.py`: for `geo_fraud` every network mismatch, "
+             "hosting IP, foreign locale or carrier; for `duplicate` any earlier submission of the same device, "
+             "link, cookie, IP, respondent or text). Recall at the 5 % FPR threshold. A row without a tell differs "
+             "from honest people only in what it shares with them, so the ceiling is the recall if every row "
+             "with a tell were caught and the rest stayed as they are; catching every row with a tell would "
+             "also flag the share of honest rows that show one.", "",
+             "| family | rows without a tell | recall with a tell | recall without | AUC without a tell vs "
+             "honest without | honest rows with a tell | ceiling at 5 % FPR |", "|---|---|---|---|---|---|---|"]
+    tail += [f"| {f} | {v['share_without_tell']:.3f} | {v['recall_with_tell']:.3f} | {v['recall_without_tell']:.3f} "
+             f"| {v['auc_without_tell']:.3f} | {v['honest_with_tell']:.3f} | {v['ceiling']:.3f} |"
+             for f, v in d["tells"].items()]
     tail += ["", _NOTES]
     return "\n".join(head + lines + tail) + "\n", numbers
 
@@ -395,23 +513,44 @@ def evaluate_model(model_dir=None, test_n: int = 30_000, test_seed: int = 1_000,
 _NOTES = """## Reading the numbers
 
 Written for the model version above (trained with `fraudscore train --simulate 60000 --seed 0`);
-re-read it after retraining. Calibration and leave-one-family-out meet their targets; overall
-ROC AUC, recall at 1 % FPR and the weakest family (`geo_fraud`) do not. Why:
+re-read it after retraining. Calibration and leave-one-family-out meet their targets (the latter
+only just: `geo_fraud` unseen is at 0.850); overall ROC AUC, recall at 1 % FPR and the weakest
+family (`geo_fraud`) do not. Why:
 
+- **The honest population is no longer unrealistically clean.** 8 % of honest residents browse
+  with another country's locale (`vi-VN`, `en-IN`, `es-MX`: the fraud-origin diasporas included),
+  some carry a foreign SIM, travellers' and expats' GPS is abroad, and start times follow a
+  day-night rhythm (docs/SIMULATOR.md). Before that, honest rows never had a foreign-region
+  locale, and a region-aware language feature looked better than it is (an earlier trial reached
+  `geo_fraud` recall 0.79 at 5 % FPR on the old simulator). The new network features
+  (`network.language_region_*`, `network.language_tz_mismatch`, `network.carrier_*`) are measured
+  on the realistic population in the ablation table: they add about 0.007 ROC AUC and 0.07
+  `geo_fraud` recall at 5 % FPR; dropping only one of the two groups costs much less than
+  dropping both, because they overlap. An hour-of-day feature (the simulator's fraudsters keep
+  their origin's waking hours unless hidden) gave no measurable gain and is not shipped.
+- **`geo_fraud` has a measured ceiling below the target** (table above): 30 % of its rows show
+  none of the tells the network features see (residential proxy in the survey country, the
+  country's zone and locale, no carrier or GPS reported: each hidden independently with the row's
+  sophistication). On those rows the model can only use what they share with honest people
+  (somewhat faster, a few more failed attention checks: AUC 0.74 against honest rows without a
+  tell) and catches about a quarter. Even if every row that shows a tell were caught, recall would
+  be at most 0.78 at 5 % FPR, and 18 % of honest rows show one of those tells (VPN users,
+  travellers, immigrants), more than three times the 5 % budget. The target of 0.80 is therefore
+  out of reach for these features at the default difficulty; meeting it would take a signal the
+  simulator does not model (residential-proxy reputation, non-native language errors in text).
 - **The simulator caps what any model can reach at the default difficulty.** Each tell of each
   attack row is hidden independently with probability ~0.5 (docs/SIMULATOR.md), and the simulator
   is built so that no single per-row statistic exceeds AUC 0.95 per family. With every tell hidden
   independently, some attack rows keep few or none, which alone keeps overall recall at 1 % FPR
-  below 0.90. The ranking of the families follows the number of independent tells each has.
-- **`geo_fraud`** is the weakest family: with its tells hidden it is a real person behaving
-  normally behind a residential proxy in the survey country; honest people also use VPNs and
-  travel (the simulator's "honest oddities"), so the network tells are not exclusive to it.
+  below 0.90 and ROC AUC below 0.98: the misses are mostly `geo_fraud` (above), `careless` rows
+  with a late onset (few careless items), and farm and duplicate rows whose history links were
+  broken (new cookie, VPN, browser update, reworded text).
 - **`duplicate`** depends on history: scored without a history store its recall at 5 % FPR falls
-  to about a quarter of what it is with one (table above). An earlier simulator bug timestamped
-  half of the duplicates before the submission they repeat; since the fix, repeats follow their
-  original and the family is caught by its history counts.
+  to about a fifth of what it is with one (table above). 3 % of its rows show no history tell at
+  all (device, link, cookie, IP, respondent and text all new); a respondent's *first* submission
+  is labelled honest by construction and is not in the family.
 - **Leave-one-family-out**: families whose tells are shared with others (bots, emulators, careless
-  speeding) stay high unseen; `duplicate`, `geo_fraud` and `llm_agent` lose the most, because
+  speeding) stay high unseen; `duplicate`, `geo_fraud` and `careless` lose the most, because
   their patterns are taught by their own family only.
 - **Hardest difficulty**: nearly every tell is hidden by design; the model is trained at the
   default difficulty, so its probabilities under-state fraud there. Train on `difficulty="hard"`
@@ -420,15 +559,18 @@ ROC AUC, recall at 1 % FPR and the weakest family (`geo_fraud`) do not. Why:
   calibrated for a 10 % fraud mix; it is not a calibration target. The overall ECE is.
 
 Leakage review. Nothing looks too good: the best single feature per family stays at or below the
-simulator's designed ceiling, the overall AUC is below 0.98, and the stored thresholds land on
-their target false-positive rates on the new seed, which a leaky validation split would not give.
+simulator's designed ceiling (the new locale feature `network.language_tz_mismatch` reaches 0.67
+for `geo_fraud`), the overall AUC is below 0.98, and the stored thresholds land on their target
+false-positive rates on the new seed, which a leaky validation split would not give.
 Checks made: splits are grouped by the simulator's `person_id` and `device_key` (a duplicate and
 its original, a farm's devices, stay on one side); history counts come from a time-ordered store,
 never from labels; the feature extractor's reference statistics are fitted without labels. Two
 simulator artefacts a reader should know: `device.mobile` alone separates naive bots (simulated
 bots run on desktop hosts while most honest devices are phones, the UA file's mix), and the test
 set (30,000 rows) is half the training volume, so volume-dependent history counts (honest
-device-id collisions) are a little lower than in training.
+device-id collisions) are a little lower than in training. The carrier table
+(`fraudscore/features/_carriers.py`) names the simulator's carriers; on real traffic many
+carriers are unknown (NaN) and browsers report a carrier only through an app or SDK.
 """
 
 

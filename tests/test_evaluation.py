@@ -110,3 +110,21 @@ def test_single_feature_auc_flags_a_leaky_column():
     F[:5, 0] = np.nan
     out = single_feature_auc(F, y, fam, np.array(["a", "b", "leak"]), top=1)
     assert out["bot"][0] == ("leak", 1.0)
+
+
+def test_recall_by_tells_splits_a_family_by_whether_it_shows_a_tell():
+    from fraudscore.evaluation import recall_by_tells
+
+    names = ["network.hosting", "timing.duration_s"]
+    # 4 honest rows (one on a VPN), 4 geo rows: two show the hosting tell, two show nothing.
+    F = np.array([[0, 1], [0, 1], [0, 1], [1, 1], [1, 1], [1, 1], [0, 1], [np.nan, 1]], dtype=float)
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    p = np.array([.1, .2, .3, .4, .9, .8, .25, .05])
+    fam = np.array(["honest"] * 4 + ["geo_fraud"] * 4, dtype=object)
+    out = recall_by_tells(F, y, p, fam, names, fpr=0.25, tells={"geo_fraud": {"network.hosting": 0}})["geo_fraud"]
+    # threshold at 25 % FPR: just above 0.3 (only the honest 0.4 at or above it)
+    assert out["share_without_tell"] == 0.5 and out["honest_with_tell"] == 0.25
+    assert out["recall_with_tell"] == 1.0 and out["recall_without_tell"] == 0.0
+    assert out["ceiling"] == 0.5
+    # no-tell rows (.25, .05) against no-tell honest rows (.1, .2, .3): .25 beats two, .05 none
+    assert out["auc_without_tell"] == pytest.approx(1 / 3)
