@@ -394,7 +394,8 @@ def _arrow_string(arr: pa.Array, f: Field) -> Column | None:
 
 
 #: Rows sampled to decide whether a text column repeats enough to go through its dictionary.
-_TEXT_SAMPLE = 2048
+_TEXT_SAMPLE = 8192
+_TEXT_MIN_SAMPLE = 512
 
 
 def _text_objects(arr: pa.Array) -> np.ndarray:
@@ -406,10 +407,12 @@ def _text_objects(arr: pa.Array) -> np.ndarray:
     it by object address. Mostly-distinct columns (ids) are cheaper converted row by row.
     """
     n = len(arr)
-    if n >= 4 * _TEXT_SAMPLE:
-        sample = arr.slice(0, _TEXT_SAMPLE) if n < 8 * _TEXT_SAMPLE else \
-            arr.take(pa.array(np.linspace(0, n - 1, _TEXT_SAMPLE).astype(np.int64)))
-        if len(pc.unique(sample)) <= _TEXT_SAMPLE // 2:
+    if n >= 4 * _TEXT_MIN_SAMPLE:
+        size = min(_TEXT_SAMPLE, n // 4)
+        # Spread over the column (sorted input has runs). A column of 20,000 distinct texts in 1M
+        # rows still looks 82 % distinct in 8,192 rows, an all-distinct one 100 %.
+        sample = arr.take(pa.array(np.linspace(0, n - 1, size).astype(np.int64)))
+        if len(pc.unique(sample)) <= 0.9 * size:
             encoded = pc.dictionary_encode(arr)
             uniques = np.append(encoded.dictionary.to_numpy(zero_copy_only=False), None)  # last: null
             codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
