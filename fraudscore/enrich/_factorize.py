@@ -21,7 +21,7 @@ try:  # private, but present and unchanged in pandas 1.x-3.x
 except ImportError:  # pragma: no cover - depends on the installed pandas
     _PyObjectHashTable = None
 
-__all__ = ["factorize_objects"]
+__all__ = ["factorize_objects", "estimated_repeats"]
 
 #: Elements looked at to guess whether objects repeat, and the share of distinct ones that still pays
 #: (a column of 20,000 distinct objects in 1M rows shows ~82 % distinct in the sample; all-distinct 100 %).
@@ -67,3 +67,22 @@ def _factorize_values(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             pass
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+
+
+def estimated_repeats(values) -> float:
+    """Estimated mean number of rows per distinct value (1.0: all distinct), from a sample.
+
+    For deciding whether factorizing first pays (a lookup per distinct value) or only costs a hash
+    table (all values distinct). Among ``s`` rows spread over ``n``, values that each fill ``k``
+    rows give about ``s**2 (k - 1) / (2 n)`` repeats, whatever the number of distinct values.
+    """
+    arr = np.asarray(values, dtype=object).ravel()
+    n = len(arr)
+    if n == 0:
+        return 1.0
+    s = min(_SAMPLE, n)
+    sample = arr if s == n else arr[np.linspace(0, n - 1, s).astype(np.int64)]
+    distinct = max(len(_factorize_values(np.ascontiguousarray(sample))[1]), 1)
+    if s == n:
+        return n / distinct
+    return 1.0 + 2.0 * n * (s - distinct) / (s * s)
