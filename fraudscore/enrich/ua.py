@@ -234,21 +234,23 @@ class UAParser:
                 self._cache.popitem(last=False)
         return row
 
-    def parse(self, uas) -> UAInfo:
+    def parse(self, uas, factorized: tuple[np.ndarray, np.ndarray] | None = None) -> UAInfo:
         """Parse a batch of user agents.
 
         Parameters
         ----------
         uas : array-like of shape (n,)
             User-agent strings; None, NaN, non-strings and empty strings give unknown outputs.
+        factorized : (codes, uniques), optional
+            ``uas`` already factorized (e.g. :meth:`fraudscore.batch.SubmissionBatch.factorized`),
+            so the column is not hashed again.
 
         Returns
         -------
         UAInfo
             Arrays of shape (n,), in input order.
         """
-        arr = np.asarray(uas, dtype=object).ravel()
-        codes, uniques = factorize_objects(arr)
+        codes, uniques = factorize_objects(np.asarray(uas, dtype=object).ravel()) if factorized is None else factorized
         rows = [self.parse_one(u) for u in uniques]
         rows.append(_UNKNOWN_ROW)  # code -1 (missing) takes this one
         codes = np.where(codes < 0, len(rows) - 1, codes)
@@ -269,11 +271,11 @@ _default: UAParser | None = None
 _default_lock = threading.Lock()
 
 
-def parse_user_agents(uas) -> UAInfo:
-    """Parse a batch with the process-wide :class:`UAParser` (created on first use)."""
+def parse_user_agents(uas, factorized: tuple[np.ndarray, np.ndarray] | None = None) -> UAInfo:
+    """Parse a batch with the process-wide :class:`UAParser` (created on first use); see its ``parse``."""
     global _default
     if _default is None:
         with _default_lock:
             if _default is None:
                 _default = UAParser()
-    return _default.parse(uas)
+    return _default.parse(uas, factorized)

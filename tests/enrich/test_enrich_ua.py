@@ -167,3 +167,19 @@ def test_arbitrary_values_never_raise(values):
     assert len(info) == len(values)
     assert set(info.device_class.tolist()) <= set(DEVICE_CLASSES)
     assert info.browser_major.dtype == np.float64 and info.is_crawler.dtype == bool
+
+
+def test_a_batch_factorized_column_parses_like_the_raw_column():
+    from dataclasses import fields
+
+    import numpy as np
+
+    from fraudscore.enrich._factorize import factorize_objects
+    from fraudscore.enrich.ua import parse_user_agents
+
+    uas = np.array(["Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+                    "Gecko) Version/17.1 Mobile/15E148 Safari/604.1", None, "curl/8.0", "", "curl/8.0"], dtype=object)
+    a, b = parse_user_agents(uas), parse_user_agents(uas, factorized=factorize_objects(uas))
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f.name
