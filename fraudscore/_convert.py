@@ -81,7 +81,9 @@ def _text_lengths(values: list, data: np.ndarray) -> np.ndarray:
     kinds = set(map(type, values))
     if kinds <= {str, type(None)}:
         lengths = np.full(len(values), -1, dtype=np.int64)
-        present = ~pd.isna(data)
+        # Only str and None here; for a few rows this is ~10x cheaper than pd.isna's dispatch.
+        present = np.fromiter(map(operator.is_not, values, itertools.repeat(None)), dtype=bool, count=len(values)) \
+            if len(values) <= 64 else ~pd.isna(data)
         lengths[present] = np.fromiter(map(len, data[present]), dtype=np.int64, count=int(present.sum()))
         return lengths
     return np.fromiter((len(v) if type(v) is str else (-1 if v is None else -2) for v in values),

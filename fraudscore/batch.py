@@ -243,7 +243,9 @@ def valid_ip_mask(ips: np.ndarray) -> np.ndarray:
 
     present = pd.notna(ips)
     ok = np.zeros(len(ips), dtype=bool)
-    if present.any():
+    if len(ips) <= 64:  # a few rows: parsing each costs less than a hash table (same answer)
+        ok[present] = parse_ips(np.asarray(ips[present], dtype=object))[0] > 0
+    elif present.any():
         codes, uniques = pd.factorize(ips[present])
         ok[present] = (parse_ips(np.asarray(uniques, dtype=object))[0] > 0)[codes]
     return ok
