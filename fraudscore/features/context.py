@@ -50,7 +50,9 @@ class FeatureContext:
         """Parsed user agents (:class:`~fraudscore.enrich.ua.UAInfo`), once per unique UA."""
         from fraudscore.enrich.ua import parse_user_agents
 
-        return parse_user_agents(self.batch.column("device.user_agent"))
+        # The batch's cached factorization is shared with fingerprint_batch: hashed once per batch.
+        return parse_user_agents(self.batch.column("device.user_agent"),
+                                 factorized=self.batch.factorized("device.user_agent"))
 
     @cached_property
     def ip(self):
