@@ -291,6 +291,7 @@ ABLATIONS = {
     "locale and carrier": ("network.language_region_*", "network.language_tz_mismatch", "network.carrier_*"),
     "carrier": ("network.carrier_*",),
     "locale": ("network.language_region_*", "network.language_tz_mismatch"),
+    "scroll and focus": ("scroll.*", "focus.*"),
 }
 
 
@@ -513,9 +514,11 @@ def evaluate_model(model_dir=None, test_n: int = 30_000, test_seed: int = 1_000,
 _NOTES = """## Reading the numbers
 
 Written for the model version above (trained with `fraudscore train --simulate 60000 --seed 0`);
-re-read it after retraining. Calibration and leave-one-family-out meet their targets (the latter
-only just: `geo_fraud` unseen is at 0.850); overall ROC AUC, recall at 1 % FPR and the weakest
-family (`geo_fraud`) do not. Why:
+re-read it after retraining. Calibration meets its target. Leave-one-family-out sits on its
+target: `geo_fraud` unseen is at 0.849 against 0.85; the same training rows with classifier
+seeds 1 and 2 give 0.856 and 0.852, and 0.851-0.856 without the scroll and focus features, so
+this is run-to-run noise around the target, not a regression. Overall ROC AUC, recall at 1 %
+FPR and the weakest family (`geo_fraud`) miss their targets. Why:
 
 - **The honest population is no longer unrealistically clean.** 8 % of honest residents browse
   with another country's locale (`vi-VN`, `en-IN`, `es-MX`: the fraud-origin diasporas included),
@@ -528,6 +531,17 @@ family (`geo_fraud`) do not. Why:
   `geo_fraud` recall at 5 % FPR; dropping only one of the two groups costs much less than
   dropping both, because they overlap. An hour-of-day feature (the simulator's fraudsters keep
   their origin's waking hours unless hidden) gave no measurable gain and is not shipped.
+- **Scroll and tab-away features** (`scroll.*`, `focus.*`) add little overall (ablation table:
+  +0.001 ROC AUC, +0.004 recall at 1 % FPR) but help against scripted scrolling: `emulator_farm`
+  recall at 5 % FPR +0.03 (constant steps, intervals paced by even item times). They were
+  measured on a realistic honest population: the simulator's honest people used to scroll
+  always, so "never scrolled" was a certain fraud sign; now about 12 % of desktop users never
+  scroll (3.6 % of honest rows), 74 % of honest rows never leave the tab, and no scroll or focus
+  feature alone reaches AUC 0.85 for any family (best: `scroll.interval_cv` 0.84 and
+  `scroll.dy_cv` 0.81 for `emulator_farm`; blur count and time away 0.51-0.57 for every family).
+  On real traffic, constant steps also come from mouse wheels without smooth scrolling and from
+  keyboard scrolling, which the simulator models only in part, so `scroll.dy_cv` = 0 is weaker
+  evidence there than here.
 - **`geo_fraud` has a measured ceiling below the target** (table above): 30 % of its rows show
   none of the tells the network features see (residential proxy in the survey country, the
   country's zone and locale, no carrier or GPS reported: each hidden independently with the row's

@@ -59,6 +59,10 @@ REASONS: tuple[Reason, ...] = (
     Reason("ATTENTION_CHECK_FAILED", "careless", "instructed-response items answered wrongly", ("answers.attention_failures",)),
     Reason("SCRIPTED_POINTER", "behaviour", "pointer moves like a script: straight, regular, clicks without approach",
            ("pointer.*",)),
+    Reason("SCRIPTED_SCROLLING", "behaviour", "scrolling of a script: constant steps, regular timing, or none at all",
+           ("scroll.*",)),
+    Reason("TAB_AWAY_PATTERN", "behaviour", "never left the survey's tab, as a script does, or was away from it "
+           "for an unusual share of the time", ("focus.*",)),
     Reason("SCRIPTED_TYPING", "behaviour", "typing rhythm of a machine, or no corrections",
            ("keys.presses", "keys.iki_mean_ms", "keys.iki_cv", "keys.backspace_rate")),
     Reason("PASTED_TEXT", "content", "open text pasted or injected rather than typed", ("keys.pastes", "keys.text_per_press")),

@@ -16,7 +16,7 @@ import numpy as np
 __all__ = ["Feature", "FeatureGroup", "FAMILIES", "register", "groups", "features", "features_markdown"]
 
 #: Feature families (DESIGN.md "Feature families"), in the order of the feature matrix.
-FAMILIES = ("device", "network", "timing", "pointer", "keys", "answers", "content", "history")
+FAMILIES = ("device", "network", "timing", "pointer", "keys", "scroll", "focus", "answers", "content", "history")
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,18 @@ def register(name: str, family: str, consent: str, features: list[tuple[str, str
 def _load_families() -> None:
     # Importing the family modules registers their groups; done lazily so that importing the
     # registry alone stays cheap.
-    from fraudscore.features import answers, content, device, history, keys, network, pointer, timing  # noqa: F401
+    from fraudscore.features import (  # noqa: F401
+        answers,
+        content,
+        device,
+        focus,
+        history,
+        keys,
+        network,
+        pointer,
+        scroll,
+        timing,
+    )
 
 
 def groups() -> tuple[FeatureGroup, ...]:

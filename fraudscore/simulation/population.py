@@ -267,6 +267,10 @@ def draw_honest(rng: np.random.Generator, n: int, spec: SurveySpec, row_id: np.n
     skim = rng.random(n) < 0.06
     blk.ms_per_word[skim] *= rng.uniform(0.25, 0.5, int(skim.sum()))
     blk.decision_ms[skim] *= rng.uniform(0.3, 0.6, int(skim.sum()))
+    # Honest people who never scroll (about 12 % of desktops): a tall window or a paginated
+    # layout, keyboard (Tab) navigation. Phones always scroll. Drawn from the text seed's low
+    # digits so that every other draw keeps its random stream.
+    blk.scroll_mode[~touch & (blk.text_seed % 1000 < 120)] = SCROLL_NONE
     blk.extras["honest_situation"] = situation
     blk.extras["foreign_locale"] = migrant
     return blk
