@@ -514,11 +514,21 @@ def evaluate_model(model_dir=None, test_n: int = 30_000, test_seed: int = 1_000,
 _NOTES = """## Reading the numbers
 
 Written for the model version above (trained with `fraudscore train --simulate 60000 --seed 0`);
-re-read it after retraining. Calibration meets its target. Leave-one-family-out sits on its
-target: `geo_fraud` unseen is at 0.849 against 0.85; the same training rows with classifier
-seeds 1 and 2 give 0.856 and 0.852, and 0.851-0.856 without the scroll and focus features, so
-this is run-to-run noise around the target, not a regression. Overall ROC AUC, recall at 1 %
-FPR and the weakest family (`geo_fraud`) miss their targets. Why:
+re-read it after retraining. Calibration and leave-one-family-out meet their targets (the
+lowest unseen family is `careless`, 0.876; `geo_fraud` unseen moved between 0.849 and 0.884 over
+this session's retrains as the simulator changed, and classifier seeds alone move it by ~0.005,
+so read it as "about 0.85-0.88"). Overall ROC AUC, recall at 1 % FPR and the weakest family
+(`geo_fraud`) miss their targets. Why:
+
+- **LLM agents' answer style is now a tell they can hide.** Their coherent, central, agreeable
+  Likert answers (models answer more consistently than people) were set for every agent row,
+  whatever its sophistication, so `answers.mahad_per_item` alone separated the family at AUC
+  0.945-0.958 at the default difficulty and 0.952 at the hardest, against the simulator's ceilings
+  of 0.95 and 0.85 (issue 3, item 4; the separability test did not compute a Mahalanobis
+  distance then, and now does, against honest rows). Like every other tell it now shows with the
+  row's sophistication (0.75 at the default difficulty, 0.52 at the hardest). `llm_agent` recall
+  at 5 % FPR went from 0.933 to 0.931 and its ROC AUC from 0.981 to 0.968: the model leans on
+  its other tells (typing, pointer timing, text).
 
 - **The honest population is no longer unrealistically clean.** 8 % of honest residents browse
   with another country's locale (`vi-VN`, `en-IN`, `es-MX`: the fraud-origin diasporas included),

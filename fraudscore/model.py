@@ -765,6 +765,14 @@ def _fmt(v) -> str:
         f"{v:.4f}" if isinstance(v, float) else str(v))
 
 
+def _families_of(feature_names) -> list[str]:
+    """The feature families a model's columns come from, in the registry's order."""
+    from fraudscore.features.registry import FAMILIES
+
+    prefixes = {name.split(".", 1)[0] for name in feature_names}
+    return [family for family in FAMILIES if family in prefixes] + sorted(prefixes - set(FAMILIES))
+
+
 def model_card(manifest: dict) -> str:
     """MODEL_CARD.md text for a manifest."""
     t, m, tr = manifest["thresholds"], manifest["metrics"]["validation"], manifest["training"]
@@ -796,8 +804,8 @@ def model_card(manifest: dict) -> str:
         f"Fraud rate {tr['fraud_rate']:.3f}. History: {tr['history']}.",
         "",
         "## Model",
-        f"{len(manifest['feature_names'])} features (families: device, network, timing, pointer, keys, "
-        "answers, content, history; see docs/FEATURES.md) -> HistGradientBoostingClassifier -> "
+        f"{len(manifest['feature_names'])} features (families: {', '.join(_families_of(manifest['feature_names']))}; "
+        "see docs/FEATURES.md) -> HistGradientBoostingClassifier -> "
         f"{manifest['params'].get('calibration')} calibration on a held-out calibration split. "
         f"Input schema hash `{manifest['schema_hash'][:16]}...`; versions {manifest['versions']}.",
         "",

@@ -229,11 +229,16 @@ def _llm_agent(rng, blk: Block, rows, s, sub):
     _set(blk.decision_ms, rows, slow, rng.uniform(2_500, 7_000, k))
     _set(blk.ms_per_word, rows, slow, rng.uniform(0, 30, k))
     _set(blk.item_sigma, rows, slow, rng.uniform(0.08, 0.2, k))
-    # Coherent, central, attentive answers.
+    # Coherent, central, agreeable answers: models answer more consistently and less variably
+    # than people (Bisbee et al. 2024, "Synthetic replacements for human survey data?"). A
+    # persona-prompted agent that adds human-like noise hides it, so like every other tell it
+    # shows with the row's sophistication; hidden, the row keeps the honest answer style drawn
+    # for it.
     blk.answer_mode[rows] = ANSWER_LATENT
-    blk.loading[rows] = rng.uniform(0.85, 0.95, k)
-    blk.extremity[rows] = rng.uniform(0.6, 0.9, k)
-    blk.acquiescence[rows] = rng.normal(0.2, 0.1, k)
+    coherent = _show(rng, s)
+    _set(blk.loading, rows, coherent, rng.uniform(0.85, 0.95, k))
+    _set(blk.extremity, rows, coherent, rng.uniform(0.6, 0.9, k))
+    _set(blk.acquiescence, rows, coherent, rng.normal(0.2, 0.1, k))
     blk.attention_p[rows] = 0.99
     blk.skip_p[rows] = 0.0
     _set(blk.text_style, rows, _show(rng, s), LLM)

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fraudscore.features import careless
 from fraudscore.survey import SurveySpec
 
 from .network import tz_country
@@ -57,7 +58,8 @@ def _dup_count(*cols) -> np.ndarray:
     return frame.groupby(list(frame.columns), sort=False)[0].transform("size").to_numpy()
 
 
-def row_stats(table: pa.Table, spec: SurveySpec, ip_lookup: bool = True) -> pd.DataFrame:
+def row_stats(table: pa.Table, spec: SurveySpec, ip_lookup: bool = True,
+              reference: np.ndarray | None = None) -> pd.DataFrame:
     """Per-row statistics, shape (n, ~40); NaN where a row lacks the data (no consent, no events).
 
     Parameters
@@ -67,6 +69,10 @@ def row_stats(table: pa.Table, spec: SurveySpec, ip_lookup: bool = True) -> pd.D
     spec : SurveySpec
     ip_lookup : bool
         Look IPs up with :class:`fraudscore.enrich.ip.IPDatabase` for hosting / country checks.
+    reference : ndarray of bool of shape (n,), optional
+        Rows whose Likert answers define the item means and covariance of the Mahalanobis
+        distance (default: every row). The model fits them on calibration data that is mostly
+        honest; pass the honest rows to measure what it sees.
     """
     t = flatten(table)
     n = t.num_rows
@@ -161,6 +167,9 @@ def row_stats(table: pa.Table, spec: SurveySpec, ip_lookup: bool = True) -> pd.D
         best = np.maximum(best, run)
     out["longstring"] = best
     out["irv"] = np.nanstd(mat, axis=1)
+    ref = careless.CarelessReference().fit(mat if reference is None else mat[reference])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["mahad_per_item"] = careless.mahad(mat, ref.mean_, ref.precision_) / np.sum(~np.isnan(mat), axis=1)
     checks = spec.attention_checks
     out["attention_failures"] = sum((mat[:, i] != v).astype(float) for i, v in checks.items()) if checks else 0.0
     hp = col("answers.honeypot").to_numpy(zero_copy_only=False)
@@ -235,8 +244,8 @@ def feature_auc_table(difficulty, n: int = 8_000, seed: int = 101) -> pd.DataFra
     from fraudscore.simulation import FAMILIES, simulate
 
     sim = simulate(n, fraud_rate=0.5, seed=seed, difficulty=difficulty, output="arrow")
-    stats = row_stats(sim.data, sim.survey)
     family = sim.labels.family.to_numpy()
+    stats = row_stats(sim.data, sim.survey, reference=family == "honest")
     out = {}
     for f in FAMILIES:
         keep = (family == f) | (family == "honest")
