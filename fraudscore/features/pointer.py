@@ -118,21 +118,9 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
 
         # Acceleration: change of speed over the time between the two intervals' midpoints;
         # jerk: change of acceleration likewise, one level further down.
-        mid_dt = lag_mean(dt)
-        accel = lag_diff(speed)
-        accel /= mid_dt
-        accel *= 1000.0
-        accel_ok = both(speed_ok)
-        accel_ok &= mid_dt > 0
-        accel_ok &= np.isfinite(accel)
+        accel, accel_ok, mid_dt = _per_second_change(speed, speed_ok, dt)
         out["accel_mean"] = lev.masked_mean(accel, accel_ok, 2, absolute=True)[0]
-        mid_dt2 = lag_mean(mid_dt)
-        jerk = lag_diff(accel)
-        jerk /= mid_dt2
-        jerk *= 1000.0
-        jerk_ok = both(accel_ok)
-        jerk_ok &= mid_dt2 > 0
-        jerk_ok &= np.isfinite(jerk)
+        jerk, jerk_ok, _ = _per_second_change(accel, accel_ok, mid_dt)
         out["jerk_mean"] = lev.masked_mean(jerk, jerk_ok, 3, absolute=True)[0]
 
         turn = lag_diff(heading)
@@ -155,6 +143,23 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
         pairs = lev.level_lengths(2)
         out["interval_repeat"] = np.where(pairs >= 1, repeats / pairs, np.nan)
     return out
+
+
+def _per_second_change(values: np.ndarray, values_ok: np.ndarray, dt: np.ndarray):
+    """Change of ``values`` per second between consecutive intervals, one difference level down.
+
+    ``dt`` holds the intervals' durations (ms) at ``values``' level. Returns the change, where it
+    is defined (both values defined, a positive midpoint gap, finite), and the midpoint gaps,
+    which are the durations at the next level.
+    """
+    mid_dt = lag_mean(dt)
+    change = lag_diff(values)
+    change /= mid_dt
+    change *= 1000.0
+    ok = both(values_ok)
+    ok &= mid_dt > 0
+    ok &= np.isfinite(change)
+    return change, ok, mid_dt
 
 
 def _wrap_turn(a: np.ndarray) -> np.ndarray:
