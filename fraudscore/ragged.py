@@ -12,7 +12,18 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["Ragged", "offsets_from_lengths", "segment_index"]
+__all__ = ["Ragged", "nan_to_num", "offsets_from_lengths", "segment_index"]
+
+_MAX = np.finfo(np.float64).max
+
+
+def nan_to_num(values: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(values)`` of a float64 array (NaN -> 0.0, +-inf -> +-max), bit for bit, in
+    three ufunc calls instead of its ~10 us of Python per call (five calls in a one-row pointer batch)."""
+    out = np.maximum(values, -_MAX)  # NaN propagates through maximum and minimum
+    np.minimum(out, _MAX, out=out)
+    out[np.isnan(out)] = 0.0
+    return out
 
 
 def offsets_from_lengths(lengths: np.ndarray) -> np.ndarray:
@@ -172,14 +183,16 @@ class Ragged:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(lengths > 0, self.sums(values) / np.maximum(lengths, 1), np.nan)
 
-    def stds(self, values: np.ndarray | None = None, ddof: int = 0) -> np.ndarray:
+    def stds(self, values: np.ndarray | None = None, ddof: int = 0, mean: np.ndarray | None = None) -> np.ndarray:
         """Standard deviation per row (NaN when fewer than ``ddof + 1`` values).
 
         Two-pass (subtract the row mean first), so large offsets such as epoch times lose no
-        precision.
+        precision. ``mean``: the rows' :meth:`means` of the same values, when the caller has
+        them already (not computed again).
         """
         v = self._vals(values)
-        centred = v - np.repeat(np.nan_to_num(self.means(v)), self.lengths)
+        mean = self.means(v) if mean is None else mean
+        centred = v - np.repeat(nan_to_num(mean), self.lengths)
         lengths = self.lengths
         with np.errstate(invalid="ignore", divide="ignore"):
             var = self.sums(centred * centred) / (lengths - ddof)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fraudscore.ragged import nan_to_num
+
 __all__ = ["BLOCK_EVENTS", "EventLevels", "both", "lag_diff", "lag_mean", "nan_to_num", "row_blocks", "where_zero"]
 
 #: Events per block: ~20 float64 scratch arrays of 64k events (~10 MB) stay in the last-level
@@ -63,16 +65,6 @@ def lag_mean(values: np.ndarray) -> np.ndarray:
 
 
 _NO_SIGN = np.int64(0x7FFF_FFFF_FFFF_FFFF)
-_MAX = np.finfo(np.float64).max
-
-
-def nan_to_num(values: np.ndarray) -> np.ndarray:
-    """``np.nan_to_num(values)`` of a float64 array (NaN -> 0.0, +-inf -> +-max), bit for bit, in
-    three ufunc calls instead of its ~10 us of Python per call (five calls in a one-row pointer batch)."""
-    out = np.maximum(values, -_MAX)  # NaN propagates through maximum and minimum
-    np.minimum(out, _MAX, out=out)
-    out[np.isnan(out)] = 0.0
-    return out
 
 
 def _keep_bits(mask: np.ndarray, absolute: bool = False) -> np.ndarray:

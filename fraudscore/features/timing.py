@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from fraudscore.features._segments import nan_to_num
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
@@ -71,21 +70,12 @@ def items(ctx: FeatureContext, state) -> dict:
     with np.errstate(invalid="ignore", divide="ignore"):
         under = item_ms.counts(values < 1000.0) / item_ms.lengths
         mean = item_ms.means()
-        cv = _stds_around(item_ms, mean) / mean
+        cv = item_ms.stds(mean=mean) / mean
     return {
         "timing.items_under_1s": under,
         "timing.item_time_median_s": _segment_median(item_ms, values) / 1000.0,
         "timing.item_time_cv": np.where(item_ms.lengths >= 2, cv, np.nan),
     }
-
-
-def _stds_around(ragged, mean: np.ndarray) -> np.ndarray:
-    """``ragged.stds()`` given ``ragged.means()`` (which it would compute again), bit for bit."""
-    lengths = ragged.lengths
-    centred = ragged.values - np.repeat(nan_to_num(mean), lengths)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        var = ragged.sums(centred * centred) / lengths
-    return np.where(lengths > 0, np.sqrt(np.maximum(var, 0.0)), np.nan)
 
 
 def _segment_median(ragged, values: np.ndarray) -> np.ndarray:

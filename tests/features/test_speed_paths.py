@@ -91,7 +91,7 @@ def test_a_batch_of_one_gets_what_the_grouping_path_gives(a, b, keep):
 @given(st.lists(st.lists(st.sampled_from([0.0, -0.0, 1.0, 999.0, 1000.0, 3e6]) | st.floats(0, 86_400_000),
                          max_size=70), min_size=2, max_size=6))
 def test_item_time_statistics_of_a_batch_of_one_are_the_batch_rows(rows):
-    from fraudscore.features.timing import _segment_median, _stds_around
+    from fraudscore.features.timing import _segment_median
 
     lengths = np.array([len(r) for r in rows], dtype=np.int64)
     batch = Ragged.from_lengths(np.array([v for r in rows for v in r], dtype=np.float64), lengths)
@@ -102,4 +102,4 @@ def test_item_time_statistics_of_a_batch_of_one_are_the_batch_rows(rows):
         np.testing.assert_array_equal(got, in_batch[i:i + 1])
         np.testing.assert_array_equal(np.signbit(got), np.signbit(in_batch[i:i + 1]))
     with np.errstate(invalid="ignore", divide="ignore"):
-        np.testing.assert_array_equal(_stds_around(batch, batch.means()), batch.stds())
+        np.testing.assert_array_equal(batch.stds(mean=batch.means()), batch.stds())
