@@ -136,13 +136,15 @@ def _region(tag) -> str:
     return ""
 
 
-def preferred_regions(languages) -> np.ndarray:
+def preferred_regions(languages, factorized: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Per row, the region of the first ``navigator.languages`` entry that names one (None if none).
 
     Parameters
     ----------
     languages : Ragged
         ``device.languages`` (object values).
+    factorized : (codes, uniques), optional
+        ``languages.values`` already factorized (:meth:`fraudscore.batch.SubmissionBatch.factorized`).
 
     Returns
     -------
@@ -150,7 +152,7 @@ def preferred_regions(languages) -> np.ndarray:
     """
     from fraudscore.enrich._factorize import factorize_objects
 
-    codes, uniques = factorize_objects(languages.values)
+    codes, uniques = factorize_objects(languages.values) if factorized is None else factorized
     regions = np.array([_region(u) for u in uniques] + [""], dtype=object)[codes]  # code -1 (missing) -> ""
     position = np.where(regions != "", np.arange(len(regions), dtype=np.float64), np.inf)
     first = languages.mins(position)  # NaN: no languages; inf: none of them names a region
@@ -170,7 +172,7 @@ def locale(ctx: FeatureContext, state) -> dict:
     # Weak alone: immigrants, expats and browsers left at en-US defaults abroad all show a foreign
     # locale; together with the IP and the zone it separates "lives here" from "claims to".
     b, ip = ctx.batch, ctx.ip
-    region = preferred_regions(b.column("device.languages"))
+    region = preferred_regions(b.column("device.languages"), factorized=b.factorized("device.languages"))
     known_country = ip.valid & (ip.country != "")
     tz = b.column("device.timezone")
     zones = _zone_countries()
@@ -195,12 +197,13 @@ def carrier(ctx: FeatureContext, state) -> dict:
     from fraudscore.features._carriers import carrier_country
 
     ip = ctx.ip
-    names = ctx.batch.column("device.carrier")
-    known = per_unique(lambda name: float(carrier_country(name) != ""), names) == 1.0
+    # The carrier's country once per distinct name ("" when unknown or missing).
+    codes, names = ctx.batch.factorized("device.carrier")
+    country = np.array([carrier_country(name) for name in names] + [""], dtype=object)[codes]
+    known = country != ""
     known_ip = known & ip.valid & (ip.country != "")
     return {
-        "network.carrier_country_mismatch": per_unique(lambda name, c: float(carrier_country(name) != c), names,
+        "network.carrier_country_mismatch": per_unique(lambda cc, c: float(cc != c), country,
                                                        ctx.survey_value("country"), mask=known),
-        "network.carrier_ip_mismatch": per_unique(lambda name, c: float(carrier_country(name) != c), names, ip.country,
-                                                  mask=known_ip),
+        "network.carrier_ip_mismatch": per_unique(lambda cc, c: float(cc != c), country, ip.country, mask=known_ip),
     }
