@@ -29,10 +29,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fraudscore._convert import Column, from_arrow, from_python
+from fraudscore._convert import Column, _is_list, from_arrow, from_python
 from fraudscore.batch import SubmissionBatch, assemble
 from fraudscore.codes import Code
-from fraudscore.schema import FIELDS
+from fraudscore.schema import FIELD_BY_NAME, FIELDS
 
 __all__ = ["InputContainerError", "read_batch", "iter_batches", "from_records", "from_records_reference", "from_pandas",
            "from_arrow_table"]
@@ -130,7 +130,6 @@ def _convert_levels(levels: _Levels, direct: dict[str, Column]) -> dict[str, Col
 #: Containers directly under a record ("device", "telemetry", ...) and fields directly under it.
 _TOP_CONTAINERS = tuple(dict.fromkeys(f.name.split(".")[0] for f in FIELDS if "." in f.name))
 _TOP_FIELDS = tuple(f for f in FIELDS if "." not in f.name)
-_BY_NAME = {f.name: f for f in FIELDS}
 _LIST_DTYPES = frozenset({"string_list", "float_list", "likert_list", "kind_list", "int_pair"})
 _LIST_CONTAINERS = frozenset({list, tuple, np.ndarray, type(None)})
 #: Below this many rows the per-field Python path is as fast (measured parity near 5,000 rows without
@@ -150,13 +149,9 @@ def _dotless(t: pa.DataType) -> bool:
     """No struct field name holds a dot (a key ``"gps.lat"`` must not pass for ``gps`` → ``lat``)."""
     if pa.types.is_struct(t):
         return all("." not in t.field(i).name and _dotless(t.field(i).type) for i in range(t.num_fields))
-    if _is_list_type(t):
+    if _is_list(t):
         return _dotless(t.value_type)
     return True
-
-
-def _is_list_type(t: pa.DataType) -> bool:
-    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
 
 
 def _arrow_container(values: list) -> pa.StructArray | None:
@@ -182,7 +177,7 @@ def _convert_arrow_struct(arr: pa.StructArray, path: str, levels: _Levels, conve
     n = levels.n
     for field, child in zip(arr.type, arr.flatten()):  # flatten: a missing object -> missing fields
         name = f"{path}.{field.name}"
-        f = _BY_NAME.get(name)
+        f = FIELD_BY_NAME.get(name)
         if f is not None:
             if f.dtype in _LIST_DTYPES and not set(map(type, levels.get(name))) <= _LIST_CONTAINERS:
                 # pyarrow reads a set as a list; the reference path calls it a wrong type.
@@ -290,14 +285,13 @@ def from_pandas(frame: pd.DataFrame) -> SubmissionBatch:
     n = len(frame)
     direct: dict[str, Column] = {}
     roots: dict[str, list] = {}
-    by_name = {f.name: f for f in FIELDS}
     unknown = set()
     for name in frame.columns:
         name_s = str(name)
         series = frame[name]
         if isinstance(series, pd.DataFrame):
             raise InputContainerError(f"column {name_s!r} appears more than once")
-        f = by_name.get(name_s)
+        f = FIELD_BY_NAME.get(name_s)
         if f is not None:
             if series.dtype != object and f.dtype in ("float", "int", "bool", "string", "timestamp"):
                 # Typed pandas columns (numbers, Arrow-backed strings) convert in bulk through Arrow.
@@ -342,11 +336,10 @@ def from_arrow_table(table: pa.Table | pa.RecordBatch, source_row: np.ndarray | 
         table = pa.Table.from_batches([table])
     table = _flat(table)
     n = table.num_rows
-    by_name = {f.name: f for f in FIELDS}
     converted: dict[str, Column] = {}
     unknown = set()
     for name in table.column_names:
-        f = by_name.get(name)
+        f = FIELD_BY_NAME.get(name)
         if f is not None:
             converted[name] = from_arrow(table.column(name), f)
         elif name in _CONTAINERS:
