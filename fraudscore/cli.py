@@ -81,7 +81,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_explain(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from fraudscore.results import Results
+    from fraudscore.results import FAMILIES, Results
 
     frame = Results.read(args.results).to_pandas()
     rows = frame.index[frame["submission_id"] == args.submission_id]
@@ -93,8 +93,6 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         return 0
     print(f"{args.submission_id}: {row['decision']} (score {row['score']:.3f}, risk {row['risk']:.0f}), "
           f"device {row['device_id']}, seen before from this device link {row['duplicate_count']} times")
-    from fraudscore.results import FAMILIES
-
     if all(pd.isna(row[f]) for f in FAMILIES):  # the Scorer explains flagged rows unless asked for all
         print("  not explained: accepted rows get reasons with `fraudscore score --reasons all`")
         return 0
