@@ -27,6 +27,7 @@ import numpy as np
 from fraudscore.io import from_records, read_batch
 from fraudscore.reasons import explain, reason_matrix
 from fraudscore.results import FAMILIES, Result, Results, result_at
+from fraudscore.secret import get_secret
 from fraudscore.survey import SurveySpec
 
 __all__ = ["Scorer", "score"]
@@ -100,7 +101,9 @@ class Scorer:
         if not isinstance(model, FraudModel):
             raise TypeError(f"model must be a FraudModel or a model directory, got {type(model).__name__}")
         self.model = model
-        self.secret = secret
+        # Resolved once: the development key then warns when a Scorer is made, not on every
+        # call (a warnings filter reset by any library's catch_warnings would repeat it per row).
+        self.secret = get_secret(secret)
         self.reasons = self._check_reasons(reasons)
         self.history = self._open_history(history)
         self._extractor = self._extractor_with(survey)

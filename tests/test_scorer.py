@@ -243,3 +243,20 @@ def test_score_file_reads_parquet_chunks_that_span_row_groups(trained, tmp_path)
     assert stats["rows"] == 90 and frame["submission_id"].tolist() == ids * 2
     expected = scorer.score(table).to_pandas()["score"].to_numpy()
     np.testing.assert_array_equal(frame["score"].to_numpy(), np.concatenate([expected, expected]))
+
+
+def test_the_development_key_warns_when_the_scorer_is_made_not_on_every_call(trained, fresh, monkeypatch):
+    import warnings
+
+    from fraudscore.secret import DevelopmentSecretWarning
+
+    model, survey = trained
+    monkeypatch.delenv("FRAUDSCORE_SECRET", raising=False)
+    with pytest.warns(DevelopmentSecretWarning):
+        scorer = Scorer(model, history=None, survey=survey)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # a repeat per call would show under "always"
+        for record in fresh[:5]:
+            scorer.score_one(record)
+        scorer.score(fresh[:50])
+    assert not [w for w in caught if issubclass(w.category, DevelopmentSecretWarning)]
