@@ -49,6 +49,9 @@ __all__ = [
     "CARD_FILE",
 ]
 
+#: :meth:`FraudModel.decide` labels by level: below review, review, reject, NaN score.
+_DECISIONS = np.array(["accept", "review", "reject", "error"], dtype=object)
+
 MODEL_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
 CARD_FILE = "MODEL_CARD.md"
@@ -569,9 +572,11 @@ class FraudModel(BaseEstimator):
         """``"accept"``, ``"review"``, ``"reject"`` (or ``"error"`` for NaN) per score, shape (n,)."""
         p = np.asarray(p, dtype=np.float64)
         t = self.thresholds
-        out = np.where(p >= t["reject"], "reject", np.where(p >= t["review"], "review", "accept")).astype(object)
-        out[np.isnan(p)] = "error"
-        return out
+        # An index into one object array of labels: no fixed-width string arrays to build and convert.
+        level = (p >= t["review"]).astype(np.intp)
+        level[p >= t["reject"]] = 2
+        level[np.isnan(p)] = 3
+        return _DECISIONS[level]
 
     def with_prior(self, fraud_rate: float) -> FraudModel:
         """A copy whose scores are calibrated for a deployment fraud rate ``fraud_rate``.

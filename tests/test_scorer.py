@@ -260,3 +260,32 @@ def test_the_development_key_warns_when_the_scorer_is_made_not_on_every_call(tra
             scorer.score_one(record)
         scorer.score(fresh[:50])
     assert not [w for w in caught if issubclass(w.category, DevelopmentSecretWarning)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_few_row_reason_lists_and_hex_ids_equal_the_general_ones(data):
+    from fraudscore.reasons import explain, reason_matrix
+    from fraudscore.scorer import _FEW_ROWS, _few_reason_lists, _hex, _reason_lists
+
+    features = fraudscore.load_model().feature_names_
+    n = data.draw(st.integers(0, _FEW_ROWS))
+    rows = np.flatnonzero(np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    contributions = rng.normal(0, 0.5, (len(rows), len(features) + 1)) * (rng.random((len(rows), 1)) < 0.8)
+    explanation = explain(contributions, reason_matrix(features))
+    few = _few_reason_lists(explanation, rows, n)
+    import fraudscore.scorer as scorer_module
+
+    saved = scorer_module._FEW_ROWS
+    scorer_module._FEW_ROWS = -1  # force the Arrow path
+    try:
+        arrow = _reason_lists(explanation, rows, n)
+    finally:
+        scorer_module._FEW_ROWS = saved
+    assert few.dtype == arrow.dtype == object and few.shape == arrow.shape == (n,)
+    assert few.tolist() == arrow.tolist()
+    assert [type(item["value"]) for lst in few for item in lst] == [float] * sum(map(len, few))
+    ids = np.asarray(rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)) * (rng.random(n) < 0.7)
+    expected = [None if v == 0 else format(int(v), "016x") for v in ids]
+    assert _hex(ids.astype(np.uint64)).tolist() == expected
