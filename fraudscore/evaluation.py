@@ -452,7 +452,7 @@ def evaluate_model(model_dir=None, test_n: int = 30_000, test_seed: int = 1_000,
         B[:, drop] = np.nan
         rows_ab.append((f"without the {label} features", metrics_by_family(y, make().fit(A, ytr).predict_proba(B)[:, 1], fam)))
     numbers["ablation"] = {k: v for k, v in rows_ab}
-    lines += [f"## Feature ablation (same training and test rows as leave one family out)", "",
+    lines += ["## Feature ablation (same training and test rows as leave one family out)", "",
               "| features | ROC AUC | recall @1 % FPR | `geo_fraud` recall @5 % FPR | `geo_fraud` AUC |",
               "|---|---|---|---|---|"]
     lines += [f"| {k} | {v['overall']['roc_auc']:.3f} | {v['overall']['recall_at_1pct_fpr']:.3f} | "
