@@ -29,8 +29,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fraudscore._convert import Column, _is_list, from_arrow, from_python
-from fraudscore.batch import SubmissionBatch, assemble
+from fraudscore._convert import Column, _is_list, clean_from_python, from_arrow, from_python
+from fraudscore.batch import SubmissionBatch, assemble, assemble_quiet
 from fraudscore.codes import Code
 from fraudscore.schema import FIELD_BY_NAME, FIELDS
 
@@ -221,6 +221,64 @@ def _mark_not_objects(levels: _Levels, converted: dict[str, Column]) -> None:
                     column.invalid = column.invalid | bad
 
 
+# --------------------------------------------------------------------------- a few records
+
+#: Up to this many records, :func:`from_records` reads them in plain Python (a submission scored
+#: alone): the whole-column converters' fixed costs are then most of the time.
+SMALL_MAX_ROWS = 32
+
+#: Every container, parents first, as (index of its parent in this walk, key); index 0 is the record.
+_WALK_PATHS = sorted(_CONTAINERS, key=lambda p: (p.count("."), p))
+_WALK = tuple((_WALK_PATHS.index(p.rpartition(".")[0]) + 1 if "." in p else 0, p.rpartition(".")[2])
+              for p in _WALK_PATHS)
+#: Every field as (field, index of its container in the walk, key).
+_FIELD_WALK = tuple((f, _WALK_PATHS.index(f.name.rpartition(".")[0]) + 1 if "." in f.name else 0,
+                     f.name.rpartition(".")[2]) for f in FIELDS)
+
+
+def _from_few_records(records: list, source_row: np.ndarray | None) -> SubmissionBatch | None:
+    """Read a few records value by value, without the whole-column converters; the same batch.
+
+    Each field's values go through :func:`fraudscore._convert.clean_from_python`, and the batch
+    through :func:`fraudscore.batch.assemble_quiet`; a value either of them has something to say
+    about (a wrong type, a value out of range...) is read by the general converter or rules
+    instead, with the same result. Returns None for what only the general reader handles: a
+    record or a container that is not a plain dict.
+    """
+    n = len(records)
+    objects = []  # per record: the record and each of its containers, in _WALK order
+    for record in records:
+        if record.__class__ is not dict:
+            return None
+        found = [record]
+        for parent, key in _WALK:
+            value = found[parent].get(key)
+            if value.__class__ is dict:
+                found.append(value)
+            elif value is None:
+                found.append(_EMPTY)
+            else:
+                return None
+        objects.append(found)
+    data: dict = {}
+    converted: dict[str, Column] = {}  # fields the clean converters gave up on
+    for f, parent, key in _FIELD_WALK:
+        values = [found[parent].get(key) for found in objects]
+        column = clean_from_python(values, f)
+        if column is None:
+            converted[f.name] = from_python(values, f)
+        else:
+            data[f.name] = column
+    if not converted:
+        batch = assemble_quiet(data, n, source_row)
+        if batch is not None:
+            return batch
+    none = np.zeros(n, dtype=bool)
+    for name, column in data.items():
+        converted[name] = Column(column, none)
+    return assemble(converted, n, [], (), source_row)
+
+
 def from_records(records: Iterable, source_row: np.ndarray | None = None,
                  record_errors: list | None = None, check_unknown: bool = False) -> SubmissionBatch:
     """Read a sequence of nested submission dicts (one row each, in order).
@@ -234,22 +292,27 @@ def from_records(records: Iterable, source_row: np.ndarray | None = None,
     ``check_unknown`` also lists keys the schema does not know (``batch.unknown_fields``); it
     walks every nested object's keys, so it is off on the scoring path and on in ``validate``.
     """
-    return _from_records(records, source_row, record_errors, check_unknown, arrow=True)
+    return _from_records(records, source_row, record_errors, check_unknown, fast=True)
 
 
 def from_records_reference(records: Iterable, source_row: np.ndarray | None = None,
                            record_errors: list | None = None, check_unknown: bool = False) -> SubmissionBatch:
-    """:func:`from_records` converting every field from Python objects (no Arrow): the reference."""
-    return _from_records(records, source_row, record_errors, check_unknown, arrow=False)
+    """:func:`from_records` converting every field by the whole-column Python converters (no Arrow,
+    no value-by-value path for a few records): the reference."""
+    return _from_records(records, source_row, record_errors, check_unknown, fast=False)
 
 
-def _from_records(records, source_row, record_errors, check_unknown: bool, arrow: bool) -> SubmissionBatch:
+def _from_records(records, source_row, record_errors, check_unknown: bool, fast: bool) -> SubmissionBatch:
     if isinstance(records, Mapping):
         raise InputContainerError(f"got one dict; expected {_EXPECTED} (wrap one submission in a list)")
     if isinstance(records, (str, bytes, bytearray)) or not isinstance(records, Iterable):
         raise InputContainerError(f"got {type(records).__name__}; expected {_EXPECTED}")
     records = list(records)  # generators and other iterables of dicts are records too
     n = len(records)
+    if fast and 0 < n <= SMALL_MAX_ROWS and not record_errors and not check_unknown:
+        batch = _from_few_records(records, source_row)
+        if batch is not None:
+            return batch
     errors = list(record_errors or [])
     if set(map(type, records)) - {dict}:  # (the common all-dicts case without a Python loop)
         is_dict = np.fromiter((type(r) is dict for r in records), dtype=bool, count=n)
@@ -261,7 +324,7 @@ def _from_records(records, source_row, record_errors, check_unknown: bool, arrow
             already[rows] = True
         errors.append((Code.NOT_AN_OBJECT, not_object & ~already, "the record is not a JSON object"))
     levels = _Levels(n, {"": records})
-    if arrow and n >= ARROW_MIN_ROWS:
+    if fast and n >= ARROW_MIN_ROWS:
         converted: dict[str, Column] = {f.name: from_python(levels.get(f.name), f) for f in _TOP_FIELDS}
         for c in _TOP_CONTAINERS:
             _convert_container(levels, c, converted)
