@@ -390,7 +390,7 @@ def _clean_string(values: list, f: Field) -> np.ndarray | None:
             elif f.max_len is not None and len(v) > f.max_len:
                 return None
         out.append(v)
-    return _object_array(out)
+    return np.array(out, dtype=object)  # (only str and None: nothing numpy could take for a dimension)
 
 
 def _clean_number(values: list, f: Field) -> np.ndarray | None:
@@ -456,11 +456,10 @@ def _clean_rows(values: list, max_items: int | None) -> tuple[list, list] | None
 
 
 def _ragged(flat: np.ndarray, lengths: list) -> Ragged:
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     if len(lengths) == 1:
-        offsets[1] = lengths[0]
-    else:
-        np.cumsum(lengths, out=offsets[1:])
+        return Ragged(flat, np.array((0, lengths[0]), dtype=np.int64))
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
     return Ragged(flat, offsets)
 
 
@@ -469,6 +468,8 @@ def _clean_float_list(values: list, f: Field) -> Ragged | None:
     if parts is None:
         return None
     rows, lengths = parts
+    if not rows:
+        return _ragged(np.empty(0, dtype=np.float64), lengths)
     try:  # the bulk conversion of _py_float_list; what it refuses, from_python reads and flags
         flat = np.fromiter(rows[0] if len(rows) == 1 else _chain(rows), dtype=np.float64, count=sum(lengths))
     except (TypeError, ValueError, OverflowError):
@@ -481,10 +482,16 @@ def _clean_kind_list(values: list, f: Field) -> Ragged | None:
     if parts is None:
         return None
     rows, lengths = parts
+    if not rows:
+        return _ragged(np.empty(0, dtype=np.int8), lengths)
     codes = _KIND_CODES[f.name]
+    events = rows[0] if len(rows) == 1 else list(_chain(rows))
     try:
-        flat = np.fromiter(map(codes.get, _chain(rows), itertools.repeat(-1)), dtype=np.int8, count=sum(lengths))
-    except TypeError:
+        try:  # every kind known (a third cheaper than codes.get's default per event)
+            flat = np.fromiter(map(codes.__getitem__, events), dtype=np.int8, count=len(events))
+        except KeyError:  # an unknown kind: -1, as _py_kind_list codes it (a rule then reports it)
+            flat = np.fromiter(map(codes.get, events, itertools.repeat(-1)), dtype=np.int8, count=len(events))
+    except TypeError:  # an unhashable element
         return None
     return _ragged(flat, lengths)
 
@@ -494,7 +501,7 @@ def _clean_string_list(values: list, f: Field) -> Ragged | None:
     if parts is None:
         return None
     rows, lengths = parts
-    texts = _clean_string(list(_chain(rows)), f)
+    texts = _clean_string(rows[0] if len(rows) == 1 else list(_chain(rows)), f)
     return None if texts is None else _ragged(texts, lengths)
 
 

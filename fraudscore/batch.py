@@ -431,13 +431,16 @@ def assemble(converted: dict[str, Column], n: int, record_errors: list[tuple[Cod
 #: shortcut for one row only; any other text is asked).
 _PLAIN_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                          r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])", re.ASCII)
-_NUMBER_TYPES = ("float", "int", "int_pair")
+_MIN, _MAX, _ALL = np.minimum.reduce, np.maximum.reduce, np.logical_and.reduce  # no Python wrappers
+
+
+def _bounds(f) -> tuple[float, float]:
+    return (-math.inf if f.min is None else f.min), (math.inf if f.max is None else f.max)
 
 
 def _numbers_quiet(f, values: list) -> bool:
     """No value of a numeric field is infinite, out of range or (for whole numbers) fractional."""
-    lo = -math.inf if f.min is None else f.min
-    hi = math.inf if f.max is None else f.max
+    lo, hi = _bounds(f)
     whole = f.dtype != "float"
     for x in values:
         if x != x:
@@ -450,22 +453,43 @@ def _numbers_quiet(f, values: list) -> bool:
 _INFINITIES = (math.inf, -math.inf)
 
 
-def _list_quiet(f, values: np.ndarray) -> bool:
-    """:func:`_check_list` would find nothing (telemetry series are checked in _series_quiet)."""
-    if not len(values) or f.dtype == "string_list":
+def _kinds_quiet(f, values: np.ndarray) -> bool:
+    return not len(values) or _MIN(values) >= 0
+
+
+def _likert_quiet(f, values: np.ndarray) -> bool:
+    if not len(values):
         return True
-    if f.dtype == "kind_list":
-        return values.min() >= 0
-    lo = -math.inf if f.min is None else f.min
-    hi = math.inf if f.max is None else f.max
-    if f.dtype == "likert_list":  # skipped answers (NaN) are fine; infinite ones are out of range
-        with np.errstate(invalid="ignore"):
-            ok = (values >= lo) & (values <= hi) & (np.floor(values) == values)
-        return bool((ok | np.isnan(values)).all())
-    if f.name.startswith("telemetry.") and f.min is None:
+    lo, hi = _bounds(f)
+    with np.errstate(invalid="ignore"):  # skipped answers (NaN) are fine; infinite ones are out of range
+        ok = (values >= lo) & (values <= hi) & (np.floor(values) == values)
+    return bool(_ALL(ok | np.isnan(values)))
+
+
+def _floats_quiet(f, values: np.ndarray) -> bool:
+    if not len(values):
         return True
-    least, most = values.min(), values.max()  # NaN in the values makes them NaN, and the test false
+    lo, hi = _bounds(f)
+    least, most = _MIN(values), _MAX(values)  # NaN in the values makes both NaN, and the test false
     return bool(math.isfinite(least) and math.isfinite(most) and least >= lo and most <= hi)
+
+
+def _list_rule(f):
+    """The quiet check of :func:`_check_list`'s rules for one list field (None: it has none)."""
+    if f.dtype == "kind_list":
+        return _kinds_quiet
+    if f.dtype == "likert_list":
+        return _likert_quiet
+    if f.dtype == "float_list" and not (f.name.startswith("telemetry.") and f.min is None):
+        return _floats_quiet  # (series members are checked as a whole in _series_quiet)
+    return None
+
+
+#: What assemble_quiet checks for each field: (field, is a list, quiet check of its values or None).
+_QUIET_PLAN = tuple(
+    (f, True, _list_rule(f)) if f.dtype in _LIST_TYPES else
+    (f, False, _numbers_quiet if f.dtype in ("float", "int", "int_pair") else None)
+    for f in FIELDS)
 
 
 def _series_quiet(lists: dict) -> bool:
@@ -477,16 +501,20 @@ def _series_quiet(lists: dict) -> bool:
             if any(len(r.values) for r in raggeds):
                 return False
             continue
+        offsets = time.offsets.tolist()
         for r in raggeds[1:]:
-            if r.offsets is not time.offsets and not np.array_equal(r.offsets, time.offsets):
+            if len(r.values) != len(time.values) or (len(offsets) > 2 and r.offsets.tolist() != offsets):
                 return False
-        for r in raggeds:
             # An infinite or NaN value makes the sum infinite or NaN (a finite overflow only costs
             # the caller the general path).
-            if r.values.dtype.kind == "f" and not math.isfinite(r.values.sum()):
+            if r.values.dtype.kind == "f" and not math.isfinite(np.add.reduce(r.values)):
                 return False
         t = time.values
-        if len(t) > 1 and not (t[1:] >= t[:-1]).all() and time.unsorted_rows().any():
+        if _ALL(t[1:] >= t[:-1]):
+            # In order throughout (which a NaN fails), from a finite first to a finite last: all finite.
+            if not (math.isfinite(t[0]) and math.isfinite(t[-1])):
+                return False
+        elif not math.isfinite(np.add.reduce(t)) or time.unsorted_rows().any():
             return False
     return True
 
@@ -514,21 +542,21 @@ def assemble_quiet(data: dict, n: int, source_row: np.ndarray | None = None) -> 
     lists: dict[str, Ragged] = {}
     allowed = {"none": None}
     for consent in ("usage", "analytics"):
-        given = data[f"consent.{consent}"] == 1.0
-        allowed[consent] = None if given.all() else given
-    for f in FIELDS:
+        given = [x == 1.0 for x in data[f"consent.{consent}"].tolist()]
+        allowed[consent] = None if all(given) else np.array(given)
+    for f, is_list, quiet in _QUIET_PLAN:
         column = data[f.name]
         rows = allowed[f.consent]
         if rows is not None:  # consent blanking, as in assemble
             column = _blank_data(column, ~rows)
-        if f.dtype in _LIST_TYPES:
-            if not _list_quiet(f, column.values):
+        if is_list:
+            if quiet is not None and not quiet(f, column.values):
                 return None
             lists[f.name] = column
-            continue
-        if f.dtype in _NUMBER_TYPES and not _numbers_quiet(f, column.ravel().tolist()):
-            return None
-        columns[f.name] = column
+        else:
+            if quiet is not None and not quiet(f, column.ravel().tolist()):
+                return None
+            columns[f.name] = column
 
     ids = columns["submission_id"].tolist()
     if None in ids or None in columns["survey_id"].tolist() or (n > 1 and len(set(ids)) < n):

@@ -263,7 +263,7 @@ def _from_few_records(records: list, source_row: np.ndarray | None) -> Submissio
     data: dict = {}
     converted: dict[str, Column] = {}  # fields the clean converters gave up on
     for f, parent, key in _FIELD_WALK:
-        values = [found[parent].get(key) for found in objects]
+        values = [objects[0][parent].get(key)] if n == 1 else [found[parent].get(key) for found in objects]
         column = clean_from_python(values, f)
         if column is None:
             converted[f.name] = from_python(values, f)

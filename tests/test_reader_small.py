@@ -219,6 +219,9 @@ ONE_FINDING_EACH = [
     (("edit", "telemetry.pointer.t", _reverse), "TELEMETRY_UNSORTED"),
     (("edit", "telemetry.keys.t", _shorter), "TELEMETRY_LENGTH_MISMATCH"),
     (("edit", "telemetry.scroll.dy", _with_nan), "TELEMETRY_NOT_FINITE"),
+    (("edit", "telemetry.pointer.t", _with_nan), "TELEMETRY_NOT_FINITE"),
+    (("edit", "telemetry.keys.t", lambda v: v[:-1] + [math.inf]), "TELEMETRY_NOT_FINITE"),  # still in order
+    (("edit", "telemetry.scroll.t", lambda v: [-math.inf] + v[1:]), "TELEMETRY_NOT_FINITE"),
     (("set", "submission_id", ""), "MISSING_SUBMISSION_ID"),
     (("set", "survey_id", None), "MISSING_SURVEY_ID"),
     (("set", "started_at", None), "MISSING_STARTED_AT"),
