@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from fraudscore.ragged import Ragged
 from fraudscore.schema import KIND_VOCABULARIES, Field
 
-__all__ = ["Column", "from_python", "clean_from_python", "from_arrow", "parse_timestamps"]
+__all__ = ["Column", "from_python", "clean_from_python", "clean_converter", "from_arrow", "parse_timestamps"]
 
 _chain = itertools.chain.from_iterable
 _SEQUENCE = (list, tuple, np.ndarray)
@@ -254,10 +254,13 @@ def _py_string_list(values: list, f: Field) -> Column:
 def _py_kind_list(values: list, f: Field) -> Column:
     lengths, invalid, truncated, values = _list_lengths(values, f.max_items)
     total = int(lengths.sum())
-    codes = {k: i for i, k in enumerate(KIND_VOCABULARIES[f.name])}
+    codes = _KIND_CODES[f.name]
     rows = [v for v in values if v]
     try:
-        flat = np.fromiter(map(codes.get, _chain(rows), itertools.repeat(-1)), dtype=np.int8, count=total)
+        try:  # every kind known: dict.__getitem__ is cheaper than get with a default
+            flat = np.fromiter(map(codes.__getitem__, _chain(rows)), dtype=np.int8, count=total)
+        except KeyError:  # some kind unknown: coded -1
+            flat = np.fromiter(map(codes.get, _chain(rows), itertools.repeat(-1)), dtype=np.int8, count=total)
     except TypeError:  # an unhashable element (a list or dict where a kind belongs)
         flat_values = list(_chain(rows))
         flat = np.fromiter((codes.get(v, -1) if isinstance(v, str) else -1 for v in flat_values),
@@ -537,6 +540,12 @@ _CLEAN = {
     "kind_list": _clean_kind_list,
     "timestamp": _clean_timestamp,
 }
+
+
+def clean_converter(f: Field):
+    """The function behind :func:`clean_from_python` for field ``f`` (callers that loop over fields
+    look it up once)."""
+    return _CLEAN[f.dtype]
 
 
 def clean_from_python(values: list, f: Field) -> np.ndarray | Ragged | None:

@@ -198,6 +198,11 @@ class SubmissionBatch:
 
 # ---------------------------------------------------------------------- assembly and rules
 
+_BOOL = np.dtype(bool)
+_ANY, _ALL = np.logical_or.reduce, np.logical_and.reduce  # reductions without ndarray's Python wrappers
+_MIN, _MAX = np.minimum.reduce, np.maximum.reduce
+
+
 class _Findings:
     """Collects issues, the error per row and the warning bits per row."""
 
@@ -208,10 +213,10 @@ class _Findings:
         self.issues: list[Issue] = []
 
     def add(self, code: Code, field: str, mask_or_rows: np.ndarray, detail: str) -> None:
-        if mask_or_rows.dtype == bool:
-            # Most rules find nothing: ``any`` is several times cheaper than ``flatnonzero``, and
-            # assembling a batch makes ~150 of these calls whatever its size.
-            if not mask_or_rows.any():
+        if mask_or_rows.dtype is _BOOL:
+            # Most rules find nothing: one reduction (not ndarray.any's Python wrapper) is several
+            # times cheaper than ``flatnonzero``, and a batch makes ~150 of these calls whatever its size.
+            if not _ANY(mask_or_rows):
                 return
             rows = np.flatnonzero(mask_or_rows)
         else:
@@ -253,8 +258,19 @@ def valid_ip_mask(ips: np.ndarray) -> np.ndarray:
     return ok
 
 
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
 def _check_number(f, data: np.ndarray, column: Column, found: _Findings) -> None:
     """NaN/inf, range and whole-number rules for a numeric scalar or pair; bad values become NaN."""
+    with np.errstate(invalid="ignore"):
+        # Every value missing, or finite, in range and (for whole numbers) whole: no rule has
+        # anything to say, in ~6 array operations instead of ~20 (most columns of most batches).
+        ok = (data >= (-_FLOAT_MAX if f.min is None else f.min)) & (data <= (_FLOAT_MAX if f.max is None else f.max))
+        if f.dtype in ("int", "int_pair"):
+            ok &= np.floor(data) == data
+    if _ALL(ok | np.isnan(data), axis=None) and not _ANY(column.nan_input):
+        return
     per_row = lambda mask: mask.any(axis=1) if mask.ndim == 2 else mask  # noqa: E731 - pairs have 2 values
     infinite = per_row(np.isinf(data))
     found.add(Code.NOT_FINITE, f.name, column.nan_input | infinite, "not a finite number")
@@ -274,6 +290,9 @@ def _check_number(f, data: np.ndarray, column: Column, found: _Findings) -> None
 
 def _check_list(f, ragged: Ragged, found: _Findings) -> Ragged:
     values = ragged.values
+    quiet = _list_rule(f)
+    if quiet is None or quiet(f, values):  # nothing to find (one or two reductions)
+        return ragged
     if f.dtype == "kind_list":
         unknown = values < 0
         if unknown.any():
@@ -313,6 +332,8 @@ def _repair_series(lists: dict, found: _Findings, n: int) -> None:
     """Parallel telemetry arrays: equal lengths, finite, sorted by time — else repair or drop."""
     for series, members in SERIES.items():
         raggeds = [lists[m] for m in members]
+        if _series_ok(raggeds):
+            continue
         lengths = np.stack([r.lengths for r in raggeds])
         mismatch = (lengths != lengths[0]).any(axis=0)
         found.add(Code.TELEMETRY_LENGTH_MISMATCH, series, mismatch,
@@ -354,22 +375,22 @@ def assemble(converted: dict[str, Column], n: int, record_errors: list[tuple[Cod
         found.add(code, "", rows, detail)
     columns: dict[str, np.ndarray] = {}
     lists: dict[str, Ragged] = {}
-    consent = {}
-    for name in ("consent.usage", "consent.analytics"):
-        c = converted.get(name)
-        consent[name] = (c.data == 1.0) if c is not None else np.zeros(n, dtype=bool)
+    refused = {"none": None}  # per consent: rows without it, or None when every row has it
+    for consent in ("usage", "analytics"):
+        c = converted.get(f"consent.{consent}")
+        allowed = (c.data == 1.0) if c is not None else np.zeros(n, dtype=bool)
+        refused[consent] = None if _ALL(allowed) else ~allowed
 
     for f in FIELDS:
         column = converted.get(f.name)
         if column is None:
             column = _missing(f, n)
-        allowed = consent[f"consent.{f.consent}"] if f.consent != "none" else None
-        if allowed is not None and not allowed.all():
-            column = _blank(f, column, ~allowed)
+        if refused[f.consent] is not None:
+            column = _blank(f, column, refused[f.consent])
         if not f.required:  # a required field's problems are row errors, reported below
             found.add(Code.INVALID_TYPE, f.name, column.invalid, "wrong type; treated as missing")
-        found.add(Code.TRUNCATED_TEXT if f.dtype in ("string", "string_list") else Code.TRUNCATED_LIST,
-                  f.name, column.truncated, f"longer than the limit ({f.max_len or f.max_items}); truncated")
+        code, detail = _TRUNCATION[f.name]  # (made once: most batches truncate nothing)
+        found.add(code, f.name, column.truncated, detail)
         data = column.data
         if f.dtype in _LIST_TYPES:
             lists[f.name] = _check_list(f, data, found)
@@ -431,7 +452,6 @@ def assemble(converted: dict[str, Column], n: int, record_errors: list[tuple[Cod
 #: shortcut for one row only; any other text is asked).
 _PLAIN_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                          r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])", re.ASCII)
-_MIN, _MAX, _ALL = np.minimum.reduce, np.maximum.reduce, np.logical_and.reduce  # no Python wrappers
 
 
 def _bounds(f) -> tuple[float, float]:
@@ -492,31 +512,36 @@ _QUIET_PLAN = tuple(
     for f in FIELDS)
 
 
-def _series_quiet(lists: dict) -> bool:
-    """:func:`_repair_series` would find nothing: equal lengths, finite values, time order."""
-    for members in SERIES.values():
-        raggeds = [lists[m] for m in members]
-        time = raggeds[0]
-        if not len(time.values):
-            if any(len(r.values) for r in raggeds):
-                return False
-            continue
-        offsets = time.offsets.tolist()
-        for r in raggeds[1:]:
-            if len(r.values) != len(time.values) or (len(offsets) > 2 and r.offsets.tolist() != offsets):
-                return False
-            # An infinite or NaN value makes the sum infinite or NaN (a finite overflow only costs
-            # the caller the general path).
-            if r.values.dtype.kind == "f" and not math.isfinite(np.add.reduce(r.values)):
-                return False
-        t = time.values
-        if _ALL(t[1:] >= t[:-1]):
-            # In order throughout (which a NaN fails), from a finite first to a finite last: all finite.
-            if not (math.isfinite(t[0]) and math.isfinite(t[-1])):
-                return False
-        elif not math.isfinite(np.add.reduce(t)) or time.unsorted_rows().any():
+def _same_offsets(a: np.ndarray, b: np.ndarray) -> bool:
+    if a is b:
+        return True
+    if len(a) != len(b) or a[-1] != b[-1]:
+        return False
+    return a.tolist() == b.tolist() if len(a) <= 64 else bool(np.array_equal(a, b))
+
+
+def _series_ok(raggeds: list) -> bool:
+    """A telemetry series (its member columns) that :func:`_repair_series` leaves alone: equal
+    lengths, finite values, time order. False may also mean "look closer" (a sum that overflows)."""
+    time = raggeds[0]
+    for r in raggeds[1:]:
+        if not _same_offsets(r.offsets, time.offsets):
             return False
-    return True
+        # An infinite or NaN value makes the sum infinite or NaN.
+        if r.values.dtype.kind == "f" and not math.isfinite(np.add.reduce(r.values)):
+            return False
+    t = time.values
+    if not len(t):
+        return True
+    if _ALL(t[1:] >= t[:-1]):
+        # In order throughout (which a NaN fails), from a finite first to a finite last: all finite.
+        return math.isfinite(t[0]) and math.isfinite(t[-1])
+    return math.isfinite(np.add.reduce(t)) and not time.unsorted_rows().any()
+
+
+def _series_quiet(lists: dict) -> bool:
+    """:func:`_repair_series` would find nothing."""
+    return all(_series_ok([lists[m] for m in members]) for members in SERIES.values())
 
 
 def _texts_valid(values: list, valid) -> bool:
@@ -575,6 +600,11 @@ def assemble_quiet(data: dict, n: int, source_row: np.ndarray | None = None) -> 
         return None
     return SubmissionBatch(columns, lists, np.zeros(n, dtype=np.int16), np.zeros(n, dtype=np.uint64), (),
                            source_row=source_row)
+
+
+#: Code and message of a truncated value, per field.
+_TRUNCATION = {f.name: (Code.TRUNCATED_TEXT if f.dtype in ("string", "string_list") else Code.TRUNCATED_LIST,
+                        f"longer than the limit ({f.max_len or f.max_items}); truncated") for f in FIELDS}
 
 
 def _missing(f, n: int) -> Column:

@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fraudscore._convert import Column, _is_list, clean_from_python, from_arrow, from_python
+from fraudscore._convert import Column, _is_list, clean_converter, from_arrow, from_python
 from fraudscore.batch import SubmissionBatch, assemble, assemble_quiet
 from fraudscore.codes import Code
 from fraudscore.schema import FIELD_BY_NAME, FIELDS
@@ -231,9 +231,9 @@ SMALL_MAX_ROWS = 32
 _WALK_PATHS = sorted(_CONTAINERS, key=lambda p: (p.count("."), p))
 _WALK = tuple((_WALK_PATHS.index(p.rpartition(".")[0]) + 1 if "." in p else 0, p.rpartition(".")[2])
               for p in _WALK_PATHS)
-#: Every field as (field, index of its container in the walk, key).
+#: Every field as (field, index of its container in the walk, key, its clean converter).
 _FIELD_WALK = tuple((f, _WALK_PATHS.index(f.name.rpartition(".")[0]) + 1 if "." in f.name else 0,
-                     f.name.rpartition(".")[2]) for f in FIELDS)
+                     f.name.rpartition(".")[2], clean_converter(f)) for f in FIELDS)
 
 
 def _from_few_records(records: list, source_row: np.ndarray | None) -> SubmissionBatch | None:
@@ -262,9 +262,9 @@ def _from_few_records(records: list, source_row: np.ndarray | None) -> Submissio
         objects.append(found)
     data: dict = {}
     converted: dict[str, Column] = {}  # fields the clean converters gave up on
-    for f, parent, key in _FIELD_WALK:
+    for f, parent, key, convert in _FIELD_WALK:
         values = [objects[0][parent].get(key)] if n == 1 else [found[parent].get(key) for found in objects]
-        column = clean_from_python(values, f)
+        column = convert(values, f)  # clean_from_python
         if column is None:
             converted[f.name] = from_python(values, f)
         else:
