@@ -82,7 +82,8 @@ class _Levels:
 
     def empty(self, path: str) -> bool:
         """True when no row has anything under ``path`` (skip converting its fields at all)."""
-        return path in _CONTAINERS and self.get(path).count(_EMPTY) == self.n
+        # (Containers hold only dicts here, so "all empty" is "none truthy": any() stops at the first.)
+        return path in _CONTAINERS and not any(self.get(path))
 
     def _objects(self, path: str, values: list) -> list:
         """Containers as dicts; a scalar where an object belongs is recorded and then ignored."""
