@@ -24,7 +24,7 @@ An earlier single gate (8,000 vs 2,000 distinct rows within 1.10x) was both flak
 load in CI, from cache filling) and too weak to see a kept input.
 
 ``FRAUDSCORE_BENCH_FULL=1 python benchmarks/bench_memory.py`` measures 100,000 rows, 1,000,000
-rows and 10,000,000 rows (chunks of 20,000, the CLI default). The 10M stream is the 1M-row file
+rows and 10,000,000 rows (chunks of 10,000, the CLI default). The 10M stream is the 1M-row file
 read ten times in a row into one results file (generating 10M distinct rows takes ~20 min more
 and changes nothing in what is held in memory). Inputs are cached in ``FRAUDSCORE_BENCH_DATA``
 (default ``/tmp/fraudscore-bench``).
@@ -141,5 +141,5 @@ if __name__ == "__main__":
                                      repeated=(2_000, 2, 10)))
     else:
         data = Path(os.environ.get("FRAUDSCORE_BENCH_DATA", "/tmp/fraudscore-bench"))
-        emit("memory", measure((100_000, 1_000_000), chunk_size=20_000, data_dir=data,
+        emit("memory", measure((100_000, 1_000_000), chunk_size=10_000, data_dir=data,
                                repeated=(1_000_000, 1, 10)))

@@ -154,8 +154,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
     p.add_argument("--history", default=None, help="sqlite:PATH, redis://HOST:PORT/DB or memory: (default: none)")
     p.add_argument("--survey", type=Path, default=None, help="SurveySpec JSON of the survey being scored")
-    p.add_argument("--chunk-size", type=int, default=20_000,
-                   help="rows scored at a time; peak memory ~0.3 GB + ~47 KB per row of a chunk (full telemetry)")
+    p.add_argument("--chunk-size", type=int, default=10_000,
+                   help="rows scored at a time; peak memory ~0.3 GB + 50-60 KB per row of a chunk (full telemetry)")
     p.add_argument("--reasons", choices=("flagged", "all"), default="flagged",
                    help="explain (reason codes, family sub-scores) review/reject rows only (default; "
                         "several times cheaper) or every row")
