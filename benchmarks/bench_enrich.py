@@ -1,7 +1,8 @@
 """Enrichment speed: IP lookups against geoip2fast per row, UA parsing against batch size.
 
 Gates are same-run ratios (see _timing.py); absolute figures are printed as JSON lines and
-recorded in benchmarks/README.md. ``python benchmarks/bench_enrich.py`` runs the full sizes
+recorded in benchmarks/README.md. The IP lookup is timed in CPU time on both sides (best of
+several): on a shared two-core machine, wall-clock ratios swing with other people's load. ``python benchmarks/bench_enrich.py`` runs the full sizes
 (``FRAUDSCORE_BENCH_FULL=1``); under pytest a quick variant runs.
 """
 
@@ -11,6 +12,7 @@ import functools
 import json
 import os
 import sys
+import time
 from importlib import resources
 
 import numpy as np
@@ -32,6 +34,16 @@ def _addresses(rng: np.random.Generator, n_unique: int) -> np.ndarray:
     return np.array(v4 + v6, dtype=object)
 
 
+def _best_cpu(fn, repeat: int) -> float:
+    """Best process CPU seconds of one call of ``fn`` over ``repeat`` calls."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
 @functools.cache
 def _reference():
     from geoip2fast import GeoIP2Fast
@@ -46,10 +58,12 @@ def bench_ip(rows: int, unique_share: float, reference_rows: int, seed: int = 0)
     batch = uniques[rng.integers(0, len(uniques), rows)]
     db = IPDatabase.default()
     db.lookup(batch[:10])  # load outside the timing, like a long-running service
-    ours = best_of(lambda: db.lookup(batch), repeat=3)
     ref = _reference()
     sample = batch[:reference_rows].tolist()
-    per_row = best_of(lambda: [ref.lookup(ip) for ip in sample], repeat=3) / len(sample)
+    ours = per_row = float("inf")
+    for _ in range(5):  # alternately, so a burst of load meets both sides
+        ours = min(ours, _best_cpu(lambda: db.lookup(batch), repeat=1))
+        per_row = min(per_row, _best_cpu(lambda: [ref.lookup(ip) for ip in sample], repeat=1) / len(sample))
     return emit("ip_lookup", {
         "rows": rows, "unique_share": unique_share, "ours_s": ours, "ours_us_per_row": ours / rows * 1e6,
         "geoip2fast_us_per_row": per_row * 1e6, "speedup": per_row * rows / ours,
@@ -99,9 +113,9 @@ def test_ip_lookup_is_10x_faster_than_geoip2fast_per_row():
     # A batch where each address comes ~4 times (households, campuses, repeat submissions).
     fig = bench_ip(rows=40_000, unique_share=0.25, reference_rows=4_000)
     assert fig["speedup"] >= 10
-    # All-unique addresses: the per-unique work alone, still well ahead.
+    # As many distinct addresses as rows: the per-unique work alone (dotted quads parsed over bytes).
     fig = bench_ip(rows=20_000, unique_share=1.0, reference_rows=4_000, seed=1)
-    assert fig["speedup"] >= 3
+    assert fig["speedup"] >= 10
 
 
 def test_ua_parse_time_follows_uniques_not_rows():

@@ -23,6 +23,8 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
+import operator
 import pickle
 import re
 import socket
@@ -38,7 +40,13 @@ __all__ = ["IPInfo", "IPDatabase", "parse_ips"]
 
 _U64 = (1 << 64) - 1
 _V4_MAX_LEN = 15  # "255.255.255.255"
-_CHUNK = 32_768  # addresses parsed per vector pass
+_CHUNK = 8192  # addresses parsed per vector pass: its temporaries stay small (no page faults)
+_SCALAR_MAX = 16  # up to this many values, parsing each in Python costs less than the vector pass
+# Character kinds for the dotted-quad grid (see _quad_grid): digits 0, dot 16, anything else 1.
+_CHAR_KIND = np.ones(256, np.uint8)
+_CHAR_KIND[ord("0"):ord("9") + 1] = 0
+_CHAR_KIND[ord(".")] = 16
+_SORT_MIN = 256  # fewer queries than this probe the range tables unsorted
 _DIRECT_MIN_ROWS = 4096  # below, estimating the repeats costs more than it can save
 _V6_MAX_LEN = 64  # longest text worth handing to inet_pton (address + zone id)
 # geoip2fast's country-name list starts with 16 special entries ("01:Reserved ...", ..., "99:<not
@@ -92,55 +100,108 @@ class IPInfo:
 # Parsing
 
 
-def _parse_v4_bulk(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Strict dotted-quad parse of short strings, vectorized over characters.
+def _quad_grid(texts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Strict dotted-quad parse of the texts made only of ASCII digits and dots, vectorized.
 
     Parameters
     ----------
-    texts : list of str of length m
-        Stripped candidate strings, each at most 15 characters (a list, not a numpy array: numpy
-        would already have dropped trailing NULs).
+    texts : ndarray of object (str) of shape (m,)
+    lengths : ndarray of int64 of shape (m,)
+        ``len`` of each text.
 
     Returns
     -------
+    decided : ndarray of bool of shape (m,)
+        The text is 7 to 15 characters, all ASCII digits or dots: the answer is final (nothing to
+        strip, no colon for IPv6). :func:`parse_ips` hands the other texts to its slower path.
     ok : ndarray of bool of shape (m,)
+        Decided and a valid dotted quad.
     value : ndarray of uint32 of shape (m,)
     """
     m = len(texts)
-    if m == 0:
-        return np.zeros(0, bool), np.zeros(0, np.uint32)
-    w = _V4_MAX_LEN
-    # A fixed-width unicode array is a (m, 15) grid of code points, 0-padded on the right.
-    cp = np.asarray(texts, dtype=f"U{w}").view(np.uint32).reshape(m, w)
-    is_digit = (cp >= 48) & (cp <= 57)
-    is_dot = cp == 46
-    is_pad = cp == 0
-    # Padding must be a suffix (an embedded NUL would otherwise hide characters).
-    ok = np.all(is_digit | is_dot | is_pad, axis=1) & np.all(np.maximum.accumulate(is_pad, axis=1) == is_pad, axis=1)
-    ok &= is_dot.sum(axis=1) == 3
-    # numpy drops trailing NULs when it builds the grid: "1.2.3.4\x00" must not pass as 1.2.3.4.
-    ok &= (~is_pad).sum(axis=1) == np.fromiter(map(len, texts), np.int64, count=m)
-    # Each digit's decimal exponent is its distance to the next non-digit (dot or end). Small
-    # integer types keep the (m, 15) temporaries cheap.
-    col = np.arange(w, dtype=np.int8)
-    stop = np.where(is_digit, np.int8(w), col)
-    next_stop = np.minimum.accumulate(stop[:, ::-1], axis=1)[:, ::-1]
-    exponent = np.where(is_digit, next_stop - col - 1, 0).astype(np.int8)
-    ok &= np.all(exponent <= 2, axis=1)
-    digit = np.where(is_digit, cp - 48, 0).astype(np.int16)
-    contrib = digit * np.array([1, 10, 100], np.int16)[np.minimum(exponent, 2)]
-    octet = np.cumsum(is_dot, axis=1, dtype=np.int8)
-    # An octet starts at column 0 or right after a dot; a leading "0" followed by more digits is refused.
-    starts_octet = np.concatenate([np.ones((m, 1), bool), is_dot[:, :-1]], axis=1)
-    ok &= ~np.any(starts_octet & is_digit & (digit == 0) & (exponent > 0), axis=1)
-    v = np.zeros(m, np.int64)
-    for k in range(4):
-        in_k = is_digit & (octet == k)
-        ok &= in_k.any(axis=1)
-        val = np.where(in_k, contrib, 0).sum(axis=1, dtype=np.int64)
-        ok &= val <= 255
-        v = (v << 8) | np.minimum(val, 255)
-    return ok, np.where(ok, v, 0).astype(np.uint32)
+    decided = np.zeros(m, bool)
+    ok = np.zeros(m, bool)
+    value = np.zeros(m, np.uint32)
+    cand = np.flatnonzero((lengths >= 7) & (lengths <= _V4_MAX_LEN))
+    # In chunks, so the (chunk, 16) byte grids and their temporaries stay in cache.
+    for start in range(0, cand.size, _CHUNK):
+        part = cand[start:start + _CHUNK]
+        sub = texts[part]
+        k = len(part)
+        try:  # one byte per character, NUL-padded to 16 (two 64-bit words per row)
+            grid = sub.astype("S16").view(np.uint8).reshape(k, 16)
+        except UnicodeEncodeError:  # non-ASCII somewhere: any code point above 127 is "other"
+            grid = np.minimum(sub.astype("U16").view(np.uint32), 255).astype(np.uint8).reshape(k, 16)
+        # Per character: 1 for "other" (anything but a digit or a dot, padding included), 16 for a
+        # dot. Summed per 8-byte word by one multiplication (each byte's sum fits: at most 8 * 16).
+        words = _CHAR_KIND[grid].view(np.uint64)
+        sums = (words * np.uint64(0x0101010101010101)) >> np.uint64(56)
+        sums = sums[:, 0] + sums[:, 1]  # (two columns, not .sum(axis=1): far cheaper on a short axis)
+        # All characters of the text are digits or dots: only the padding is "other" (a NUL inside
+        # the text counts against its length).
+        others = (sums & np.uint64(15)).astype(np.int64)
+        dots = sums >> np.uint64(4)
+        pure = others == 16 - lengths[part]
+        decided[part] = pure
+        three = np.flatnonzero(pure & (dots == 3))
+        if not three.size:
+            continue
+        quads = grid if three.size == k else grid[three]  # usually every row: no copy
+        flat = quads.ravel()
+        # Each row's three dots as flat indices, in order (flatnonzero walks rows in order).
+        where = np.flatnonzero(flat == 46).reshape(-1, 3)
+        base = where[:, :1] - (where[:, :1] & 15)  # the row's first flat index
+        stop = np.empty((three.size, 4), np.int64)  # one past each octet's last character
+        stop[:, :3] = where
+        stop[:, 3:] = base + lengths[part[three]][:, None]
+        begin = np.empty((three.size, 4), np.int64)
+        begin[:, :1] = base
+        begin[:, 1:] = where + 1
+        width = stop - begin
+        # Right-aligned digits: ones, tens, hundreds (read only where the octet is that wide).
+        digit = lambda at: np.take(flat, at, mode="clip").astype(np.int16) - 48  # noqa: E731
+        octet = digit(stop - 1)
+        octet += np.where(width >= 2, digit(stop - 2) * 10, 0).astype(np.int16)
+        octet += np.where(width >= 3, digit(stop - 3) * 100, 0).astype(np.int16)
+        leading_zero = (width >= 2) & (np.take(flat, begin, mode="clip") == 48)  # "01": octal to inet_aton
+        good = (width >= 1) & (width <= 3) & (octet <= 255) & ~leading_zero
+        rows = part[three]
+        ok[rows] = good[:, 0] & good[:, 1] & good[:, 2] & good[:, 3]
+        o = octet.astype(np.uint32)
+        value[rows] = np.where(ok[rows], (o[:, 0] << 24) | (o[:, 1] << 16) | (o[:, 2] << 8) | o[:, 3], 0)
+    return decided, ok, value
+
+
+def _parse_one(value) -> tuple[int, int, int, int]:
+    """(version, v4, hi, lo) of one value: the reference parser, and the path for a few values.
+
+    :func:`parse_ips` answers the same for every value (property-tested); it is vectorized and
+    only worth its fixed cost from a few dozen values on.
+    """
+    if value.__class__ is not str:
+        return 0, 0, 0, 0
+    t = value.strip()
+    if 7 <= len(t) <= _V4_MAX_LEN:
+        parts = t.split(".")
+        if len(parts) == 4 and all(0 < len(p) <= 3 and p.isascii() and p.isdigit() and (p[0] != "0" or len(p) == 1)
+                                   and int(p) <= 255 for p in parts):
+            a, b, c, d = map(int, parts)
+            return 4, (a << 24) | (b << 16) | (c << 8) | d, 0, 0
+    if 2 <= len(t) <= _V6_MAX_LEN and ":" in t:
+        try:
+            packed = _pton6(t)
+        except (OSError, ValueError):
+            return 0, 0, 0, 0
+        h, l = int.from_bytes(packed[:8], "big"), int.from_bytes(packed[8:], "big")
+        if h == 0 and (l >> 32) == 0xFFFF:
+            return 4, l & 0xFFFFFFFF, 0, 0
+        return 6, 0, h, l
+    return 0, 0, 0, 0
+
+
+def _pton6(text: str) -> bytes:
+    """16 bytes of an IPv6 text; a zone id (``%eth0``) is dropped. Raises OSError or ValueError."""
+    return socket.inet_pton(socket.AF_INET6, text.split("%", 1)[0] if "%" in text else text)
 
 
 def parse_ips(values) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -149,7 +210,8 @@ def parse_ips(values) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, n
     Parameters
     ----------
     values : array-like of shape (m,)
-        Strings; anything else (None, NaN, numbers) is invalid.
+        Strings (``str`` itself, surrounding whitespace ignored); anything else (None, NaN,
+        numbers, bytes) is invalid.
 
     Returns
     -------
@@ -164,43 +226,60 @@ def parse_ips(values) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, n
     """
     arr = np.asarray(values, dtype=object).ravel()
     m = len(arr)
+    if m <= _SCALAR_MAX:
+        parsed = np.array([_parse_one(v) for v in arr], dtype=np.uint64).reshape(m, 4)
+        version = parsed[:, 0].astype(np.int8)
+        hi, lo = parsed[:, 2], parsed[:, 3]
+        return version, parsed[:, 1].astype(np.uint32), hi, lo, (version == 6) & _special6(hi)
     version = np.zeros(m, np.int8)
     v4 = np.zeros(m, np.uint32)
     hi = np.zeros(m, np.uint64)
     lo = np.zeros(m, np.uint64)
-    special6 = np.zeros(m, bool)
-    texts = [v.strip() if v.__class__ is str else "" for v in arr]
-    lengths = np.fromiter(map(len, texts), np.int64, count=m)
-    short = np.flatnonzero((lengths >= 7) & (lengths <= _V4_MAX_LEN))
-    # In chunks, so the (chunk, 15) character grids and their temporaries stay in cache.
-    for lo_ in range(0, short.size, _CHUNK):
-        part = short[lo_:lo_ + _CHUNK]
-        ok, val = _parse_v4_bulk([texts[i] for i in part])
-        version[part[ok]] = 4
-        v4[part[ok]] = val[ok]
-    # Everything else that could be IPv6 goes through inet_pton (C), once per unique text.
-    cand = np.flatnonzero((version == 0) & (lengths >= 2) & (lengths <= _V6_MAX_LEN))
-    packed, where = [], []
-    for i in cand:
-        t = texts[i]
-        if ":" not in t:
-            continue
-        try:
-            packed.append(socket.inet_pton(socket.AF_INET6, t.split("%", 1)[0]))
+    # Only str itself is an address (not bytes, numbers or str subclasses).
+    text_rows = np.flatnonzero(np.fromiter(map(type, arr), object, count=m) == str)  # noqa: E721 - elementwise
+    texts = arr if text_rows.size == m else arr[text_rows]
+    lengths = np.fromiter(map(len, texts), np.int64, count=texts.size)
+    # Clean dotted quads (the bulk of real traffic) are decided over bytes, without a Python step.
+    decided, ok, value = _quad_grid(texts, lengths)
+    version[text_rows[ok]] = 4
+    v4[text_rows[ok]] = value[ok]
+    # The rest (IPv6, surrounding whitespace, odd forms): strip; what stripping shortened may now be
+    # a clean quad; what has a colon may be IPv6, for inet_pton (C).
+    rest = np.flatnonzero(~decided)
+    if rest.size:
+        stripped = list(map(str.strip, texts[rest].tolist()))
+        short = np.fromiter(map(len, stripped), np.int64, count=rest.size)
+        moved = np.flatnonzero(short != lengths[rest])
+        if moved.size:
+            _, ok, value = _quad_grid(np.array([stripped[i] for i in moved] + [None], dtype=object)[:-1], short[moved])
+            version[text_rows[rest[moved[ok]]]] = 4
+            v4[text_rows[rest[moved[ok]]]] = value[ok]
+        colon = np.fromiter(map(operator.contains, stripped, itertools.repeat(":")), bool, count=rest.size)
+        where = np.flatnonzero(colon & (short >= 2) & (short <= _V6_MAX_LEN))
+        texts6 = [stripped[i] for i in where.tolist()]
+        try:  # all at once (C calls only); one bad text or zone id sends this set through the loop below
+            if any(map(operator.contains, texts6, itertools.repeat("%"))):
+                raise ValueError("zone ids")
+            packed = list(map(socket.inet_pton, itertools.repeat(socket.AF_INET6), texts6))
         except (OSError, ValueError):
-            continue
-        where.append(i)
-    if where:
-        where = np.asarray(where, np.int64)
-        halves = np.frombuffer(b"".join(packed), dtype=">u8").reshape(-1, 2).astype(np.uint64)
-        h, l = halves[:, 0], halves[:, 1]
-        mapped = (h == 0) & ((l >> np.uint64(32)) == 0xFFFF)
-        version[where] = np.where(mapped, 4, 6)
-        v4[where[mapped]] = (l[mapped] & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-        hi[where[~mapped]] = h[~mapped]
-        lo[where[~mapped]] = l[~mapped]
-        special6[where[~mapped]] = _special6(h[~mapped])
-    return version, v4, hi, lo, special6
+            packed, good = [], []
+            for i, t in zip(where.tolist(), texts6):
+                try:
+                    packed.append(_pton6(t))
+                except (OSError, ValueError):
+                    continue
+                good.append(i)
+            where = np.asarray(good, np.int64)
+        if where.size:
+            where = text_rows[rest[where]]
+            halves = np.frombuffer(b"".join(packed), dtype=">u8").reshape(-1, 2).astype(np.uint64)
+            h, l = halves[:, 0], halves[:, 1]
+            mapped = (h == 0) & ((l >> np.uint64(32)) == 0xFFFF)
+            version[where] = np.where(mapped, 4, 6)
+            v4[where[mapped]] = (l[mapped] & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+            hi[where[~mapped]] = h[~mapped]
+            lo[where[~mapped]] = l[~mapped]
+    return version, v4, hi, lo, (version == 6) & _special6(hi)
 
 
 def _special6(hi: np.ndarray) -> np.ndarray:
@@ -326,19 +405,37 @@ def _find4(start, end, ids, q):
     """Range id of each IPv4 query, -1 where no range holds it."""
     if len(ids) == 0:
         return np.full(len(q), -1, np.int64)
-    # Sorted needles walk the table in order: far fewer cache misses than random probes.
-    order = np.argsort(q, kind="stable")
-    i = np.empty(len(q), np.int64)
-    i[order] = np.searchsorted(start, q[order], side="right") - 1
+    i = np.searchsorted(start, q, side="right") - 1
     ic = np.maximum(i, 0)
     hit = (i >= 0) & (q <= end[ic])
     return np.where(hit, ids[ic], -1)
 
 
-def _find6(start, end, ids, q_hi, q_lo):
-    if len(ids) == 0:  # a data file without IPv6 networks
+def _find6(start, end, ids, q_hi, q_lo, order=None):
+    """Range id of each IPv6 query (``q_hi``, ``q_lo`` halves), -1 where no range holds it.
+
+    A plain searchsorted on the high halves answers every query whose high half starts at most one
+    range; the few that fall in a run of ranges sharing a high half (networks longer than /64)
+    take the two-column binary search. ``order``: ``np.argsort(q_hi)`` when worth it (sorted
+    needles walk the table in order: fewer cache misses).
+    """
+    n = len(ids)
+    if n == 0:  # a data file without IPv6 networks
         return np.full(len(q_hi), -1, np.int64)
-    i = _bisect_right_128(start[0], start[1], q_hi, q_lo) - 1
+    s_hi, s_lo = start
+    if order is None:
+        left = np.searchsorted(s_hi, q_hi, side="left")
+    else:
+        left = np.empty(len(q_hi), np.int64)
+        left[order] = np.searchsorted(s_hi, q_hi[order], side="left")
+    # Ranges before ``left`` start below the query; a range starting at the same high half counts
+    # when its low half is not above the query's.
+    lc = np.minimum(left, n - 1)
+    same = (left < n) & (s_hi[lc] == q_hi)
+    i = left - 1 + (same & (s_lo[lc] <= q_lo))
+    run = np.flatnonzero(same & (left + 1 < n) & (s_hi[np.minimum(left + 1, n - 1)] == q_hi))
+    if run.size:
+        i[run] = _bisect_right_128(s_hi, s_lo, q_hi[run], q_lo[run]) - 1
     ic = np.maximum(i, 0)
     e_hi, e_lo = end[0][ic], end[1][ic]
     inside = (q_hi < e_hi) | ((q_hi == e_hi) & (q_lo <= e_lo))
@@ -377,6 +474,7 @@ class IPDatabase:
         self._hosting_csv = hosting_csv
         self._tables: _Tables | None = None
         self._lock = threading.Lock()
+        self._segments4 = None
         self._merged4 = None
 
     @classmethod
@@ -419,16 +517,16 @@ class IPDatabase:
         n = len(arr)
         if n == 0:
             return _empty(0)
-        if factorized is None and n >= _DIRECT_MIN_ROWS and estimated_repeats(arr) < 1.5:
-            # Nearly every address distinct: a hash table would cost ~45 % more than it saves. Same
-            # result: a missing value looks up as the invalid entry appended below.
+        if factorized is None and (n <= _SCALAR_MAX or (n >= _DIRECT_MIN_ROWS and estimated_repeats(arr) < 1.5)):
+            # A few rows, or nearly every address distinct: a hash table would cost more than it
+            # saves (~45 % more when all are distinct). Same result: a missing value looks up as the
+            # invalid entry appended below.
             return self._lookup_unique(arr)
         codes, uniques = factorize_objects(arr) if factorized is None else factorized
-        u = self._lookup_unique(np.asarray(uniques, dtype=object))
-        # Missing values (code -1) point at one appended "invalid" entry.
+        # Missing values (code -1) point at one appended invalid entry.
+        u = self._lookup_unique(np.append(np.asarray(uniques, dtype=object), None))
         codes = np.where(codes < 0, len(uniques), codes)
-        pad = _empty(1)
-        return IPInfo(**{f: np.concatenate([getattr(u, f), getattr(pad, f)])[codes] for f in _FIELDS})
+        return IPInfo(**{f: getattr(u, f)[codes] for f in _FIELDS})
 
     def _lookup_unique(self, uniques: np.ndarray) -> IPInfo:
         t = self.tables
@@ -438,26 +536,33 @@ class IPDatabase:
         aid = np.full(m, -1, np.int64)
         w4 = np.flatnonzero(version == 4)
         if w4.size:
-            cid[w4] = _find4(t.c4_start, t.c4_end, t.c4_id, v4[w4])
-            aid[w4] = _find4(t.a4_start, t.a4_end, t.a4_id, v4[w4])
+            cuts, seg_cid, seg_aid = self._segments_v4()
+            q = v4[w4]
+            if len(q) > _SORT_MIN:  # sorted needles walk the table in order: fewer cache misses
+                order = np.argsort(q)
+                i = np.empty(len(q), np.int64)
+                i[order] = np.searchsorted(cuts, q[order], side="right") - 1
+            else:
+                i = np.searchsorted(cuts, q, side="right") - 1
+            cid[w4] = seg_cid[i]  # cuts[0] is 0: every address is in a segment
+            aid[w4] = seg_aid[i]
         w6 = np.flatnonzero(version == 6)
         if w6.size:
-            cid[w6] = _find6(t.c6_start, t.c6_end, t.c6_id, hi[w6], lo[w6])
-            aid[w6] = _find6(t.a6_start, t.a6_end, t.a6_id, hi[w6], lo[w6])
+            q_hi, q_lo = hi[w6], lo[w6]
+            order = np.argsort(q_hi) if len(q_hi) > _SORT_MIN else None
+            cid[w6] = _find6(t.c6_start, t.c6_end, t.c6_id, q_hi, q_lo, order)
+            aid[w6] = _find6(t.a6_start, t.a6_end, t.a6_id, q_hi, q_lo, order)
         private = t.country_special[cid] | special6  # id -1 takes the tables' last entry
-        country = np.where(private, "", t.countries[cid]).astype(object)
-        asn = t.org_asn[aid]
-        hosting = t.org_hosting[aid]
-        org = t.orgs[aid]
-        # Private space has no public owner, whatever a stray ASN range says.
-        org = np.where(private, "", org).astype(object)
-        asn = np.where(private, 0, asn)
-        hosting &= ~private
+        # Private space has no public owner, whatever a stray ASN range says: it reads the tables'
+        # last entry ("", AS 0, not hosting), as an address found in no range does.
+        cid[private] = -1
+        aid[private] = -1
         # Tag bits keep the IPv4 and IPv6 network keys apart.
         network = np.where(version == 4, (v4.astype(np.uint64) >> np.uint64(8)) | np.uint64(1 << 62),
                            np.where(version == 6, (hi >> np.uint64(16)) | np.uint64(2 << 62), np.uint64(0)))
-        return IPInfo(valid=version > 0, version=version, is_private=private, country=country,
-                      asn=asn.astype(np.int64), asn_org=org, is_hosting=hosting, network=network.astype(np.uint64))
+        return IPInfo(valid=version > 0, version=version, is_private=private, country=t.countries[cid],
+                      asn=t.org_asn[aid], asn_org=t.orgs[aid], is_hosting=t.org_hosting[aid],
+                      network=network.astype(np.uint64))
 
     def ipv4_ranges(self, country: str | None = None, hosting: bool | None = None):
         """Public IPv4 ranges, for drawing realistic addresses.
@@ -487,24 +592,33 @@ class IPDatabase:
             keep &= t.org_hosting[a] == bool(hosting)
         return s[keep].copy(), e[keep].copy(), t.org_asn[a[keep]].astype(np.int64)
 
-    def _merged_v4(self):
-        """Intersect the country and ASN range tables into one table of public ranges (cached)."""
-        if self._merged4 is None:
+    def _segments_v4(self):
+        """(cuts, country id, AS id) of every IPv4 segment between consecutive range bounds (cached).
+
+        Every start and end + 1 of both range tables is a cut, so within a segment both answers
+        are constant: one searchsorted over the cuts answers both tables, with no end check.
+        """
+        if self._segments4 is None:
             t = self.tables
             with self._lock:
-                if self._merged4 is None:
+                if self._segments4 is None:
                     cuts = np.unique(np.concatenate([
-                        t.c4_start.astype(np.int64), t.c4_end.astype(np.int64) + 1,
+                        [0], t.c4_start.astype(np.int64), t.c4_end.astype(np.int64) + 1,
                         t.a4_start.astype(np.int64), t.a4_end.astype(np.int64) + 1]))
-                    cuts = cuts[cuts < (1 << 32)]
-                    starts = cuts
-                    ends = np.append(cuts[1:] - 1, (1 << 32) - 1)
-                    c = _find4(t.c4_start, t.c4_end, t.c4_id, starts.astype(np.uint32))
-                    a = _find4(t.a4_start, t.a4_end, t.a4_id, starts.astype(np.uint32))
-                    public = (c >= 0) & ~t.country_special[c]
-                    public &= t.countries[c] != ""
-                    self._merged4 = (starts[public].astype(np.uint32), ends[public].astype(np.uint32),
-                                     c[public], a[public])
+                    cuts = cuts[cuts < (1 << 32)].astype(np.uint32)
+                    self._segments4 = (cuts, _find4(t.c4_start, t.c4_end, t.c4_id, cuts),
+                                       _find4(t.a4_start, t.a4_end, t.a4_id, cuts))
+        return self._segments4
+
+    def _merged_v4(self):
+        """The public segments of :meth:`_segments_v4`: (start, end, country id, AS id) (cached)."""
+        if self._merged4 is None:
+            cuts, c, a = self._segments_v4()
+            t = self.tables
+            ends = np.append(cuts[1:].astype(np.int64) - 1, (1 << 32) - 1).astype(np.uint32)
+            public = (c >= 0) & ~t.country_special[c]
+            public &= t.countries[c] != ""
+            self._merged4 = (cuts[public], ends[public], c[public], a[public])
         return self._merged4
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import threading
 from importlib import resources
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudscore.enrich.ip import IPDatabase, IPInfo, _parse_v4_bulk, parse_ips
+from fraudscore.enrich.ip import _SCALAR_MAX, IPDatabase, IPInfo, parse_ips
 
 
 @pytest.fixture(scope="module")
@@ -155,21 +156,75 @@ def test_hosting_list_ships_as_package_data():
     assert "asn,name,kind,source" in text and "31173 Services AB" in text
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet="0123456789.\x00 ", max_size=16), min_size=1, max_size=20))
-def test_dotted_quad_parser_agrees_with_ipaddress(texts):
-    short = [t for t in texts if 1 <= len(t) <= 15]
-    if not short:
-        return
-    ok, value = _parse_v4_bulk(short)
-    for t, o, v in zip(short, ok, value):
-        try:
-            expected = int(ipaddress.IPv4Address(t))
-        except ValueError:
-            expected = None
-        assert (expected is not None) == bool(o), t
-        if o:
-            assert int(v) == expected
+def _reference_parse(value) -> tuple[int, int, int, int]:
+    """(version, v4, hi, lo) by the standard library, one value at a time: what parse_ips must say.
+
+    Only ``str`` is an address; surrounding whitespace is ignored; IPv4 is what ``ipaddress``
+    accepts (strict: four decimal octets, no leading zeros, ASCII digits only); IPv6 is what
+    ``inet_pton`` accepts, up to 64 characters, a zone id dropped; IPv4-mapped IPv6 is IPv4.
+    """
+    if type(value) is not str:
+        return 0, 0, 0, 0
+    t = value.strip()
+    try:
+        return 4, int(ipaddress.IPv4Address(t)), 0, 0
+    except ValueError:
+        pass
+    if ":" not in t or len(t) > 64:
+        return 0, 0, 0, 0
+    try:
+        n = int.from_bytes(socket.inet_pton(socket.AF_INET6, t.split("%", 1)[0]), "big")
+    except (OSError, ValueError):
+        return 0, 0, 0, 0
+    mapped = ipaddress.IPv6Address(n).ipv4_mapped
+    return (4, int(mapped), 0, 0) if mapped is not None else (6, 0, n >> 64, n & (2**64 - 1))
+
+
+def _assert_parses_like_reference(values: list):
+    expected = [_reference_parse(v) for v in values]
+    # The vector path (more than _SCALAR_MAX values) and the one-value path, on the same values.
+    filler = ["8.8.8.8"] * (_SCALAR_MAX + 1)
+    for got_values, n in ((values + filler, len(values)), *(([v], 1) for v in values[:8])):
+        version, v4, hi, lo, _ = parse_ips(np.array(got_values + [None], dtype=object)[:-1])
+        got = list(zip(version.tolist(), v4.tolist(), hi.tolist(), lo.tolist()))[:n]
+        want = expected[:n] if n > 1 else [_reference_parse(got_values[0])]
+        assert got == want, [(v, g, w) for v, g, w in zip(got_values, got, want) if g != w]
+
+
+_octet = st.one_of(st.integers(0, 255).map(str), st.integers(0, 999).map(str), st.sampled_from(["01", "00", "007", ""]),
+                   st.text(alphabet="0123456789", max_size=4),
+                   st.sampled_from(["\uff11", "\u0661", "\u00b2", "1\u0301", "\x00", " ", "a", "-1", "+1"]))
+_quad_like = st.builds(lambda parts, sep: sep.join(parts), st.lists(_octet, min_size=1, max_size=6),
+                       st.sampled_from([".", ".", ".", "..", ":", "\u3002"]))
+_padded = st.builds(lambda a, t, b: a + t + b, st.sampled_from(["", "", " ", "\t", "\n ", "\u00a0", "\u2028", "\x00"]),
+                    _quad_like, st.sampled_from(["", "", " ", "\r\n", "\u3000", "\x00", "%eth0"]))
+_any_value = st.one_of(
+    st.integers(0, 2**32 - 1).map(lambda n: str(ipaddress.IPv4Address(n))),
+    st.integers(0, 2**128 - 1).map(lambda n: str(ipaddress.IPv6Address(n))),
+    st.integers(0, 2**32 - 1).map(lambda n: f"::ffff:{ipaddress.IPv4Address(n)}"),
+    _quad_like, _padded, st.text(max_size=20), st.text(alphabet="0123456789.:abcdef% ", max_size=40),
+    st.sampled_from(["", "01.2.3.4", "1.2.3", "256.1.1.1", "1.2.3.4.5", "1.2.3.4\x00", "x" * 10_000,
+                     "1" * 10_000, ("1.2.3.4 " * 1300)[:10_000], "::", ":::", "fe80::1%eth0", " ::1 "]),
+    st.none(), st.floats(), st.integers(), st.binary(max_size=16), st.just(b"8.8.8.8"),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_any_value, min_size=1, max_size=40))
+def test_parser_agrees_with_the_standard_library_on_arbitrary_values(values):
+    _assert_parses_like_reference(values)
+
+
+def test_parser_agrees_with_the_standard_library_on_hostile_values_by_hand():
+    values = ["1.2.3.4", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3.04", "1.2.3", "256.1.1.1", "1.2.3.256",
+              "1234.1.1.1", "1..2.3", ".1.2.3", "1.2.3.4.", "", " ", "1.2.3.4\x00", "\x001.2.3.4", "1.2\x00.3.4",
+              "\uff11.2.3.4", "\u0661.2.3.4", "\u00b9.2.3.4", " 1.2.3.4", "1.2.3.4\n", "\u00a01.2.3.4\u2028",
+              "1 .2.3.4", "1.2.3.4" + " " * 30, "x" * 10_000, "1" * 10_000, "9" * 15, "9" * 16, "." * 15,
+              "1.2.3.4/24", "+1.2.3.4", "0x1.2.3.4", "1e2.3.4.5", "é.1.1.1", "1.2.3.4\ud800", "::ffff:8.8.8.8",
+              "::1", "2001:db8::1", "fe80::1%eth0", "1:2:3:4:5:6:7:8:9", ":" * 70, None, float("nan"), 17,
+              b"8.8.8.8", bytearray(b"8.8.8.8"), np.str_("8.8.8.8")]
+    _assert_parses_like_reference(values)
+    _assert_parses_like_reference(values[::-1] * 3)
 
 
 @settings(max_examples=200, deadline=None)
