@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["Ragged", "nan_to_num", "offsets_from_lengths", "segment_index"]
+__all__ = ["Ragged", "nan_to_num", "nans", "offsets_from_lengths", "segment_index"]
 
 _MAX = np.finfo(np.float64).max
 
@@ -23,6 +23,13 @@ def nan_to_num(values: np.ndarray) -> np.ndarray:
     out = np.maximum(values, -_MAX)  # NaN propagates through maximum and minimum
     np.minimum(out, _MAX, out=out)
     out[np.isnan(out)] = 0.0
+    return out
+
+
+def nans(shape) -> np.ndarray:
+    """``np.full(shape, np.nan)`` without its Python layer (a visible share of a one-row call)."""
+    out = np.empty(shape)
+    out.fill(np.nan)
     return out
 
 
@@ -80,7 +87,7 @@ class Ragged:
     @cached_property
     def lengths(self) -> np.ndarray:
         """Elements per row, int64 of shape (n,) (read-only)."""
-        out = np.diff(self.offsets)
+        out = self.offsets[1:] - self.offsets[:-1]  # np.diff, minus its Python layer
         out.flags.writeable = False
         return out
 
@@ -219,7 +226,8 @@ class Ragged:
 
     def _reduce(self, ufunc, values, empty: float) -> np.ndarray:
         v = self._vals(values)
-        out = np.full(len(self), empty, dtype=np.float64)
+        out = np.empty(len(self))
+        out.fill(empty)
         mask, starts = self._nonempty
         if len(starts):
             out[mask] = ufunc.reduceat(v, starts)
@@ -236,7 +244,7 @@ class Ragged:
     def firsts(self, values: np.ndarray | None = None) -> np.ndarray:
         """First value per row (NaN for empty rows)."""
         v = self._vals(values).astype(np.float64, copy=False)
-        out = np.full(len(self), np.nan)
+        out = nans(len(self))
         nonempty = self.lengths > 0
         out[nonempty] = v[self.offsets[:-1][nonempty]]
         return out
@@ -244,7 +252,7 @@ class Ragged:
     def lasts(self, values: np.ndarray | None = None) -> np.ndarray:
         """Last value per row (NaN for empty rows)."""
         v = self._vals(values).astype(np.float64, copy=False)
-        out = np.full(len(self), np.nan)
+        out = nans(len(self))
         nonempty = self.lengths > 0
         out[nonempty] = v[self.offsets[1:][nonempty] - 1]
         return out

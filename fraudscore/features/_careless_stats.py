@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fraudscore.ragged import nans
+
 __all__ = [
     "BLOCK_ROWS",
     "pair_correlation",
@@ -67,8 +69,14 @@ def row_correlation(a: np.ndarray, b: np.ndarray, min_pairs: int) -> tuple[np.nd
         r = np.einsum("ij,ij->i", da, db) / np.sqrt(ss_a * ss_b)
     constant = _no_spread(ss_a, complete, mean_a) | _no_spread(ss_b, complete, mean_b)
     r[(complete < min_pairs) | constant] = np.nan
-    np.clip(r, -1.0, 1.0, out=r)
+    _clip_unit(r)
     return r, complete
+
+
+def _clip_unit(r: np.ndarray) -> None:
+    """``np.clip(r, -1, 1, out=r)`` (NaN stays NaN) as two ufunc calls, without clip's Python layers."""
+    np.maximum(r, -1.0, out=r)
+    np.minimum(r, 1.0, out=r)
 
 
 def _no_spread(sum_squares: np.ndarray, count: np.ndarray, mean: np.ndarray) -> np.ndarray:
@@ -97,18 +105,18 @@ def row_sd(x: np.ndarray) -> np.ndarray:
     """
     n, k = x.shape
     if k == 0:
-        return np.full(n, np.nan)
+        return nans(n)
     total = x.sum(axis=1)  # NaN exactly where a row has a skipped item: no isnan pass needed
     if not np.isnan(total).any():
         if k < 2:
-            return np.full(n, np.nan)
+            return nans(n)
         # k * sum(x^2) - sum(x)^2 is exact for whole-number answers (and two passes fewer than
         # centring first); rows where it cancels badly are redone with the two-pass formula.
         squares = np.einsum("ij,ij->i", x, x)
         spread = k * squares - total * total
         with np.errstate(invalid="ignore"):
             out = np.sqrt(np.maximum(spread, 0.0) / (k * (k - 1)))
-        redo = np.flatnonzero(spread <= 1e-6 * k * squares)
+        redo = (spread <= 1e-6 * k * squares).nonzero()[0]
         if len(redo):
             dev = x[redo] - x[redo].mean(axis=1)[:, None]
             out[redo] = np.sqrt(np.einsum("ij,ij->i", dev, dev) / (k - 1))
@@ -193,7 +201,7 @@ def pairwise_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             # variance is an exact zero up to rounding, so compare with the item's scale.
             flat = var_i <= 1e-13 * np.maximum(1.0, largest ** 2)[:, None]
             correlation[(n_ij < 2) | flat | flat.T] = np.nan
-    np.clip(correlation, -1.0, 1.0, out=correlation)
+    _clip_unit(correlation)
     return mean, covariance, correlation
 
 
@@ -257,7 +265,7 @@ def pair_correlation(x: np.ndarray, pairs: np.ndarray, min_pairs: int = 3) -> tu
     """
     n, p = x.shape
     k = len(pairs)
-    r = np.full(n, np.nan)
+    r = nans(n)
     complete = np.zeros(n, dtype=np.int64)
     if k == 0 or n == 0:
         return r, complete
@@ -284,8 +292,8 @@ def pair_correlation(x: np.ndarray, pairs: np.ndarray, min_pairs: int = 3) -> tu
         sums = block @ sides
         has_missing = np.isnan(sums).any(axis=1)  # every item weighs on one side at least
         if has_missing.any():
-            partial_blocks.append(start + np.flatnonzero(has_missing))
-            keep = np.flatnonzero(~has_missing)
+            partial_blocks.append(start + has_missing.nonzero()[0])
+            keep = (~has_missing).nonzero()[0]
             block, sums = block[keep], sums[keep]
             rows = start + keep
         else:
@@ -304,7 +312,7 @@ def pair_correlation(x: np.ndarray, pairs: np.ndarray, min_pairs: int = 3) -> tu
             r_block = (k * cross_sum - sums[:, 0] * sums[:, 1]) / np.sqrt(spread[:, 0] * spread[:, 1])
         flat = (spread <= 1e-12 * k * squares).any(axis=1)
         r_block[flat | (k < min_pairs)] = np.nan
-        np.clip(r_block, -1.0, 1.0, out=r_block)
+        _clip_unit(r_block)
         r[rows] = r_block
         complete[rows] = k
     if partial_blocks:
@@ -332,12 +340,12 @@ def profile_correlation(x: np.ndarray, profile: np.ndarray, min_items: int = 2) 
     ndarray of shape (n,)
     """
     n, p = x.shape
-    r = np.full(n, np.nan)
+    r = nans(n)
     if n == 0 or p == 0:
         return r
     total = x.sum(axis=1)  # NaN exactly for rows with a skipped item: no separate isnan pass
     has_missing = np.isnan(total) | np.isnan(profile).any()
-    full = np.flatnonzero(~has_missing)
+    full = (~has_missing).nonzero()[0]
     if len(full) and p >= min_items:
         xf = x if len(full) == n else x[full]
         tf = total if len(full) == n else total[full]
@@ -350,9 +358,9 @@ def profile_correlation(x: np.ndarray, profile: np.ndarray, min_items: int = 2) 
             r_full = (xf @ centred) * np.sqrt(p / (spread * ss_profile))
         flat = (spread <= 1e-12 * p * squares) | bool(_no_spread(ss_profile, p, profile.mean()))
         r_full[flat] = np.nan
-        np.clip(r_full, -1.0, 1.0, out=r_full)
+        _clip_unit(r_full)
         r[full] = r_full
-    partial = np.flatnonzero(has_missing)
+    partial = has_missing.nonzero()[0]
     if len(partial):
         xp = x[partial]
         r[partial], _ = row_correlation(xp, np.broadcast_to(profile, xp.shape), min_items)

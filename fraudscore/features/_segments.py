@@ -98,6 +98,10 @@ def both(mask: np.ndarray) -> np.ndarray:
 class EventLevels:
     """Row layout of a block of events, with per-row reductions over each difference level.
 
+    The reductions divide by counts that may be zero and take square roots of NaN: call them
+    under ``np.errstate(invalid="ignore", divide="ignore", over="ignore")`` (one per family call,
+    not one per reduction: a one-row call makes dozens of them).
+
     Parameters
     ----------
     offsets : ndarray of shape (n + 1,), int64
@@ -108,7 +112,7 @@ class EventLevels:
         self.offsets = offsets
         self.n = len(offsets) - 1
         self.size = int(offsets[-1])
-        self.lengths = np.diff(offsets)
+        self.lengths = offsets[1:] - offsets[:-1]  # np.diff, minus its Python layer
         nonempty = self.lengths > 0
         self._nonempty = nonempty
         self._starts = offsets[:-1][nonempty]
@@ -184,10 +188,9 @@ class EventLevels:
         NaN for rows without a level-``k`` value. The SD is two-pass (centred on the row mean).
         """
         lengths = self.level_lengths(k)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(lengths > 0, self.sums(values, k) / np.maximum(lengths, 1), np.nan)
-            centred = values - self.per_event(nan_to_num(mean))
-            var = self.sums(centred * centred, k) / lengths
+        mean = np.where(lengths > 0, self.sums(values, k) / np.maximum(lengths, 1), np.nan)
+        centred = values - self.per_event(nan_to_num(mean))
+        var = self.sums(centred * centred, k) / lengths
         return mean, np.where(lengths > 0, np.sqrt(np.maximum(var, 0.0)), np.nan)
 
     def nanmeans(self, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -206,8 +209,7 @@ class EventLevels:
         finite &= self.valid(k)
         count = self.counts(finite)
         total = self.sums(np.where(finite, values, 0.0), k)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(count > 0, total / count, np.nan)
+        mean = np.where(count > 0, total / count, np.nan)
         return mean, count, finite
 
     def masked_mean(self, values: np.ndarray, mask: np.ndarray, k: int,
@@ -221,8 +223,7 @@ class EventLevels:
         """
         count = self.level_counts(mask, k)
         total = self.sums(where_zero(mask, values, absolute), k)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(count > 0, total / count, np.nan)
+        mean = np.where(count > 0, total / count, np.nan)
         return mean, count
 
     def masked_mean_cv(self, values: np.ndarray, mask: np.ndarray, k: int,
@@ -232,13 +233,12 @@ class EventLevels:
         keep = _keep_bits(mask)
         count = self.level_counts(mask, k)
         total = self.sums(np.bitwise_and(values.view(np.int64), keep).view(np.float64), k)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            mean = np.where(count > 0, total / count, np.nan)
-            centred = values - self.per_event(nan_to_num(mean))
-            np.bitwise_and(centred.view(np.int64), keep, out=centred.view(np.int64))
-            np.multiply(centred, centred, out=centred)
-            sd = np.sqrt(self.sums(centred, k) / count)
-            return mean, np.where(count >= min_count, sd / mean, np.nan)
+        mean = np.where(count > 0, total / count, np.nan)
+        centred = values - self.per_event(nan_to_num(mean))
+        np.bitwise_and(centred.view(np.int64), keep, out=centred.view(np.int64))
+        np.multiply(centred, centred, out=centred)
+        sd = np.sqrt(self.sums(centred, k) / count)
+        return mean, np.where(count >= min_count, sd / mean, np.nan)
 
     def nancvs(self, values: np.ndarray, k: int, min_count: int = 2) -> np.ndarray:
         """Population SD / mean of the finite level-``k`` values per row, as ``Ragged.nancvs``."""
@@ -248,6 +248,5 @@ class EventLevels:
     def cv_from_mean(self, values, k, mean, count, finite, min_count: int = 2) -> np.ndarray:
         """The second pass of :meth:`nancvs`, for a caller that already has the means."""
         centred = np.where(finite, values - self.per_event(nan_to_num(mean)), 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sd = np.sqrt(self.sums(centred * centred, k) / count)
-            return np.where(count >= min_count, sd / mean, np.nan)
+        sd = np.sqrt(self.sums(centred * centred, k) / count)
+        return np.where(count >= min_count, sd / mean, np.nan)

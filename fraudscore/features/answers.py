@@ -31,9 +31,16 @@ MIN_CALIBRATION_ROWS = 30
 _SPLITS = 3
 
 
-def _survey_rows(ctx: FeatureContext):
-    """(survey id, row indices) per distinct survey of the batch."""
+def _survey_rows(ctx: FeatureContext, whole: bool = False):
+    """(survey id, row indices) per distinct survey of the batch.
+
+    ``whole``: when every row belongs to one survey, its rows come as ``slice(None)`` (no
+    gathering of rows needed: the common case, and every one-row batch).
+    """
     codes, uniques = ctx.survey_codes
+    if whole and len(uniques) == 1 and codes.min(initial=0) >= 0:
+        yield uniques[0], slice(None)
+        return
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     for i, survey in enumerate(uniques):
@@ -62,6 +69,11 @@ def fit_references(ctx: FeatureContext) -> dict:
     return {"references": references}
 
 
+_COLUMNS = tuple(f"answers.{name}" for name in (
+    "longstring_max", "longstring_share", "longstring_avg", "irv", "irv_split_min", "mahad_per_item", "evenodd",
+    "psychsyn", "psychant", "person_total", "attention_failures", "skipped_share"))
+
+
 @register("careless", "answers", "none", [
     ("longstring_max", "longest run of identical consecutive Likert answers (straight-lining)"),
     ("longstring_share", "longest run as a share of the Likert items"),
@@ -79,22 +91,22 @@ def fit_references(ctx: FeatureContext) -> dict:
 ], fit=fit_references)
 def careless(ctx: FeatureContext, state) -> dict:
     n = ctx.n
-    names = ["longstring_max", "longstring_share", "longstring_avg", "irv", "irv_split_min", "mahad_per_item",
-             "evenodd", "psychsyn", "psychant", "person_total", "attention_failures", "skipped_share"]
-    out = {f"answers.{name}": np.full(n, np.nan) for name in names}
+    # Rows of one NaN block: one allocation instead of one per column.
+    out = dict(zip(_COLUMNS, np.full((len(_COLUMNS), n), np.nan)))
     references = (state or {}).get("references", {})
     likert = ctx.batch.column("answers.likert")
-    for survey, rows in _survey_rows(ctx):
+    for survey, rows in _survey_rows(ctx, whole=True):
         reference = references.get(survey)
         n_items = reference.n_items_ if reference is not None else _n_items(ctx, survey, rows)
         if n_items < 1:
             continue
-        matrix = likert_matrix(likert.take(rows), n_items)
-        answered = np.sum(~np.isnan(matrix), axis=1)
+        matrix = likert_matrix(likert if isinstance(rows, slice) else likert.take(rows), n_items)
+        answered = n_items - np.count_nonzero(np.isnan(matrix), axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             if reference is not None:
-                values = reference.transform(matrix)
-                splits = np.column_stack([values[k] for k in values if k.startswith("irv_split_")] or [np.full(len(rows), np.nan)])
+                values, splits = reference._indices(matrix)
+                if splits is None:
+                    splits = np.full((len(matrix), 1), np.nan)
                 out["answers.mahad_per_item"][rows] = values["mahad"] / np.maximum(answered, 1)
                 for name in ("evenodd", "psychsyn", "psychant", "person_total"):
                     out[f"answers.{name}"][rows] = values[name]
@@ -102,7 +114,7 @@ def careless(ctx: FeatureContext, state) -> dict:
             else:
                 values = {"irv": irv(matrix)}
                 values["longstring_max"], values["longstring_avg"] = longstring(matrix)
-                splits = split_irv(matrix, _SPLITS) if n_items >= _SPLITS else np.full((len(rows), 1), np.nan)
+                splits = split_irv(matrix, _SPLITS) if n_items >= _SPLITS else np.full((len(matrix), 1), np.nan)
                 spec = ctx.surveys.get(survey)
                 if spec is not None and spec.attention_checks:
                     out["answers.attention_failures"][rows] = attention_check_failures(matrix, spec.attention_checks)
@@ -110,8 +122,10 @@ def careless(ctx: FeatureContext, state) -> dict:
             out["answers.longstring_avg"][rows] = values["longstring_avg"]
             out["answers.longstring_share"][rows] = values["longstring_max"] / n_items
             out["answers.irv"][rows] = values["irv"]
-            all_nan = np.isnan(splits).all(axis=1)
-            out["answers.irv_split_min"][rows] = np.where(all_nan, np.nan, np.nanmin(np.where(np.isnan(splits), np.inf, splits), axis=1))
+            missing = np.isnan(splits)
+            # The lowest defined chunk IRV: fmin ignores NaN as nanmin does, minus its Python layer.
+            lowest = np.fmin.reduce(np.where(missing, np.inf, splits), axis=1)
+            out["answers.irv_split_min"][rows] = np.where(missing.all(axis=1), np.nan, lowest)
             out["answers.skipped_share"][rows] = 1.0 - answered / n_items
     out["answers.honeypot"] = honeypot_filled(ctx.batch.column("answers.honeypot"))
     return out

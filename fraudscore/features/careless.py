@@ -41,6 +41,7 @@ Meade, A. W., & Craig, S. B. (2012). Identifying careless responses in survey da
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -143,6 +144,8 @@ def longstring(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, p = x.shape
     if p == 0:
         return np.full(n, np.nan), np.full(n, np.nan)
+    if 0 < n <= _RUN_ROWS:
+        return _longstring_runs(x)
     run_type = np.uint8 if p < 255 else (np.uint16 if p < 65535 else np.int64)
     longest = np.empty(n, dtype=run_type)
     n_runs = np.empty(n, dtype=np.int64)
@@ -165,6 +168,27 @@ def longstring(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             np.maximum(block_longest, current, out=block_longest)
         longest[start:start + step] = block_longest
     return longest.astype(np.float64), p / n_runs
+
+
+#: Up to this many rows :func:`longstring` measures runs directly (a dozen numpy calls) instead of
+#: looping over the items (three calls per item, which dominate a one-row call).
+_RUN_ROWS = 64
+
+
+def _longstring_runs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`longstring` of a matrix with ``p >= 1`` columns from the flat positions where runs start."""
+    n, p = x.shape
+    starts = np.empty((n, p), dtype=bool)
+    starts[:, 0] = True  # every row starts a run (and so do skipped answers: NaN != NaN)
+    np.not_equal(x[:, 1:], x[:, :-1], out=starts[:, 1:])
+    n_runs = np.count_nonzero(starts, axis=1)
+    first = starts.ravel().nonzero()[0]
+    lengths = np.empty(len(first), dtype=np.int64)
+    np.subtract(first[1:], first[:-1], out=lengths[:-1])
+    lengths[-1] = n * p - first[-1]  # runs never cross rows: each row's first answer starts one
+    row_first_run = np.zeros(n, dtype=np.int64)
+    np.cumsum(n_runs[:-1], out=row_first_run[1:])
+    return np.maximum.reduceat(lengths, row_first_run).astype(np.float64), p / n_runs
 
 
 def irv(x: np.ndarray) -> np.ndarray:
@@ -206,11 +230,19 @@ def split_irv(x: np.ndarray, num_split: int = 3) -> np.ndarray:
     x = _as_matrix(x)
     if num_split > x.shape[1]:
         raise ValueError(f"num_split={num_split} exceeds the {x.shape[1]} items")
-    labels = r_cut_labels(x.shape[1], num_split)
+    bounds = _split_bounds(x.shape[1], num_split)
     # cut() makes consecutive chunks: column slices, copied so each row SD reads contiguous memory.
-    bounds = np.searchsorted(labels, np.arange(num_split + 1))
-    return np.column_stack([row_sd(np.ascontiguousarray(x[:, bounds[k]:bounds[k + 1]]))
-                            for k in range(num_split)])
+    out = np.empty((x.shape[0], num_split))
+    for k in range(num_split):
+        out[:, k] = row_sd(np.ascontiguousarray(x[:, bounds[k]:bounds[k + 1]]))
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _split_bounds(n_items: int, num_split: int) -> tuple[int, ...]:
+    """First column of each of split IRV's chunks, and the end: the same for every call on a survey."""
+    labels = r_cut_labels(n_items, num_split)
+    return tuple(np.searchsorted(labels, np.arange(num_split + 1)).tolist())
 
 
 def evenodd(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
@@ -246,15 +278,8 @@ def evenodd(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
         raise ValueError("even-odd consistency needs at least two factors (careless stops here too)")
     if min(factors) < 1 or sum(factors) > x.shape[1]:
         raise ValueError("factor lengths must be positive and fit in the columns of x")
-    starts = np.cumsum([0] + factors[:-1])
     n_items = sum(factors)
-    # Weight matrices sum each factor's even / odd items in one matrix product.
-    even = np.zeros((n_items, len(factors)))
-    odd = np.zeros((n_items, len(factors)))
-    for j, (start, length) in enumerate(zip(starts, factors)):
-        odd[start:start + length:2, j] = 1.0      # positions 1, 3, 5, ... (1-based)
-        even[start + 1:start + length:2, j] = 1.0  # positions 2, 4, ...
-    halves = np.hstack([even, odd])  # one product gives both halves' sums
+    halves, half_counts = _evenodd_weights(tuple(factors))
     n_factors = len(factors)
     even_means = np.empty((x.shape[0], n_factors))
     odd_means = np.empty((x.shape[0], n_factors))
@@ -264,7 +289,7 @@ def evenodd(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
         # Sums of whole answers are exact, so equal half means come out identical (as R's
         # long-double mean gives them) and a person with no spread is NaN, not rounding noise.
         if answered.all():
-            sums, counts = block @ halves, halves.sum(axis=0)
+            sums, counts = block @ halves, half_counts
         else:
             sums, counts = np.where(answered, block, 0.0) @ halves, answered.astype(np.float64) @ halves
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -276,6 +301,23 @@ def evenodd(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
         stepped = 2.0 * r / (1.0 + r)
     stepped[stepped < -1.0] = -1.0  # r <= -1/3 would step below -1
     return -stepped
+
+
+@functools.lru_cache(maxsize=64)
+def _evenodd_weights(factors: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Weights summing each factor's even / odd items in one matrix product, and their column
+    sums (the item counts of a fully answered block); read-only, the same for every call."""
+    starts = np.cumsum([0] + list(factors[:-1]))
+    n_items = sum(factors)
+    even = np.zeros((n_items, len(factors)))
+    odd = np.zeros((n_items, len(factors)))
+    for j, (start, length) in enumerate(zip(starts, factors)):
+        odd[start:start + length:2, j] = 1.0      # positions 1, 3, 5, ... (1-based)
+        even[start + 1:start + length:2, j] = 1.0  # positions 2, 4, ...
+    halves = np.hstack([even, odd])  # one product gives both halves' sums
+    counts = halves.sum(axis=0)
+    halves.flags.writeable = counts.flags.writeable = False
+    return halves, counts
 
 
 # --------------------------------------------------------------------------------------------
@@ -625,20 +667,28 @@ class CarelessReference:
         matrix = _as_matrix(matrix)
         if matrix.shape[1] != self.n_items_:
             raise ValueError(f"fitted on {self.n_items_} items, got {matrix.shape[1]}")
+        out, splits = self._indices(matrix)
+        if splits is not None:
+            for k, column in enumerate(splits.T):
+                out[f"irv_split_{k + 1}"] = column
+        return {name: out[name] for name in self.feature_names_}
+
+    def _indices(self, matrix: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """:meth:`transform`'s columns but the split IRVs, and the split IRVs as one matrix of
+        shape (n, num_split) (None without them), for a validated ``matrix``."""
         n = matrix.shape[0]
         out: dict[str, np.ndarray] = {}
         out["longstring_max"], out["longstring_avg"] = longstring(matrix)
         out["irv"] = irv(matrix)
-        if any(name.startswith("irv_split_") for name in self.feature_names_):
-            for k, column in enumerate(split_irv(matrix, self.num_split).T):
-                out[f"irv_split_{k + 1}"] = column
+        splits = (split_irv(matrix, self.num_split)
+                  if any(name.startswith("irv_split_") for name in self.feature_names_) else None)
         out["mahad"] = mahad(matrix, self.mean_, self.precision_)
         out["evenodd"] = self._evenodd(matrix) if self.factors_ else np.full(n, np.nan)
         out["psychsyn"] = _pair_correlation(matrix, self.synonym_pairs_)
         out["psychant"] = _pair_correlation(matrix, self.antonym_pairs_)
         out["person_total"] = person_total(matrix, self.mean_)
         out["attention_check_failures"] = attention_check_failures(matrix, self.attention_checks_)
-        return {name: out[name] for name in self.feature_names_}
+        return out, splits
 
     def _evenodd(self, matrix: np.ndarray) -> np.ndarray:
         keyed = matrix.copy()

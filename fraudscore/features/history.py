@@ -39,7 +39,10 @@ HISTORY_COLUMNS = tuple(name for name, _ in _USAGE_FEATURES + _NONE_FEATURES)
 
 def _read(ctx: FeatureContext, names) -> dict:
     if ctx.history is None:
-        return {f"history.{name}": np.full(ctx.n, np.nan) for name, _ in names}
+        unknown = np.empty(ctx.n)
+        unknown.fill(np.nan)
+        unknown.flags.writeable = False  # one column shared by every feature of the group
+        return {f"history.{name}": unknown for name, _ in names}
     if len(ctx.history) != ctx.n:
         raise ValueError(f"history counts have {len(ctx.history)} rows for a batch of {ctx.n}")
     return {f"history.{name}": ctx.history[name].astype(np.float64) for name, _ in names}

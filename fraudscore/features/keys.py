@@ -12,7 +12,7 @@ import numpy as np
 from fraudscore.features._segments import EventLevels, lag_diff, row_blocks
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
-from fraudscore.ragged import offsets_from_lengths
+from fraudscore.ragged import nans, offsets_from_lengths
 
 __all__: list[str] = []
 
@@ -28,12 +28,19 @@ KEYDOWN, KEYUP, BACKSPACE, PASTE = 0, 1, 2, 3
     ("text_per_press", "characters of open-text answers per key press (+1): high means injected or pasted text"),
 ])
 def typing(ctx: FeatureContext, state) -> dict:
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # one for every reduction below
+        return _typing(ctx)
+
+
+def _typing(ctx: FeatureContext) -> dict:
     b = ctx.batch
     t_r = b.column("telemetry.keys.t")
     t, kind = t_r.values, b.column("telemetry.keys.kind").values
     n = ctx.n
-    presses_n, backspaces, pastes = (np.zeros(n, dtype=np.int64) for _ in range(3))
-    iki_mean, iki_sd = np.full(n, np.nan), np.full(n, np.nan)
+    counts = np.zeros((3, n), dtype=np.int64)
+    presses_n, backspaces, pastes = counts
+    iki = nans((2, n))
+    iki_mean, iki_sd = iki
     offsets = t_r.offsets
     # Blocks of rows keep the scratch arrays in cache; every statistic is per row.
     for lo, hi in row_blocks(offsets):
@@ -50,15 +57,13 @@ def typing(ctx: FeatureContext, state) -> dict:
         # selection costs ~3x as much on mixed masks).
         press_lev = EventLevels(offsets_from_lengths(presses_n[lo:hi]))
         iki_mean[lo:hi], iki_sd[lo:hi] = press_lev.means_stds(lag_diff(t[a:z].take(press.nonzero()[0])), 1)
-    iki_n = np.maximum(presses_n - 1, 0)
     presses_f = presses_n.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cv = iki_sd / iki_mean
-        return {
-            "keys.presses": presses_f,
-            "keys.iki_mean_ms": iki_mean,
-            "keys.iki_cv": np.where(iki_n >= 2, cv, np.nan),
-            "keys.backspace_rate": np.where(presses_f > 0, backspaces / presses_f, np.nan),
-            "keys.pastes": pastes.astype(np.float64),
-            "keys.text_per_press": ctx.answer_text_chars / (presses_f + 1.0),
-        }
+    cv = iki_sd / iki_mean
+    return {
+        "keys.presses": presses_f,
+        "keys.iki_mean_ms": iki_mean,
+        "keys.iki_cv": np.where(presses_n >= 3, cv, np.nan),  # two intervals or more
+        "keys.backspace_rate": np.where(presses_f > 0, backspaces / presses_f, np.nan),
+        "keys.pastes": pastes.astype(np.float64),
+        "keys.text_per_press": ctx.answer_text_chars / (presses_f + 1.0),
+    }
