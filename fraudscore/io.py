@@ -284,11 +284,13 @@ def from_records(records: Iterable, source_row: np.ndarray | None = None,
                  record_errors: list | None = None, check_unknown: bool = False) -> SubmissionBatch:
     """Read a sequence of nested submission dicts (one row each, in order).
 
-    Each top-level object (``device``, ``telemetry``...) is handed to pyarrow's C++ converter in one
-    call and read as Arrow; an object Arrow refuses (mixed or wrong types in some row) is read
-    field by field in Python instead, so a bad row costs speed, never its per-row codes. Both ways
-    give the same batch (:func:`from_records_reference` is the all-Python path; tests hold them
-    equal on hostile input).
+    Up to ``SMALL_MAX_ROWS`` records (a submission scored alone) are read value by value in plain
+    Python. From ``ARROW_MIN_ROWS`` on, each top-level object (``device``, ``telemetry``...) is
+    handed to pyarrow's C++ converter in one call and read as Arrow; an object Arrow refuses
+    (mixed or wrong types in some row) is read field by field in Python instead, so a bad row
+    costs speed, never its per-row codes. In between, and wherever the other two give up, every
+    field is converted by the whole-column Python converters (:func:`from_records_reference`).
+    All ways give the same batch; tests hold them equal on hostile input.
 
     ``check_unknown`` also lists keys the schema does not know (``batch.unknown_fields``); it
     walks every nested object's keys, so it is off on the scoring path and on in ``validate``.
