@@ -320,3 +320,11 @@ def test_every_text_the_ipv4_shortcut_accepts_the_address_parser_accepts(octets,
     for candidate in (".".join(map(str, octets)), text):
         if _PLAIN_IPV4.fullmatch(candidate):
             assert parse_ips(np.array([candidate], dtype=object))[0][0] == 4, candidate
+
+
+def test_source_rows_are_kept_on_the_value_by_value_path():
+    records = [full(i) for i in range(3)]
+    rows = np.array([7, 8, 9], dtype=np.int64)
+    small = from_records(records, source_row=rows)
+    assert small.source_row.tolist() == [7, 8, 9]
+    assert _identical(small, from_records_reference(records, source_row=rows))
