@@ -602,9 +602,16 @@ def assemble_quiet(data: dict, n: int, source_row: np.ndarray | None = None) -> 
                            source_row=source_row)
 
 
+def _truncation_detail(f) -> str:
+    # A list of texts has one truncation mask for both of its limits, so its message names both.
+    if f.dtype == "string_list" and f.max_len is not None and f.max_items is not None:
+        return f"more than {f.max_items} items or an item longer than {f.max_len} characters; truncated"
+    return f"longer than the limit ({f.max_len or f.max_items}); truncated"
+
+
 #: Code and message of a truncated value, per field.
 _TRUNCATION = {f.name: (Code.TRUNCATED_TEXT if f.dtype in ("string", "string_list") else Code.TRUNCATED_LIST,
-                        f"longer than the limit ({f.max_len or f.max_items}); truncated") for f in FIELDS}
+                        _truncation_detail(f)) for f in FIELDS}
 
 
 def _missing(f, n: int) -> Column:

@@ -71,7 +71,7 @@ MEANING = {
     Code.INVALID_TIMEZONE: "device.timezone is not an IANA time zone; treated as missing",
     Code.NEGATIVE_DURATION: "submitted_at is before started_at; the duration is treated as missing",
     Code.TIMESTAMP_WITHOUT_OFFSET: "an ISO-8601 timestamp had no UTC offset; read as UTC",
-    Code.TRUNCATED_TEXT: "a text was longer than its limit and was truncated",
+    Code.TRUNCATED_TEXT: "a text, or a list of texts, was longer than its limit and was truncated",
     Code.TRUNCATED_LIST: "a list or telemetry series was longer than its limit and was truncated",
     Code.TELEMETRY_UNSORTED: "a telemetry series was not in time order; it was sorted",
     Code.TELEMETRY_LENGTH_MISMATCH: "the arrays of a telemetry series had different lengths; the series was dropped",

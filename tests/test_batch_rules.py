@@ -146,6 +146,13 @@ def test_a_one_megabyte_user_agent_is_truncated_to_the_documented_limit():
     assert only(b) == {"TRUNCATED_TEXT"}
 
 
+def test_a_list_of_texts_with_too_many_items_says_so_in_its_message():
+    b = read_batch([record(device__languages=["en-US"] * 40)])
+    assert b.column("device.languages").lengths[0] == 32
+    assert only(b) == {"TRUNCATED_TEXT"}
+    assert "more than 32 items or an item longer than 64 characters" in b.messages()[0]
+
+
 def test_a_million_pointer_events_are_truncated_not_allowed_to_blow_memory():
     n = 1_000_000
     t = np.arange(n, dtype=float).tolist()
