@@ -12,6 +12,8 @@ its feature time here.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from collections.abc import Callable
 
 import numpy as np
@@ -23,7 +25,38 @@ try:  # the test pandas' factorize applies to each value: None, NaN of any float
 except ImportError:  # pragma: no cover - a future pandas
     from pandas import isna as _missing
 
-__all__ = ["per_unique", "isin"]
+__all__ = ["per_unique", "isin", "factorization_cache"]
+
+# Factorizations made while a cache is open, by column object: the network and device families
+# pass the same columns (time zone, IP country, survey country, locale region...) to per_unique
+# and isin ~35 times per batch, and each would hash the column again.
+_CACHE: contextvars.ContextVar[dict | None] = contextvars.ContextVar("fraudscore_factorizations", default=None)
+
+
+@contextlib.contextmanager
+def factorization_cache():
+    """Within the block, each column object is factorized once (by :func:`per_unique` and :func:`isin`).
+
+    For one feature extraction: the columns must not be modified while the block runs. The cache
+    holds each column, so no other array can take its ``id`` while it lives; it is dropped on exit.
+    Per context (thread or task), so concurrent extractions do not share it.
+    """
+    token = _CACHE.set({})
+    try:
+        yield
+    finally:
+        _CACHE.reset(token)
+
+
+def _factorize(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cache = _CACHE.get()
+    if cache is None:
+        return factorize_objects(column)
+    hit = cache.get(id(column))
+    if hit is None or hit[0] is not column:
+        hit = cache[id(column)] = (column, *factorize_objects(column))
+    return hit[1], hit[2]
+
 
 _KEY_LIMIT = 1 << 62  # mixed-radix keys are compacted before they could overflow int64
 
@@ -62,16 +95,34 @@ def per_unique(fn: Callable[..., float], *columns: np.ndarray, mask: np.ndarray 
             hash(v)  # unhashable values fail here as factorize would fail on them
         skip = (mask is not None and not mask[0]) or any(_missing(v) for v in values)
         return np.array([np.nan if skip else fn(*values)], dtype=np.float64)
+    cache = _CACHE.get()
+    key = ("groups", *map(id, columns), id(mask))
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None and all(a is b for a, b in zip(hit[0], (*columns, mask))):
+        rows, group, first = hit[1]
+    else:
+        rows, group, first = _row_groups(columns, mask, n)
+        if cache is not None:
+            cache[key] = ((*columns, mask), (rows, group, first))
+    out = np.full(n, np.nan)
+    if not len(rows):
+        return out
+    values = np.array([fn(*(c[rows[i]] for c in columns)) for i in first], dtype=np.float64)
+    out[rows] = values[group]
+    return out
+
+
+def _row_groups(columns, mask, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows to evaluate, group of each such row, index into rows of each group's first row)."""
     ok = np.ones(n, dtype=bool) if mask is None else np.array(mask, dtype=bool)
     codes = []
     for c in columns:
-        code, uniques = factorize_objects(c)
+        code, uniques = _factorize(c)
         ok &= code >= 0
         codes.append((code, len(uniques)))
-    out = np.full(n, np.nan)
     rows = np.flatnonzero(ok)
     if not len(rows):
-        return out
+        return rows, rows, rows
     # One int64 key per row: the columns' codes in mixed radix.
     key, radix = codes[0][0][rows], codes[0][1]
     for code, size in codes[1:]:
@@ -81,9 +132,7 @@ def per_unique(fn: Callable[..., float], *columns: np.ndarray, mask: np.ndarray 
         key = key * size + code[rows]
         radix *= size
     group, first = _groups(key)
-    values = np.array([fn(*(c[rows[i]] for c in columns)) for i in first], dtype=np.float64)
-    out[rows] = values[group]
-    return out
+    return rows, group, first
 
 
 def isin(values: np.ndarray, options) -> np.ndarray:
@@ -95,7 +144,7 @@ def isin(values: np.ndarray, options) -> np.ndarray:
     if len(values) == 1:  # a batch of one: skip the factorize
         v = values[0]
         return np.array([not _missing(v) and v in options], dtype=bool)
-    codes, uniques = factorize_objects(values)
+    codes, uniques = _factorize(values)
     # One Python membership test per distinct value; the extra last entry answers code -1.
     member = np.array([u in options for u in uniques] + [False], dtype=bool)
     return member[codes]

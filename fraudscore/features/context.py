@@ -32,6 +32,7 @@ class FeatureContext:
         self.surveys = dict(surveys or {})
         self.history = history
         self.n = batch.n
+        self._survey_values: dict = {}
         if ip is not None:  # the caller already looked the addresses up (the Scorer does, for fingerprints)
             self.__dict__["ip"] = ip
 
@@ -62,7 +63,19 @@ class FeatureContext:
         return IPDatabase.default().lookup(self.batch.column("network.ip"))
 
     def survey_value(self, attribute: str, default=None) -> np.ndarray:
-        """Per row, an attribute of the row's SurveySpec (``default`` where there is none)."""
+        """Per row, an attribute of the row's SurveySpec (``default`` where there is none).
+
+        Made once per (attribute, default) and shared (read-only): several families compare the
+        same column, and the same array lets per_unique reuse its factorization.
+        """
+        key = (attribute, default)
+        cached = self._survey_values.get(key)
+        if cached is None:
+            cached = self._survey_values[key] = self._survey_value(attribute, default)
+            cached.flags.writeable = False
+        return cached
+
+    def _survey_value(self, attribute: str, default) -> np.ndarray:
         codes, uniques = self.survey_codes
         per_unique = np.empty(len(uniques) + 1, dtype=object)
         per_unique[-1] = default  # code -1: no survey id

@@ -10,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from fraudscore.batch import SubmissionBatch
+from fraudscore.features._unique import factorization_cache
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import FAMILIES, groups
 from fraudscore.io import read_batch
@@ -38,7 +39,7 @@ def _plan(families: tuple | None):
         if g.consent in gated:
             gated[g.consent].extend(range(col, col + len(g.features)))
         col += len(g.features)
-    return chosen, names, {k: np.array(v, dtype=np.int64) for k, v in gated.items()}
+    return chosen, names, {k: np.array(v, dtype=np.int64) for k, v in gated.items()}, col
 
 
 class FeatureExtractor(TransformerMixin, BaseEstimator):
@@ -112,17 +113,18 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first.")
         batch = self._batch(X)
         ctx = FeatureContext(batch, self._specs(), history, ip=ip)
-        chosen, names, gated = self._plan()
+        chosen, names, gated, n_features = self._plan()
         states = self.states_
-        computed = [g.compute(ctx, states.get(g.name)) for g in chosen]
+        with factorization_cache():  # columns shared by several text checks are hashed once
+            computed = [g.compute(ctx, states.get(g.name)) for g in chosen]
         n = batch.n
         if n <= _CONCAT_ROWS:
             # Feature-major (n_features * n,) in float64 (every column is float64, bool or int64
             # below 2**53, so the one rounding to float32 below is the column copy's), transposed.
             flat = np.concatenate([values[name] for values, group in zip(computed, names) for name in group])
-            out = flat.reshape(len(flat) // n if n else sum(map(len, names)), n).T.astype(np.float32, order="C")
+            out = flat.reshape(n_features, n).T.astype(np.float32, order="C")
         else:
-            out = np.empty((n, len(self.feature_names_out_)), dtype=np.float32)
+            out = np.empty((n, n_features), dtype=np.float32)
             col = 0
             for values, group in zip(computed, names):
                 for name in group:
