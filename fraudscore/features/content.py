@@ -50,6 +50,7 @@ _MIN_LETTERS = 5  # fewer letters than this say nothing about letter statistics
 #: histogram: ASCII letter, vowel, classified script, then one column per script class.
 _BYTE_CLASSES = np.column_stack([_ASCII_LETTER, _VOWELS, _SCRIPT_OF_LEAD > 0]
                                 + [_SCRIPT_OF_LEAD == s for s in range(1, _HANGUL + 1)]).astype(np.float64)
+_PY_ENCODE = 16  # up to this many texts are encoded by Python rather than through an Arrow array
 _HIST_ROWS = 512  # rows per histogram block: 512 x 256 counts (1 MB) stay in cache
 
 
@@ -62,11 +63,18 @@ def _text_bytes(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray]:
     if not len(strings):
         return np.empty(0, dtype=np.uint8), per_row
     try:
-        # Arrow encodes every string in one C loop and hands back the bytes and their offsets.
-        encoded = pa.array(strings, type=pa.large_string())
-        offsets = np.frombuffer(encoded.buffers()[1], dtype=np.int64, count=len(strings) + 1)
-        data = np.frombuffer(encoded.buffers()[2], dtype=np.uint8, count=int(offsets[-1]))
-        byte_len = np.diff(offsets)
+        if len(strings) <= _PY_ENCODE:
+            # A few texts (a one-row call): Python's encoder gives the same bytes without the
+            # cost of building an Arrow array, and fails on the same lone surrogates.
+            parts = [s.encode("utf-8") for s in strings]
+            data = np.frombuffer(b"".join(parts), dtype=np.uint8)
+            byte_len = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        else:
+            # Arrow encodes every string in one C loop and hands back the bytes and their offsets.
+            encoded = pa.array(strings, type=pa.large_string())
+            offsets = np.frombuffer(encoded.buffers()[1], dtype=np.int64, count=len(strings) + 1)
+            data = np.frombuffer(encoded.buffers()[2], dtype=np.uint8, count=int(offsets[-1]))
+            byte_len = np.diff(offsets)
     except (pa.ArrowException, UnicodeError):  # lone surrogates: Python's encoder replaces them
         parts = [s.encode("utf-8", "replace") for s in strings]
         data = np.frombuffer(b"".join(parts), dtype=np.uint8)

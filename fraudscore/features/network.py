@@ -45,6 +45,7 @@ _DAY_MS = 86_400_000
 _QUARTER_MS = 900_000
 
 
+@functools.lru_cache(maxsize=4096)  # a scoring service asks about the same zones and days all day
 def _offset_min(zone: str, ms: float) -> float:
     # Convert the instant into the zone; ZoneInfo.utcoffset(dt) would read dt as local wall time.
     return datetime.fromtimestamp(ms / 1000.0, tz=zoneinfo.ZoneInfo(zone)).utcoffset().total_seconds() / 60.0
