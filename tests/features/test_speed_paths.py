@@ -2,7 +2,11 @@
 
 - pointer kinematics on rows whose times go backwards (the click look-back's fallback; a
   SubmissionBatch always sorts telemetry by time, so only a hand-built batch reaches it);
-- ``per_unique`` / ``isin`` on a batch of one (the ``score_one`` path skips factorizing).
+- ``per_unique`` / ``isin`` on a batch of one (the ``score_one`` path skips factorizing), and
+  inside a transform's factorization cache;
+- the small-batch paths of a one-row call: the feature matrix assembled by one concatenation,
+  longstring from run starts, a few texts encoded by Python; and hostile records scored one by
+  one equal the same records scored as a batch (fitted mode).
 """
 
 from __future__ import annotations
@@ -103,3 +107,116 @@ def test_item_time_statistics_of_a_batch_of_one_are_the_batch_rows(rows):
         np.testing.assert_array_equal(np.signbit(got), np.signbit(in_batch[i:i + 1]))
     with np.errstate(invalid="ignore", divide="ignore"):
         np.testing.assert_array_equal(batch.stds(mean=batch.means()), batch.stds())
+
+
+# --------------------------------------------------------------------------- small-batch paths
+
+from fraudscore.features import careless as careless_module  # noqa: E402
+from fraudscore.features import content as content_module  # noqa: E402
+from fraudscore.features import extractor as extractor_module  # noqa: E402
+from fraudscore.features._unique import factorization_cache  # noqa: E402
+
+_likert = st.one_of(st.just(np.nan), st.integers(1, 5).map(float))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 70).flatmap(lambda n: st.integers(1, 30).flatmap(
+    lambda p: st.lists(_likert, min_size=n * p, max_size=n * p).map(lambda v: np.array(v).reshape(n, p)))))
+def test_longstring_from_run_starts_equals_the_item_loop(x):
+    longest, average = careless_module._longstring_runs(x)
+    loop_rows = careless_module._RUN_ROWS
+    try:
+        careless_module._RUN_ROWS = -1  # every size through the item loop
+        expected = careless_module.longstring(x)
+    finally:
+        careless_module._RUN_ROWS = loop_rows
+    np.testing.assert_array_equal(longest, expected[0])
+    np.testing.assert_array_equal(average, expected[1])
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=12), st.just("\ud800 x"), st.just("ééé ъ 漢字")),
+                min_size=1, max_size=20))
+def test_python_encoded_texts_equal_the_arrow_encoding(texts):
+    class _Ctx:
+        n = 1
+        batch = type("B", (), {"column": staticmethod(lambda name: Ragged(np.array(texts + [None], dtype=object)[:-1],
+                                                                          np.array([0, len(texts)])))})()
+    limit = content_module._PY_ENCODE
+    try:
+        content_module._PY_ENCODE = 10**9
+        python = content_module._text_bytes(_Ctx)
+        content_module._PY_ENCODE = -1
+        arrow = content_module._text_bytes(_Ctx)
+    finally:
+        content_module._PY_ENCODE = limit
+    np.testing.assert_array_equal(python[0], arrow[0])
+    np.testing.assert_array_equal(python[1], arrow[1])
+
+
+words = st.sampled_from([None, "a", "b", "Europe/Paris", "US", 1.5, float("nan")])
+
+
+@given(st.lists(st.tuples(words, words), min_size=2, max_size=30), st.booleans())
+def test_per_unique_in_a_factorization_cache_equals_without(pairs, masked):
+    a = np.array([p[0] for p in pairs] + [None], dtype=object)[:-1]
+    b = np.array([p[1] for p in pairs] + [None], dtype=object)[:-1]
+    mask = np.arange(len(a)) % 3 != 0 if masked else None
+    fn = lambda *values: float(hash(values) % 97)  # noqa: E731
+    expected = (per_unique(fn, a, b, mask=mask), per_unique(fn, b, mask=mask), isin(a, ["a", "US"]))
+    with factorization_cache():
+        for _ in range(2):  # the second round reads the cache
+            got = (per_unique(fn, a, b, mask=mask), per_unique(fn, b, mask=mask), isin(a, ["a", "US"]))
+            for x, y in zip(got, expected):
+                np.testing.assert_array_equal(x, y)
+
+
+def _fitted_extractor():
+    import fraudscore
+    from fraudscore.features.extractor import FeatureExtractor
+
+    sim = fraudscore.simulate(200, seed=9, output="records")
+    return FeatureExtractor(surveys=[sim.survey]).fit(sim.records), sim.records
+
+
+_FITTED = []
+
+
+def _fitted():
+    if not _FITTED:
+        _FITTED.append(_fitted_extractor())
+    return _FITTED[0]
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.array_equal(a.view(np.uint32), b.view(np.uint32)))
+
+
+def test_concatenated_matrix_equals_the_column_copies():
+    from fraudscore.io import from_records
+
+    extractor, records = _fitted()
+    rows = concat_rows = extractor_module._CONCAT_ROWS
+    batches = [from_records(records[:1]), from_records(records[5:9]), from_records(records[:rows])]
+    small = [extractor.transform(b) for b in batches]
+    try:
+        extractor_module._CONCAT_ROWS = -1  # every size by column copies
+        large = [extractor.transform(b) for b in batches]
+    finally:
+        extractor_module._CONCAT_ROWS = concat_rows
+    for a, b in zip(small, large):
+        assert _same_bits(a, b)
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from test_readers_fuzz import hostile_rows  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(hostile_rows)
+def test_hostile_records_one_by_one_equal_the_batch(rows):
+    from fraudscore.io import from_records
+
+    extractor, _ = _fitted()
+    batch = extractor.transform(from_records(rows))
+    ones = [extractor.transform(from_records([r])) for r in rows]
+    assert _same_bits(batch, np.vstack(ones) if ones else batch[:0])
