@@ -49,12 +49,13 @@ def row_correlation(a: np.ndarray, b: np.ndarray, min_pairs: int) -> tuple[np.nd
     """
     n, k = a.shape
     missing = np.isnan(a) | np.isnan(b)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if not missing.any():
             complete = np.full(n, k, dtype=np.int64)
             # Two passes (centre, then sum products), as R's cov.c does, for 1e-9 agreement.
-            mean_a = a.mean(axis=1)
-            mean_b = b.mean(axis=1)
+            # (ndarray.mean's own arithmetic, add.reduce then one division, minus its Python layers.)
+            mean_a = np.add.reduce(a, axis=1) / k
+            mean_b = np.add.reduce(b, axis=1) / k
             da = a - mean_a[:, None]
             db = b - mean_b[:, None]
         else:
@@ -67,7 +68,9 @@ def row_correlation(a: np.ndarray, b: np.ndarray, min_pairs: int) -> tuple[np.nd
         ss_a = np.einsum("ij,ij->i", da, da)
         ss_b = np.einsum("ij,ij->i", db, db)
         r = np.einsum("ij,ij->i", da, db) / np.sqrt(ss_a * ss_b)
-    constant = _no_spread(ss_a, complete, mean_a) | _no_spread(ss_b, complete, mean_b)
+        # _no_spread of both sides, inline: already under the errstate it would open twice.
+        constant = ss_a <= 1e-20 * complete * mean_a * mean_a
+        constant |= ss_b <= 1e-20 * complete * mean_b * mean_b
     r[(complete < min_pairs) | constant] = np.nan
     _clip_unit(r)
     return r, complete
@@ -349,14 +352,15 @@ def profile_correlation(x: np.ndarray, profile: np.ndarray, min_items: int = 2) 
     if len(full) and p >= min_items:
         xf = x if len(full) == n else x[full]
         tf = total if len(full) == n else total[full]
-        centred = profile - profile.mean()
+        profile_mean = np.add.reduce(profile) / p  # profile.mean(), minus its Python layers
+        centred = profile - profile_mean
         ss_profile = centred @ centred
         squares = np.einsum("ij,ij->i", xf, xf)
         spread = p * squares - tf * tf  # p * sum of squared deviations; exact for whole numbers
         with np.errstate(invalid="ignore", divide="ignore"):
             # sum((x - mean) * centred) == x @ centred because centred sums to zero.
             r_full = (xf @ centred) * np.sqrt(p / (spread * ss_profile))
-        flat = (spread <= 1e-12 * p * squares) | bool(_no_spread(ss_profile, p, profile.mean()))
+        flat = (spread <= 1e-12 * p * squares) | bool(_no_spread(ss_profile, p, profile_mean))
         r_full[flat] = np.nan
         _clip_unit(r_full)
         r[full] = r_full
