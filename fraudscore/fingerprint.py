@@ -49,6 +49,9 @@ Rows without ``consent.usage`` are never read: their ids are 0. Rows reporting f
 
 from __future__ import annotations
 
+import functools
+import itertools
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -56,6 +59,11 @@ import numpy as np
 import pandas as pd
 
 from fraudscore.enrich._factorize import factorize_objects
+
+try:  # private, but present and unchanged in pandas 1.x-3.x (hash_array's kernel)
+    from pandas._libs.hashing import hash_object_array as _hash_object_array
+except ImportError:  # pragma: no cover - depends on the installed pandas
+    _hash_object_array = None
 from fraudscore.secret import derive_key, get_secret
 
 __all__ = [
@@ -93,7 +101,13 @@ _STRING_FIELDS = frozenset({"device.user_agent", "device.platform", "device.time
                             "device.webgl_renderer", "device.canvas_hash", "device.audio_hash", "device.fonts_hash"})
 _LIST_FIELDS = frozenset({"device.languages", "device.plugins"})
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_SMALL = 64  # up to this many values, hashing each beats factorizing first (same hashes)
+_STR_OR_NONE = frozenset({str, type(None)})
 _MULTIPLIER = np.uint64(0x100000001B3 * 2 + 1)  # odd, so multiplying is one-to-one mod 2**64
+_SEED = 0x243F6A8885A308D3
+# For _combine on a few rows: M**i and SEED * M**i, mod 2**64.
+_POWERS = np.array([pow(int(_MULTIPLIER), i, 2**64) for i in range(64)], dtype=np.uint64)
+_SEEDED = np.array([_SEED * pow(int(_MULTIPLIER), i, 2**64) % 2**64 for i in range(64)], dtype=np.uint64)
 
 
 @dataclass(frozen=True)
@@ -148,24 +162,41 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _number_uniques(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, uniques as 8-byte strings) of numbers; NaN (whatever its bits) is code -1."""
+def _number_uniques(x: np.ndarray, small: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, uniques as 8-byte strings) of numbers; NaN (whatever its bits) is code -1.
+
+    For a few rows (``small``, default: at most ``_SMALL`` values) each value is its own "unique"
+    (repeats included): a hash table costs more than hashing a value twice, and each value's hash
+    depends on its bytes alone.
+    """
     x = np.asarray(x, dtype=np.float64) + 0.0  # -0.0 -> 0.0
-    codes, uniques = pd.factorize(x, use_na_sentinel=True)
-    uniques = np.ascontiguousarray(uniques, dtype=np.float64)
+    if len(x) <= _SMALL if small is None else small:
+        present = ~np.isnan(x)
+        codes = np.where(present, np.cumsum(present) - 1, -1)
+        uniques = np.ascontiguousarray(x[present])
+    else:
+        codes, uniques = pd.factorize(x, use_na_sentinel=True)
+        uniques = np.ascontiguousarray(uniques, dtype=np.float64)
     return codes, uniques.view(np.uint64).view("S8").astype(object)
 
 
-def _hash_numbers(x: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Keyed hash of each number (once per unique value) and whether it is present (not NaN)."""
-    codes, uniques = _number_uniques(x)
-    h = np.append(_siphash_unique(uniques, key), np.uint64(0))
-    return h[codes], codes >= 0
+def _text_uniques(values: np.ndarray, small: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`factorize_objects` of a text column, or, for a few rows (``small``, default: at most
+    ``_SMALL`` values) of ``str`` and ``None`` only, each present value its own "unique": the
+    same hash for every row (see :func:`_number_uniques`), without a hash table."""
+    if len(values) <= _SMALL if small is None else small:
+        listed = values.tolist()
+        # Only str and None: other objects may be missing values to factorize_objects, or make
+        # SipHash fall back to hashing every value's text.
+        if set(map(type, listed)) <= _STR_OR_NONE:
+            missing = np.fromiter(map(operator.is_, listed, itertools.repeat(None)), bool, count=len(listed))
+            return np.where(missing, -1, np.cumsum(~missing) - 1), values[~missing]
+    return factorize_objects(values)
 
 
 def _hash_strings(values: np.ndarray, key: str, factorized=None) -> tuple[np.ndarray, np.ndarray]:
     """Keyed hash of each text (once per unique text) and whether it is present (not None/"")."""
-    codes, uniques = factorize_objects(values) if factorized is None else factorized
+    codes, uniques = _text_uniques(values) if factorized is None else factorized
     h = np.append(_siphash_unique(uniques, key), np.uint64(0))  # code -1 (missing) -> 0
     present = np.append(uniques != "", False)
     return h[codes], present[codes]
@@ -175,9 +206,23 @@ def _siphash_unique(uniques: np.ndarray, key: str) -> np.ndarray:
     """:func:`fraudscore.secret.keyed_hash` of values already unique (same hashes).
 
     keyed_hash factorizes first, which costs a second hash table and, under pandas 3, a round trip
-    through Arrow strings: the largest cost of fingerprinting before this shortcut.
+    through Arrow strings: the largest cost of fingerprinting before this shortcut. For object
+    arrays it calls pandas' SipHash kernel directly, then the same finaliser ``hash_array``
+    applies (:func:`_mix`): ``hash_array``'s own checks cost ~20 us a call, most of hashing a
+    batch of one (property-tested equal to ``keyed_hash``).
     """
-    return pd.util.hash_array(uniques, hash_key=key, categorize=False)
+    try:
+        if _hash_object_array is not None and uniques.dtype == object:
+            try:
+                return _mix(_hash_object_array(np.ascontiguousarray(uniques), key, "utf8"))
+            except TypeError:  # mixed types: hash_array hashes every value's text then
+                return _mix(_hash_object_array(uniques.astype(str).astype(object), key, "utf8"))
+        return pd.util.hash_array(uniques, hash_key=key, categorize=False)
+    except UnicodeEncodeError:
+        # A lone surrogate (JSON allows "\ud800") has no UTF-8: hash its surrogate-escaped bytes,
+        # which no other text encodes to, rather than lose the batch. Other values keep their hash.
+        return _siphash_unique(np.array([v.encode("utf-8", "surrogatepass") if isinstance(v, str) else v
+                                         for v in uniques.tolist()] + [None], dtype=object)[:-1], key)
 
 
 def _ragged_parts(value) -> tuple[np.ndarray, np.ndarray]:
@@ -216,14 +261,21 @@ def _ragged_rows(element: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, 
     return _mix(sums ^ lengths.astype(np.uint64)), lengths > 0
 
 
-def _combine(parts: list[np.ndarray], m: int) -> np.ndarray:
+def _combine(parts, m: int) -> np.ndarray:
     """One 64-bit value per row from per-field keyed hashes, shape (m,).
 
     A polynomial in the parts (mod 2**64, odd multiplier), so field order matters and two rows
     collide only if their keyed field hashes happen to cancel (chance about 2**-64), then mixed.
-    The parts are keyed already; this step adds no key and needs none.
+    The parts are keyed already; this step adds no key and needs none. ``parts``: a list of
+    arrays of shape (m,), or one array of shape (k, m).
     """
-    h = np.full(m, 0x243F6A8885A308D3, dtype=np.uint64)
+    k = len(parts)
+    if m <= _SMALL:
+        # Horner's (..(c M + p0) M + ..) M + p(k-1) as one weighted sum, the same value mod 2**64:
+        # a few operations in all instead of two per part (which dominate for a handful of rows).
+        weighted = np.asarray(parts, dtype=np.uint64).reshape(k, m) * _POWERS[k - 1::-1, None]
+        return _mix(weighted.sum(axis=0, dtype=np.uint64) + _SEEDED[k])
+    h = np.full(m, _SEED, dtype=np.uint64)
     for part in parts:
         h *= _MULTIPLIER
         h += part
@@ -232,8 +284,11 @@ def _combine(parts: list[np.ndarray], m: int) -> np.ndarray:
 
 def _keyed_final(digest: np.ndarray, key: str) -> np.ndarray:
     """Keyed SipHash of each 64-bit digest, once per unique digest; never 0."""
-    codes, uniques = pd.factorize(digest)
-    uniques = np.ascontiguousarray(np.asarray(uniques, dtype=np.uint64))
+    if len(digest) <= _SMALL:
+        codes, uniques = slice(None), np.ascontiguousarray(digest, dtype=np.uint64)
+    else:
+        codes, uniques = pd.factorize(digest)
+        uniques = np.ascontiguousarray(np.asarray(uniques, dtype=np.uint64))
     # 8-byte strings: numpy drops trailing NUL bytes, which is still one-to-one for a fixed width.
     # keyed_hash's SipHash, without its factorize step: these are unique already.
     out = _siphash_unique(uniques.view("S8").astype(object), key)[codes]
@@ -270,55 +325,104 @@ class _Columns:
         return self._cache[name]
 
     def prefetch(self, names) -> None:
-        """Hash every field of ``names`` not hashed yet, with one SipHash call for all of them."""
+        """Hash every field of ``names`` not hashed yet, with one SipHash call for all of them.
+
+        A value's hash depends on its bytes alone (one key for every field), so each row gets the
+        hashes one call per field would give it. For a few rows (one-row scoring), where fixed
+        per-operation costs dominate, fields are also handled together: the text fields the caller
+        did not factorize (but the user agent, parsed per distinct value) as one pool, the number
+        fields as another, each value its own "unique", and codes as one (fields, rows) matrix.
+        """
         todo = [name for name in dict.fromkeys(names) if name not in self._cache]
-        plans = [self._plan(name) for name in todo]
-        uniques = [u for _, u, _ in plans if u is not None and len(u)]
-        hashes = _siphash_unique(np.concatenate(uniques), self.key) if uniques else np.zeros(0, np.uint64)
-        start = 0
-        for name, (codes, u, finish) in zip(todo, plans):
-            k = 0 if u is None else len(u)
-            self._cache[name] = finish(codes, u, hashes[start:start + k])
-            start += k
+        m = len(self.rows)
+        small = m <= _SMALL
+        # Distinct values to hash, in blocks; in the hash array each block is followed by a 0, so a
+        # block's code -1 (missing) reads the 0 just before it (or, for the first, the last one).
+        pieces = []
+        size = 0
 
-    def _plan(self, name: str):
-        """(codes, distinct values to hash or None, finish(codes, uniques, their hashes))."""
-        rows, m = self.rows, len(self.rows)
-        col = self.columns.get(name)
-        if col is None:
-            return None, None, lambda c, u, h: (np.zeros(m, np.uint64), np.zeros(m, bool))
-        if name in _LIST_FIELDS:
-            values, offsets = _ragged_parts(col)
-            if not self.everyone:
-                values, offsets = _take_ragged(values, offsets, rows)
-            if not len(values):
-                return None, None, lambda c, u, h: _ragged_rows(np.zeros(0, np.uint64), offsets)
-            codes, uniques = self.given[name] if name in self.given else factorize_objects(values)
-            return codes, uniques, lambda c, u, h: _ragged_rows(np.append(h, np.uint64(0))[c], offsets)
-        if name in _STRING_FIELDS:
-            codes, uniques = self.given[name] if name in self.given else \
-                factorize_objects(self.take(np.asarray(col, dtype=object)))
-            self.factorized[name] = codes, uniques
-            return codes, uniques, _finish_strings
-        if name == "device.screen":
-            wh = self.take(np.asarray(col, dtype=np.float64))
-            # (long side, short side): a phone turned sideways is the same phone. One number per
-            # pair (both sides are whole CSS pixels below 2**20) keeps it one hash.
-            long_side, short_side = np.fmax(wh[:, 0], wh[:, 1]), np.fmin(wh[:, 0], wh[:, 1])
-            return (*_number_uniques(long_side * 2.0**20 + short_side), _finish_numbers)
-        return (*_number_uniques(self.take(np.asarray(col, dtype=np.float64))), _finish_numbers)
+        def add(uniques) -> slice:
+            nonlocal size
+            pieces.append(uniques)
+            size += len(uniques)
+            start = size - len(uniques) + len(pieces) - 1
+            return slice(start, start + len(uniques) + 1)  # the block and its 0
 
-
-def _finish_strings(codes, uniques, h):
-    """(hash, present) per row of a text field, as :func:`_hash_strings` gives them."""
-    present = np.append(uniques != "", False)
-    return np.append(h, np.uint64(0))[codes], present[codes]
-
-
-def _finish_numbers(codes, uniques, h):
-    """(hash, present) per row of a number field, as :func:`_hash_numbers` gives them."""
-    return np.append(h, np.uint64(0))[codes], codes >= 0
-
+        numbers, texts, lists, pool = [], [], [], []  # texts: [name, codes, start]; pool: (values, entry)
+        for name in todo:
+            col = self.columns.get(name)
+            if col is None:
+                self._cache[name] = np.zeros(m, np.uint64), np.zeros(m, bool)
+            elif name in _LIST_FIELDS:
+                values, offsets = _ragged_parts(col)
+                if not self.everyone:
+                    values, offsets = _take_ragged(values, offsets, self.rows)
+                entry = [name, None, None, offsets]
+                if name in self.given:
+                    entry[1], entry[2] = self.given[name][0], add(self.given[name][1])
+                else:
+                    pool.append((values, entry))
+                lists.append(entry)
+            elif name in _STRING_FIELDS:
+                entry = [name, None, None]
+                if name in self.given or name == "device.user_agent":
+                    codes, uniques = self.given[name] if name in self.given else \
+                        _text_uniques(self.take(np.asarray(col, dtype=object)), small)
+                    self.factorized[name] = codes, uniques
+                    entry[1], entry[2] = codes, add(uniques)
+                else:
+                    pool.append((self.take(np.asarray(col, dtype=object)), entry))
+                texts.append(entry)
+            elif name == "device.screen":
+                wh = self.take(np.asarray(col, dtype=np.float64))
+                # (long side, short side): a phone turned sideways is the same phone. One number per
+                # pair (both sides are whole CSS pixels below 2**20) keeps it one hash.
+                numbers.append((name, np.fmax(wh[:, 0], wh[:, 1]) * 2.0**20 + np.fmin(wh[:, 0], wh[:, 1])))
+            else:
+                numbers.append((name, self.take(np.asarray(col, dtype=np.float64))))
+        if pool and small:
+            codes, uniques = _text_uniques(np.concatenate([v for v, _ in pool]), small)
+            block, at = add(uniques), 0
+            for values, entry in pool:
+                entry[1], entry[2] = codes[at:at + len(values)], block
+                at += len(values)
+        for values, entry in pool if not small else ():  # many rows: one hash table per field is cheaper
+            codes, uniques = factorize_objects(values)
+            entry[1], entry[2] = codes, add(uniques)
+        if numbers and small:
+            codes, uniques = _number_uniques(np.concatenate([x for _, x in numbers]), small)
+            block = add(uniques)
+            numbers = [(name, c, block) for (name, _), c in zip(numbers, codes.reshape(len(numbers), m))]
+        else:
+            numbers = [(name, *_number_uniques(x, small)) for name, x in numbers]
+            numbers = [(name, c, add(u)) for name, c, u in numbers]
+        distinct = np.concatenate(pieces) if pieces else np.zeros(0, object)
+        ends = np.cumsum([len(u) for u in pieces], dtype=np.int64)
+        hashes = np.insert(_siphash_unique(distinct, self.key) if size else np.zeros(0, np.uint64), ends, np.uint64(0))
+        present = np.insert(distinct != "", ends, False) if texts else None  # "" is hashed but is no attribute
+        for entries, has in ((numbers, None), (texts, present)):
+            if not entries:
+                continue
+            if small:  # all fields at once: a few operations in all, not a few per field
+                codes = np.asarray([c for _, c, _ in entries], dtype=np.int64).reshape(len(entries), m)
+                at = codes + np.asarray([block.start for _, _, block in entries], dtype=np.int64)[:, None]
+                h, p = hashes[at], (codes >= 0 if has is None else has[at])
+                for i, (name, _, _) in enumerate(entries):
+                    self._cache[name] = h[i], p[i]
+            else:  # field by field (no (fields, rows) temporaries); -1 reads the block's 0
+                for name, codes, block in entries:
+                    self._cache[name] = hashes[block][codes], (codes >= 0 if has is None else has[block][codes])
+        if lists and small:
+            # Both list fields' rows as one ragged column (the second's offsets shifted).
+            elements, offsets = [], [np.zeros(1, np.int64)]
+            for _, codes, block, off in lists:
+                elements.append(hashes[np.asarray(codes, dtype=np.int64) + block.start])
+                offsets.append(np.asarray(off[1:], dtype=np.int64) + offsets[-1][-1])
+            h, p = _ragged_rows(np.concatenate(elements), np.concatenate(offsets))
+            for i, (name, _, _, _) in enumerate(lists):
+                self._cache[name] = h[i * m:(i + 1) * m], p[i * m:(i + 1) * m]
+        for name, codes, block, offsets in lists if not small else ():
+            self._cache[name] = _ragged_rows(hashes[block][codes], offsets)
 
 def _ua_block(codes: np.ndarray, uniques: np.ndarray, key: str) -> np.ndarray:
     """Keyed hash of (OS family, browser family, device class) of each user agent, shape (m,).
@@ -326,11 +430,13 @@ def _ua_block(codes: np.ndarray, uniques: np.ndarray, key: str) -> np.ndarray:
     Takes the user-agent column already factorized; parses once per unique user agent (and the
     parser's LRU remembers them across batches).
     """
-    from fraudscore.enrich.ua import parse_user_agents
+    from fraudscore.enrich.ua import _FIELDS, _UNKNOWN_ROW, default_parser
 
-    info = parse_user_agents(np.append(np.asarray(uniques, dtype=object), None))  # last = missing
-    words = ["\x1f".join(w) for w in zip(*(getattr(info, f) for f in UA_LINK_FIELDS))]  # per unique UA
-    return _siphash_unique(np.asarray(words, dtype=object), key)[codes]  # code -1 takes the last entry
+    parse_one = default_parser().parse_one
+    rows = [parse_one(u) for u in uniques] + [_UNKNOWN_ROW]  # last: code -1 (missing)
+    at = [_FIELDS.index(f) for f in UA_LINK_FIELDS]
+    words = ["\x1f".join([row[i] for i in at]) for row in rows]  # per unique UA
+    return _siphash_unique(np.asarray(words, dtype=object), key)[codes]
 
 
 def fingerprint(columns: Mapping, *, ip=None, secret: str | bytes | None = None,
@@ -381,7 +487,7 @@ def _fingerprint(columns: Mapping, ip, secret, factorized: Mapping | None, conse
     # the same ids, and is cheaper than copying most rows out first. Only where nothing is there to
     # read: rows without consent are never read.
     hash_all = m == n or (consent_blanked and 2 * m >= n)
-    cols = _Columns(columns, np.arange(n) if hash_all else rows, n, derive_key(key, "fingerprint.attribute"),
+    cols = _Columns(columns, np.arange(n) if hash_all else rows, n, _derived_key(key, "fingerprint.attribute"),
                     factorized)
     pick = (lambda x: x[rows]) if hash_all and m < n else (lambda x: x)
 
@@ -419,7 +525,7 @@ def _fingerprint(columns: Mapping, ip, secret, factorized: Mapping | None, conse
         disambiguator[no_net] = h
         a[no_net] = np.where(has, 2, 0)
     linked = enough & (a > 0)
-    link = _keyed_final(_combine([block, disambiguator, a.astype(np.uint64)], m), derive_key(key, "link"))
+    link = _keyed_final(_combine([block, disambiguator, a.astype(np.uint64)], m), _derived_key(key, "link"))
     link_id[rows] = np.where(linked, link, np.uint64(0))
     anchor[rows] = np.where(linked, a, 0)
     block_id = np.zeros(n, np.uint64)
@@ -427,6 +533,12 @@ def _fingerprint(columns: Mapping, ip, secret, factorized: Mapping | None, conse
     block[block == 0] = 1
     block_id[rows] = np.where(enough, block, np.uint64(0))
     return Fingerprints(device_id, link_id, anchor, block_id)
+
+
+@functools.lru_cache(maxsize=16)
+def _derived_key(secret: bytes, purpose: str) -> str:
+    """:func:`fraudscore.secret.derive_key`, remembered per secret (a BLAKE2b per call otherwise)."""
+    return derive_key(secret, purpose)
 
 
 def _take_info(info, rows: np.ndarray):
@@ -448,6 +560,8 @@ def fingerprint_batch(batch, *, ip=None, secret: str | bytes | None = None) -> F
     names = set(DEVICE_FIELDS) | set(LINK_FIELDS) | {"network.ip", "device.cookie_id", "device.user_agent"}
     columns = {name: batch.column(name) for name in names}
     columns["consent.usage"] = batch.consent_usage
-    # The batch factorizes each text column once for every stage that needs it (UA, IP, here).
-    factorized = {name: batch.factorized(name) for name in names & (_STRING_FIELDS | _LIST_FIELDS)}
+    # The batch factorizes each text column once for every stage that needs it (UA, IP, here);
+    # a few rows are hashed value by value instead (see _text_uniques).
+    factorized = {name: batch.factorized(name) for name in names & (_STRING_FIELDS | _LIST_FIELDS)} \
+        if len(batch) > _SMALL else None
     return _fingerprint(columns, ip, secret, factorized, consent_blanked=True)

@@ -375,3 +375,122 @@ def test_link_id_ignores_every_volatile_attribute(base, timezone, screen, ratio,
     out = fp([base, changed])
     assert out.link_id[0] == out.link_id[1] != 0
     assert out.block_id[0] == out.block_id[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The ids by their definition, one row at a time (the fast path's pools, shortcuts and one-row
+# paths must give exactly these)
+
+_M64 = 2**64 - 1
+
+
+def _mix64(x: int) -> int:
+    x ^= x >> 30
+    x = x * 0xBF58476D1CE4E5B9 & _M64
+    x ^= x >> 27
+    x = x * 0x94D049BB133111EB & _M64
+    return x ^ (x >> 31)
+
+
+def _combine64(parts) -> int:
+    h = 0x243F6A8885A308D3
+    for p in parts:
+        h = (h * (0x100000001B3 * 2 + 1) + int(p)) & _M64
+    return _mix64(h)
+
+
+def _reference_fingerprints(batch, secret: str) -> dict:
+    """device_id, link_id, link_anchor, block_id of every row, from the documented definition."""
+    from fraudscore.enrich.ip import IPDatabase
+    from fraudscore.enrich.ua import parse_user_agents
+    from fraudscore.fingerprint import LINK_FIELDS, UA_LINK_FIELDS
+
+    raw = secret.encode()
+    attr, link_key = derive_key(raw, "fingerprint.attribute"), derive_key(raw, "link")
+    n = len(batch)
+
+    def keyed(values, key=attr) -> list[int]:  # SipHash of each value's UTF-8 (surrogates escaped)
+        return [int(pd.util.hash_array(np.array([v.encode("utf-8", "surrogatepass") if isinstance(v, str) else v],
+                                                dtype=object), hash_key=key, categorize=False)[0]) for v in values]
+
+    fields = {}
+    for name in DEVICE_FIELDS:
+        col = batch.column(name)
+        if name in ("device.languages", "device.plugins"):
+            values, offsets = col.values.tolist(), col.offsets.tolist()
+            element = [0 if v is None else h for v, h in zip(values, keyed(values))]
+            rows = []
+            for i in range(n):
+                lo, hi = offsets[i], offsets[i + 1]
+                total = sum(_mix64(element[j] ^ ((j - lo) * 0x9E3779B97F4A7C15 & _M64)) for j in range(lo, hi)) & _M64
+                rows.append((_mix64(total ^ (hi - lo)), hi > lo))
+            fields[name] = rows
+        elif col.dtype == object:
+            fields[name] = [(0, False) if v is None else (h, v != "") for v, h in zip(col.tolist(), keyed(col.tolist()))]
+        else:
+            x = np.asarray(col, dtype=np.float64)
+            if name == "device.screen":
+                x = np.fmax(x[:, 0], x[:, 1]) * 2.0**20 + np.fmin(x[:, 0], x[:, 1])
+            x = x + 0.0
+            data = [None if np.isnan(v) else np.float64(v).tobytes().rstrip(b"\0") for v in x]
+            fields[name] = [(0, False) if d is None else (h, True) for d, h in zip(data, keyed(data))]
+    ua = parse_user_agents(batch.column("device.user_agent"))
+    words = ["\x1f".join(w) for w in zip(*(getattr(ua, f).tolist() for f in UA_LINK_FIELDS))]
+    ua_hash = keyed(words)
+    ip = IPDatabase.default().lookup(batch.column("network.ip"))
+    cookie = batch.column("device.cookie_id").tolist()
+    cookie_hash = keyed(cookie)
+    out = {k: np.zeros(n, np.uint64) for k in ("device_id", "link_id", "block_id")}
+    out["link_anchor"] = np.zeros(n, np.int8)
+    for i in np.flatnonzero(batch.consent_usage):
+        if sum(fields[name][i][1] for name in DEVICE_FIELDS) < MIN_ATTRIBUTES:
+            continue
+        out["device_id"][i] = _combine64(fields[name][i][0] for name in DEVICE_FIELDS) or 1
+        block = _combine64([fields[name][i][0] for name in LINK_FIELDS] + [ua_hash[i]])
+        out["block_id"][i] = block or 1
+        if ip.valid[i] and not ip.is_private[i]:
+            anchor, other = 1, int(ip.network[i])
+        elif cookie[i] is not None:
+            anchor, other = (2 if cookie[i] != "" else 0), cookie_hash[i]
+        else:
+            anchor, other = 0, 0
+        if anchor:
+            digest = _combine64([block, other, anchor]).to_bytes(8, "little").rstrip(b"\0")
+            out["link_id"][i] = keyed([digest], link_key)[0] or 1
+            out["link_anchor"][i] = anchor
+    return out
+
+
+def _assert_matches_reference(batch):
+    got = fingerprint_batch(batch, secret=SECRET)
+    want = _reference_fingerprints(batch, SECRET)
+    for name, expected in want.items():
+        np.testing.assert_array_equal(getattr(got, name), expected, err_msg=name)
+
+
+def test_ids_equal_their_definition_on_20k_simulated_rows():
+    from fraudscore.io import from_arrow_table
+    from fraudscore.simulation import simulate
+
+    _assert_matches_reference(from_arrow_table(simulate(20_000, seed=17, output="arrow").data))
+
+
+def test_ids_equal_their_definition_one_row_at_a_time_and_on_hostile_rows():
+    from fraudscore.io import from_records
+    from fraudscore.simulation import simulate
+
+    records = simulate(120, seed=23, output="records").records
+    hostile = ["", " ", "\x00", "x" * 10_000, "\ud800", "é", "1.2.3.4", "01.2.3.4", "::ffff:8.8.8.8", "10.0.0.1"]
+    for i, record in enumerate(records[:60]):
+        device = record.setdefault("device", {})
+        text = hostile[i % len(hostile)]
+        if i % 3 == 0:
+            device.update(user_agent=text, platform=text, languages=[text, None, ""], plugins=[text] * (i % 4))
+        if i % 3 == 1:
+            device.update(screen=None, pixel_ratio=None, cookie_id=text, canvas_hash=None, timezone=None)
+            record.setdefault("network", {})["ip"] = text
+        if i % 5 == 2:
+            record["device"] = {"cookie_id": text, "touch_points": 0}
+    for k in (1, 2, 7, 120):  # one-row and small paths, and a larger batch
+        for start in range(0, len(records), max(k, 30)):
+            _assert_matches_reference(from_records(records[start:start + k]))

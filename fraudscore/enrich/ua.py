@@ -271,11 +271,16 @@ _default: UAParser | None = None
 _default_lock = threading.Lock()
 
 
-def parse_user_agents(uas, factorized: tuple[np.ndarray, np.ndarray] | None = None) -> UAInfo:
-    """Parse a batch with the process-wide :class:`UAParser` (created on first use); see its ``parse``."""
+def default_parser() -> UAParser:
+    """The process-wide :class:`UAParser` (created on first use)."""
     global _default
     if _default is None:
         with _default_lock:
             if _default is None:
                 _default = UAParser()
-    return _default.parse(uas, factorized)
+    return _default
+
+
+def parse_user_agents(uas, factorized: tuple[np.ndarray, np.ndarray] | None = None) -> UAInfo:
+    """Parse a batch with the process-wide :class:`UAParser` (created on first use); see its ``parse``."""
+    return default_parser().parse(uas, factorized)
