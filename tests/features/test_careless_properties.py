@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -59,6 +59,11 @@ def test_every_index_is_finite_or_nan_and_nothing_warns(survey):
 @given(surveys(min_rows=2), st.randoms(use_true_random=False))
 def test_row_order_does_not_change_a_rows_value(survey, random):
     x, spec = survey
+    # An item correlation that is exactly the critical value in exact arithmetic (e.g. 0.6 from a
+    # few Likert answers) lands on either side of it by one ulp depending on the summation order,
+    # so the synonym/antonym pairs, and R careless's as well, depend on row order there.
+    _, _, correlation = careless.pairwise_moments(x)
+    assume(not np.any(np.abs(np.abs(correlation) - careless.CRITICAL_VALUE) < 1e-9))
     order = np.array(random.sample(range(len(x)), len(x)))
     before = _all_indices(x, spec)
     after = _all_indices(x[order], spec)  # batch mode: the reference is refitted on the shuffled rows
