@@ -287,3 +287,21 @@ def test_distinct_addresses_skip_factorizing_and_give_the_factorized_answer():
         assert np.array_equal(getattr(direct, f), getattr(factorized, f)), f
     repeated = arr[rng.integers(0, len(arr), 50_000)]
     assert estimated_repeats(repeated) > 1.5
+
+
+def test_one_value_at_a_time_equals_the_batch_lookup(db):
+    from fraudscore.enrich.ip import _FIELDS
+
+    rng = np.random.default_rng(8)
+    values = _random_v4(rng, 300) + _random_v6(rng, 200) + [
+        None, float("nan"), "", " 8.8.8.8 ", "::ffff:8.8.8.8", "10.1.2.3", "fe80::1%eth0", "2001:db8::1", "::1",
+        "01.2.3.4", "x" * 10_000, b"8.8.8.8", 17, "0.0.0.0", "255.255.255.255", "224.0.0.1"]
+    batch = db.lookup(np.array(values, dtype=object))
+    for i, value in enumerate(values):
+        one = db.lookup(np.array([value], dtype=object))
+        for f in _FIELDS:
+            assert getattr(one, f).dtype == getattr(batch, f).dtype
+            assert getattr(one, f)[0] == getattr(batch, f)[i], (value, f)
+    few = db.lookup(np.array(values[:_SCALAR_MAX], dtype=object))
+    for f in _FIELDS:
+        assert np.array_equal(getattr(few, f), getattr(batch, f)[:_SCALAR_MAX]), f
