@@ -53,6 +53,59 @@ class Issue:
     detail: str
 
 
+#: Fields holding text (or lists of texts), where a lone surrogate can arrive from JSON.
+_TEXT_FIELDS = tuple(f.name for f in FIELDS if f.dtype in ("string", "string_list"))
+
+
+def _unencodable(values: np.ndarray) -> bool:
+    """Whether any text of an object array cannot be written as UTF-8 (one C-level check)."""
+    try:
+        "\x00".join(filter(None, values)).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _text_values(data):
+    """The object array of a text field's data (its elements, for a list of texts), or None."""
+    values = data.values if isinstance(data, Ragged) else data
+    return values if isinstance(values, np.ndarray) and values.dtype == object else None
+
+
+def _any_unencodable(data: dict) -> bool:
+    """Whether a text field of ``data`` (name to ndarray or Ragged) holds a lone surrogate."""
+    return any((v := _text_values(data.get(name))) is not None and _unencodable(v) for name in _TEXT_FIELDS)
+
+
+def _replace_lone_surrogates(converted: dict) -> list:
+    """Replace lone surrogates in text fields by U+FFFD, in place: ``(field, rows)`` repaired.
+
+    JSON may carry ``"\\ud800"``; Python keeps it, but nothing downstream that writes UTF-8
+    (Arrow, pandas' string dtype, keyed hashes) can, and the batch would be lost there.
+    """
+    found = []
+    for name in _TEXT_FIELDS:
+        column = converted.get(name)
+        values = _text_values(column.data) if column is not None else None
+        if values is None or not _unencodable(values):
+            continue
+        bad = np.fromiter((isinstance(v, str) and _has_lone_surrogate(v) for v in values), dtype=bool,
+                          count=len(values))  # rare: only a batch that holds one pays this loop
+        for i in np.flatnonzero(bad):
+            values[i] = values[i].encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        rows = np.unique(column.data.row_ids()[bad]) if isinstance(column.data, Ragged) else np.flatnonzero(bad)
+        found.append((name, rows.astype(np.int64)))
+    return found
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class SubmissionBatch:
     """Validated columns of ``n`` submissions, in input order.
 
@@ -373,6 +426,8 @@ def assemble(converted: dict[str, Column], n: int, record_errors: list[tuple[Cod
     found = _Findings(n)
     for code, rows, detail in record_errors:
         found.add(code, "", rows, detail)
+    for name, rows in _replace_lone_surrogates(converted):
+        found.add(Code.INVALID_UNICODE, name, rows, "held a lone surrogate, replaced by U+FFFD")
     columns: dict[str, np.ndarray] = {}
     lists: dict[str, Ragged] = {}
     refused = {"none": None}  # per consent: rows without it, or None when every row has it
@@ -563,6 +618,8 @@ def assemble_quiet(data: dict, n: int, source_row: np.ndarray | None = None) -> 
     n : int
         Number of rows.
     """
+    if _any_unencodable(data):
+        return None  # assemble repairs it and says so
     columns: dict[str, np.ndarray] = {}
     lists: dict[str, Ragged] = {}
     allowed = {"none": None}

@@ -42,6 +42,7 @@ class Code(enum.IntEnum):
     UNKNOWN_EVENT_KIND = 32
     INVALID_LIKERT = 33
     DUPLICATE_SUBMISSION_ID = 34
+    INVALID_UNICODE = 35
 
     @property
     def is_error(self) -> bool:
@@ -79,6 +80,7 @@ MEANING = {
     Code.UNKNOWN_EVENT_KIND: "an event kind was not in the vocabulary; coded -1",
     Code.INVALID_LIKERT: "a Likert answer was not a whole number in range; treated as skipped",
     Code.DUPLICATE_SUBMISSION_ID: "the submission_id appeared earlier in the same batch",
+    Code.INVALID_UNICODE: "a text held a lone surrogate (JSON allows \\ud800; UTF-8 cannot hold it): each became U+FFFD",
 }
 
 _NAMES = np.array([""] * 64, dtype=object)

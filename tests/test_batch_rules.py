@@ -274,3 +274,16 @@ def test_a_missing_file_raises_file_not_found(tmp_path):
 def test_a_generator_of_records_is_records():
     b = read_batch(record(submission_id=f"g{i}") for i in range(3))
     assert b.submission_id.tolist() == ["g0", "g1", "g2"]
+
+
+@pytest.mark.parametrize("n_other", [0, 40, 4_200])  # the few-records, the general and the Arrow records path
+def test_a_lone_surrogate_in_any_text_is_replaced_and_flagged_not_allowed_to_lose_the_batch(n_other):
+    bad = record(submission_id="s\ud800", respondent_id="\udfff", device__cookie_id="c\ud800",
+                 device__languages=["en\udc00"], answers__text=["\ud800 hi", "ok \ud83d\ude00"])
+    b = read_batch([bad] + [record(submission_id=f"o{i}") for i in range(n_other)])
+    assert b.n == n_other + 1
+    assert b.column("submission_id")[0] == "s\ufffd"
+    assert b.column("device.cookie_id")[0] == "c\ufffd"
+    assert list(b.column("answers.text").values[:2]) == ["\ufffd hi", "ok \U0001F600"]  # a pair is one character
+    assert "INVALID_UNICODE" in only(b)
+    assert all(not w for w in b.warning_names()[1:])

@@ -289,3 +289,13 @@ def test_few_row_reason_lists_and_hex_ids_equal_the_general_ones(data):
     ids = np.asarray(rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)) * (rng.random(n) < 0.7)
     expected = [None if v == 0 else format(int(v), "016x") for v in ids]
     assert _hex(ids.astype(np.uint64)).tolist() == expected
+
+
+def test_a_lone_surrogate_is_scored_with_history_and_written_out(trained, fresh, tmp_path):
+    model, survey = trained
+    bad = copy.deepcopy(fresh[0])
+    bad["device"]["cookie_id"], bad["respondent_id"], bad["answers"]["text"] = "c\ud800", "\udfff", ["\ud800 hi"]
+    results = Scorer(model, history=f"sqlite:{tmp_path / 'h.sqlite'}", survey=survey).score([bad, fresh[1]])
+    frame = results.to_pandas()
+    assert frame["decision"].tolist()[1] != "error" and "INVALID_UNICODE" in frame["warnings"][0]
+    results.to_arrow()  # writable as UTF-8
