@@ -12,14 +12,13 @@ import functools
 import json
 import os
 import sys
-import time
 from importlib import resources
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks._timing import best_of, emit, quick_mode  # noqa: E402
+from benchmarks._timing import best_cpu, best_of, emit, quick_mode  # noqa: E402
 from fraudscore.enrich.ip import IPDatabase  # noqa: E402
 from fraudscore.enrich.ua import UAParser  # noqa: E402
 
@@ -32,16 +31,6 @@ def _addresses(rng: np.random.Generator, n_unique: int) -> np.ndarray:
     hi = rng.integers(0x2000, 0x2C10, n6)
     v6 = [f"{h:x}:{a:x}:{b:x}::{c:x}" for h, a, b, c in zip(hi, *rng.integers(0, 0xFFFF, (3, n6)))]
     return np.array(v4 + v6, dtype=object)
-
-
-def _best_cpu(fn, repeat: int) -> float:
-    """Best process CPU seconds of one call of ``fn`` over ``repeat`` calls."""
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
 
 
 @functools.cache
@@ -62,8 +51,8 @@ def bench_ip(rows: int, unique_share: float, reference_rows: int, seed: int = 0)
     sample = batch[:reference_rows].tolist()
     ours = per_row = float("inf")
     for _ in range(5):  # alternately, so a burst of load meets both sides
-        ours = min(ours, _best_cpu(lambda: db.lookup(batch), repeat=1))
-        per_row = min(per_row, _best_cpu(lambda: [ref.lookup(ip) for ip in sample], repeat=1) / len(sample))
+        ours = min(ours, best_cpu(lambda: db.lookup(batch), repeat=1))
+        per_row = min(per_row, best_cpu(lambda: [ref.lookup(ip) for ip in sample], repeat=1) / len(sample))
     return emit("ip_lookup", {
         "rows": rows, "unique_share": unique_share, "ours_s": ours, "ours_us_per_row": ours / rows * 1e6,
         "geoip2fast_us_per_row": per_row * 1e6, "speedup": per_row * rows / ours,

@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "features"))
-from _timing import best_of, emit, quick_mode  # noqa: E402
+from _timing import best_cpu, best_of, emit, quick_mode  # noqa: E402
 from pointer_reference import reference_kinematics  # noqa: E402
 
 import fraudscore  # noqa: E402
@@ -56,22 +56,12 @@ def _setup(n: int, seed: int = 21):
     return sim, batch, extractor
 
 
-def _cpu_best(fn, repeat: int) -> float:
-    # CPU time of this process: less sensitive than wall time to the other suites sharing the cores.
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
-
-
 def measure(n: int, repeat: int = 3) -> dict:
     """Batch figures: transform (wall and CPU) and each group per row, rows/s per family, kinematics
     vs reference."""
     sim, batch, extractor = _setup(n)
     seconds = best_of(lambda: extractor.transform(batch), repeat)
-    cpu_seconds = _cpu_best(lambda: extractor.transform(batch), repeat)
+    cpu_seconds = best_cpu(lambda: extractor.transform(batch), repeat)
     specs = {sim.survey.survey_id: sim.survey}
     per_group = {}
     for g in groups():
@@ -89,8 +79,8 @@ def measure(n: int, repeat: int = 3) -> dict:
         np.testing.assert_array_equal(ours[name], values, err_msg=name)
     kin_times, ref_times = [], []
     for _ in range(repeat):  # interleaved, so a load change hits both sides alike
-        kin_times.append(_cpu_best(lambda: kinematics(FeatureContext(batch, specs), None), 1))
-        ref_times.append(_cpu_best(lambda: reference_kinematics(batch), 1))
+        kin_times.append(best_cpu(lambda: kinematics(FeatureContext(batch, specs), None), 1))
+        ref_times.append(best_cpu(lambda: reference_kinematics(batch), 1))
     kin, ref = min(kin_times) / n * 1e6, min(ref_times) / n * 1e6
     return emit("features", {
         "rows": n, "rows_per_s": n / seconds, "us_per_row": seconds / n * 1e6,
@@ -105,7 +95,7 @@ def measure_one_row(calls: int = 200, batch_rows: int = 4_000) -> dict:
     """One-row transforms (median CPU time over ``calls`` submissions), per-group one-row costs, and
     the same extractor's per-row cost on a ``batch_rows`` batch for scale."""
     sim, batch, extractor = _setup(batch_rows, seed=22)
-    per_row = _cpu_best(lambda: extractor.transform(batch), 3) / batch_rows
+    per_row = best_cpu(lambda: extractor.transform(batch), 3) / batch_rows
     ones = [fraudscore.read_batch(sim.data.slice(i, 1)) for i in range(calls)]
     for one in ones[:20]:
         extractor.transform(one)  # the same warm UA cache and IP tables as the batch
