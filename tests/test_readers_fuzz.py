@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from fraudscore.codes import Code
@@ -21,7 +21,7 @@ from fraudscore.schema import FIELDS, KIND_VOCABULARIES
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**80), max_value=2**80),
     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=40),
-    st.sampled_from(["", "NaN", "1e309", "2026-05-01T10:00:00+02:00", "::1", "999.1.1.1", "move", "\x00\ud7ff"]),
+    st.sampled_from(["", "NaN", "1e309", "2026-05-01T10:00:00+02:00", "::1", "999.1.1.1", "move", "\x00\ud7ff", "lone \ud800 surrogate"]),
 )
 anything = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
                         max_leaves=12)
@@ -64,7 +64,10 @@ def test_hostile_records_never_raise_and_keep_every_row_in_order(rows):
 @given(hostile_rows)
 def test_hostile_dataframes_never_raise(rows):
     dicts = [r for r in rows if isinstance(r, dict)]
-    frame = pd.json_normalize(dicts) if dicts else pd.DataFrame()
+    try:
+        frame = pd.json_normalize(dicts) if dicts else pd.DataFrame()
+    except UnicodeEncodeError:  # pandas' Arrow-backed str columns cannot hold a lone surrogate
+        assume(False)
     batch = from_pandas(frame)
     assert batch.n == len(dicts)
     _assert_well_formed(batch)
