@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fraudscore.fingerprint import fingerprint_batch, to_hex
 from fraudscore.io import from_records, read_batch
 from fraudscore.reasons import explain, reason_matrix
 from fraudscore.results import FAMILIES, Result, Results, result_at
@@ -31,17 +32,6 @@ from fraudscore.secret import get_secret
 from fraudscore.survey import SurveySpec
 
 __all__ = ["Scorer", "score"]
-
-
-def _hex(ids: np.ndarray) -> np.ndarray:
-    """uint64 keyed ids as 16-digit hex text; 0 (missing) as None."""
-    ids = np.asarray(ids, dtype=np.uint64)
-    # One hex dump of the big-endian bytes, cut into 16-character pieces: a handful of numpy
-    # calls whatever the row count (np.char.mod formats each id in a Python-level loop).
-    text = np.frombuffer(ids.astype(">u8").tobytes().hex().encode("ascii"), dtype="S16")
-    out = text.astype("U16").astype(object)
-    out[ids == 0] = None
-    return out
 
 
 def _reason_lists(explanation, rows: np.ndarray, n: int) -> np.ndarray:
@@ -216,7 +206,6 @@ class Scorer:
         """The one scoring pass: Results columns of ``batch`` (and every row's contributions
         when ``all_contributions``). ``lap(stage)`` is called as each stage ends."""
         from fraudscore.enrich.ip import IPDatabase
-        from fraudscore.fingerprint import fingerprint_batch
         from fraudscore.model import history_counts
 
         policy = self.reasons if reasons is None else self._check_reasons(reasons)
@@ -255,8 +244,8 @@ class Scorer:
             decision=decision,
             **{family: families[:, j] for j, family in enumerate(FAMILIES)},
             reasons=reason_lists,
-            device_id=_hex(fp.device_id),
-            link_id=_hex(fp.link_id),
+            device_id=to_hex(fp.device_id),
+            link_id=to_hex(fp.link_id),
             duplicate_count=np.asarray(duplicate, dtype=np.int64),
             model_version=np.full(n, self.model_version, dtype=object),
             error=batch.error_names(),

@@ -266,7 +266,8 @@ def test_the_development_key_warns_when_the_scorer_is_made_not_on_every_call(tra
 @given(data=st.data())
 def test_few_row_reason_lists_and_hex_ids_equal_the_general_ones(data):
     from fraudscore.reasons import explain, reason_matrix
-    from fraudscore.scorer import _FEW_ROWS, _few_reason_lists, _hex, _reason_lists
+    from fraudscore.fingerprint import to_hex
+    from fraudscore.scorer import _FEW_ROWS, _few_reason_lists, _reason_lists
 
     features = fraudscore.load_model().feature_names_
     n = data.draw(st.integers(0, _FEW_ROWS))
@@ -288,7 +289,7 @@ def test_few_row_reason_lists_and_hex_ids_equal_the_general_ones(data):
     assert [type(item["value"]) for lst in few for item in lst] == [float] * sum(map(len, few))
     ids = np.asarray(rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)) * (rng.random(n) < 0.7)
     expected = [None if v == 0 else format(int(v), "016x") for v in ids]
-    assert _hex(ids.astype(np.uint64)).tolist() == expected
+    assert to_hex(ids.astype(np.uint64)).tolist() == expected
 
 
 def test_a_lone_surrogate_is_scored_with_history_and_written_out(trained, fresh, tmp_path):
