@@ -58,7 +58,7 @@ _TEXT_FIELDS = tuple(f.name for f in FIELDS if f.dtype in ("string", "string_lis
 
 
 def _unencodable(values: np.ndarray) -> bool:
-    """Whether any text of an object array cannot be written as UTF-8 (one C-level check)."""
+    """Whether any text of ``values`` (texts and None) cannot be written as UTF-8 (one C-level check)."""
     try:
         "\x00".join(filter(None, values)).encode("utf-8")
     except UnicodeEncodeError:
@@ -89,21 +89,13 @@ def _replace_lone_surrogates(converted: dict) -> list:
         values = _text_values(column.data) if column is not None else None
         if values is None or not _unencodable(values):
             continue
-        bad = np.fromiter((isinstance(v, str) and _has_lone_surrogate(v) for v in values), dtype=bool,
+        bad = np.fromiter((isinstance(v, str) and _unencodable((v,)) for v in values), dtype=bool,
                           count=len(values))  # rare: only a batch that holds one pays this loop
         for i in np.flatnonzero(bad):
             values[i] = values[i].encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         rows = np.unique(column.data.row_ids()[bad]) if isinstance(column.data, Ragged) else np.flatnonzero(bad)
         found.append((name, rows.astype(np.int64)))
     return found
-
-
-def _has_lone_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 class SubmissionBatch:
