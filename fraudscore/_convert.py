@@ -443,8 +443,9 @@ def _clean_timestamp(values: list, f: Field) -> np.ndarray | None:
     return np.array(out, dtype=np.float64)
 
 
-def _clean_rows(values: list, max_items: int | None) -> tuple[list, list] | None:
-    """(non-empty rows, lengths) of a list field, or None for a wrong type or a list over the limit."""
+def _clean_events(values: list, max_items: int | None) -> tuple[list, list] | None:
+    """(every row's elements in one list, row lengths) of a list field, or None for a wrong type
+    or a list over the limit."""
     rows, lengths = [], []
     for v in values:
         if v is None:
@@ -455,7 +456,7 @@ def _clean_rows(values: list, max_items: int | None) -> tuple[list, list] | None
                 rows.append(v)
         else:
             return None
-    return rows, lengths
+    return (rows[0] if len(rows) == 1 else list(_chain(rows))), lengths
 
 
 def _ragged(flat: np.ndarray, lengths: list) -> Ragged:
@@ -466,46 +467,35 @@ def _ragged(flat: np.ndarray, lengths: list) -> Ragged:
     return Ragged(flat, offsets)
 
 
-def _clean_float_list(values: list, f: Field) -> Ragged | None:
-    parts = _clean_rows(values, f.max_items)
-    if parts is None:
-        return None
-    rows, lengths = parts
-    if not rows:
-        return _ragged(np.empty(0, dtype=np.float64), lengths)
+def _float_events(events: list, f: Field) -> np.ndarray | None:
     try:  # the bulk conversion of _py_float_list; what it refuses, from_python reads and flags
-        flat = np.fromiter(rows[0] if len(rows) == 1 else _chain(rows), dtype=np.float64, count=sum(lengths))
+        return np.fromiter(events, dtype=np.float64, count=len(events))
     except (TypeError, ValueError, OverflowError):
         return None
-    return _ragged(flat, lengths)
 
 
-def _clean_kind_list(values: list, f: Field) -> Ragged | None:
-    parts = _clean_rows(values, f.max_items)
-    if parts is None:
-        return None
-    rows, lengths = parts
-    if not rows:
-        return _ragged(np.empty(0, dtype=np.int8), lengths)
+def _kind_events(events: list, f: Field) -> np.ndarray | None:
     codes = _KIND_CODES[f.name]
-    events = rows[0] if len(rows) == 1 else list(_chain(rows))
     try:
         try:  # every kind known (a third cheaper than codes.get's default per event)
-            flat = np.fromiter(map(codes.__getitem__, events), dtype=np.int8, count=len(events))
+            return np.fromiter(map(codes.__getitem__, events), dtype=np.int8, count=len(events))
         except KeyError:  # an unknown kind: -1, as _py_kind_list codes it (a rule then reports it)
-            flat = np.fromiter(map(codes.get, events, itertools.repeat(-1)), dtype=np.int8, count=len(events))
+            return np.fromiter(map(codes.get, events, itertools.repeat(-1)), dtype=np.int8, count=len(events))
     except TypeError:  # an unhashable element
         return None
-    return _ragged(flat, lengths)
 
 
-def _clean_string_list(values: list, f: Field) -> Ragged | None:
-    parts = _clean_rows(values, f.max_items)
-    if parts is None:
-        return None
-    rows, lengths = parts
-    texts = _clean_string(rows[0] if len(rows) == 1 else list(_chain(rows)), f)
-    return None if texts is None else _ragged(texts, lengths)
+def _clean_list(convert_events):
+    """The clean converter of a list field whose elements ``convert_events(events, f)`` converts
+    (None when it flags any)."""
+    def clean(values: list, f: Field) -> Ragged | None:
+        parts = _clean_events(values, f.max_items)
+        if parts is None:
+            return None
+        events, lengths = parts
+        flat = convert_events(events, f)
+        return None if flat is None else _ragged(flat, lengths)
+    return clean
 
 
 def _clean_pair(values: list, f: Field) -> np.ndarray | None:
@@ -534,10 +524,10 @@ _CLEAN = {
     "int": _clean_number,
     "bool": _clean_bool,
     "int_pair": _clean_pair,
-    "string_list": _clean_string_list,
-    "float_list": _clean_float_list,
-    "likert_list": _clean_float_list,
-    "kind_list": _clean_kind_list,
+    "string_list": _clean_list(_clean_string),
+    "float_list": _clean_list(_float_events),
+    "likert_list": _clean_list(_float_events),
+    "kind_list": _clean_list(_kind_events),
     "timestamp": _clean_timestamp,
 }
 
