@@ -28,6 +28,7 @@ from fraudscore.schema import FIELD_BY_NAME, FIELDS, KIND_VOCABULARIES, SERIES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the hostile strategies (tests import in importlib mode)
 from test_readers_fuzz import anything, hostile_record, hostile_rows, typed_batch  # noqa: E402
+from test_scorer import _set  # noqa: E402  (a deep copy with one dotted path set)
 
 
 def _identical(a, b) -> bool:
@@ -109,17 +110,6 @@ def test_clean_simulated_records_take_the_value_by_value_path(monkeypatch):
 
 
 # --------------------------------------------------------------------------- clean types, findings
-
-def _set(record: dict, path: str, value) -> dict:
-    *parents, leaf = path.split(".")
-    d = record
-    for p in parents:
-        if not isinstance(d.get(p), dict):
-            d[p] = {}
-        d = d[p]
-    d[leaf] = value
-    return record
-
 
 def _edit(record: dict, path: str, fn) -> dict:
     *parents, leaf = path.split(".")
