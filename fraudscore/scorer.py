@@ -38,7 +38,7 @@ def _reason_lists(explanation, rows: np.ndarray, n: int) -> np.ndarray:
     """Object array of n per-row lists of {code, value}; rows not in ``rows`` get empty lists.
 
     ``explanation`` explains ``rows`` (ascending), in that order. Built by Arrow from the flat
-    arrays, so no Python runs per row.
+    arrays, so no Python runs per row; up to :data:`_FEW_ROWS` rows, directly.
     """
     if n <= _FEW_ROWS:
         return _few_reason_lists(explanation, rows, n)
