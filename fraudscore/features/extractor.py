@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from fraudscore.batch import SubmissionBatch
 from fraudscore.features._unique import factorization_cache
 from fraudscore.features.context import FeatureContext
-from fraudscore.features.registry import FAMILIES, groups
+from fraudscore.features.registry import FAMILIES, generation, groups
 from fraudscore.io import read_batch
 from fraudscore.survey import SurveySpec
 
@@ -24,9 +24,10 @@ _CONCAT_ROWS = 64
 
 
 @functools.lru_cache(maxsize=16)
-def _plan(families: tuple | None):
+def _plan(families: tuple | None, generation: int):
     """The groups of ``families`` (all when None), their feature names, and the matrix columns of
-    each consent gate: the same for every call, so worked out once per process."""
+    each consent gate: the same for every call until a group is registered (``generation``), so
+    worked out once."""
     families = families if families is not None else FAMILIES
     unknown = set(families) - set(FAMILIES)
     if unknown:
@@ -75,7 +76,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         return {s.survey_id: s for s in (self.surveys or ())}
 
     def _plan(self):
-        return _plan(tuple(self.families) if self.families is not None else None)
+        return _plan(tuple(self.families) if self.families is not None else None, generation())
 
     def _groups(self):
         return self._plan()[0]

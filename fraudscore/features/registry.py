@@ -46,6 +46,7 @@ class FeatureGroup:
 
 
 _GROUPS: dict[str, FeatureGroup] = {}
+_generation = 0  # bumped by every registration, so what is planned from the groups can be re-planned
 
 
 def register(name: str, family: str, consent: str, features: list[tuple[str, str]], fit: Callable | None = None):
@@ -55,7 +56,9 @@ def register(name: str, family: str, consent: str, features: list[tuple[str, str
 
     def decorate(compute: Callable) -> Callable:
         feats = tuple(Feature(f"{family}.{fname}", family, meaning, consent) for fname, meaning in features)
+        global _generation
         _GROUPS[name] = FeatureGroup(name, family, consent, feats, compute, fit)
+        _generation += 1
         return compute
 
     return decorate
@@ -76,6 +79,13 @@ def _load_families() -> None:
         scroll,
         timing,
     )
+
+
+def generation() -> int:
+    """How many registrations have happened (after loading the built-in families): a cache key for
+    anything derived from :func:`groups`."""
+    _load_families()
+    return _generation
 
 
 def groups() -> tuple[FeatureGroup, ...]:

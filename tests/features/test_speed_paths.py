@@ -220,3 +220,22 @@ def test_hostile_records_one_by_one_equal_the_batch(rows):
     batch = extractor.transform(from_records(rows))
     ones = [extractor.transform(from_records([r])) for r in rows]
     assert _same_bits(batch, np.vstack(ones) if ones else batch[:0])
+
+
+def test_a_group_registered_after_a_transform_is_planned_in(monkeypatch):
+    """The extractor's per-process plan of groups follows later registrations."""
+    import fraudscore
+    from fraudscore.features import registry
+    from fraudscore.features.extractor import FeatureExtractor
+
+    records = fraudscore.simulate(20, seed=3, output="records").records
+    before = FeatureExtractor(families=("timing",)).fit(records)
+    n_before = before.transform(records).shape[1]
+    # The new group leaves with the test, and the generation goes back to the one planned without it.
+    monkeypatch.setattr(registry, "_GROUPS", dict(registry._GROUPS))
+    monkeypatch.setattr(registry, "_generation", registry._generation)
+    registry.register("timing_test_extra", "timing", "none", [("test_extra", "a constant, for this test")])(
+        lambda ctx, state: {"timing.test_extra": np.ones(ctx.batch.n)})
+    after = FeatureExtractor(families=("timing",)).fit(records)
+    assert after.transform(records).shape[1] == n_before + 1
+    assert "timing.test_extra" in after.get_feature_names_out()
