@@ -46,10 +46,20 @@ _ASCII_LETTER = (_SCRIPT_OF_LEAD == _LATIN) & (np.arange(256) < 128)
 _MIN_LETTERS = 5  # fewer letters than this say nothing about letter statistics
 
 
-#: Byte value -> indicator columns summed per row by one matrix product with the row's byte
-#: histogram: ASCII letter, vowel, classified script, then one column per script class.
+#: Byte value -> indicator columns of the per-row counts: ASCII letter, vowel, classified script,
+#: then one column per script class. Bytes fall into few distinct combinations of these, so each
+#: byte gets the code of its combination, one bincount counts codes per row, and one small matrix
+#: product turns code counts into the columns (integer sums of integers: exact in any order).
 _BYTE_CLASSES = np.column_stack([_ASCII_LETTER, _VOWELS, _SCRIPT_OF_LEAD > 0]
-                                + [_SCRIPT_OF_LEAD == s for s in range(1, _HANGUL + 1)]).astype(np.float64)
+                                + [_SCRIPT_OF_LEAD == s for s in range(1, _HANGUL + 1)])
+_COMBOS, _COMBO_OF_BYTE = np.unique(_BYTE_CLASSES, axis=0, return_inverse=True)
+_COMBO_OF_BYTE = _COMBO_OF_BYTE.reshape(-1).astype(np.intp)
+_COMBO_COLUMNS = _COMBOS.astype(np.float64)
+#: c * log2(c) for byte counts c < _CLOGC_SIZE (0 for c = 0); larger counts (a row with that many
+#: equal bytes) are computed directly.
+_CLOGC_SIZE = 4096
+with np.errstate(divide="ignore", invalid="ignore"):
+    _CLOGC = np.nan_to_num(np.arange(_CLOGC_SIZE, dtype=np.float64) * np.log2(np.arange(_CLOGC_SIZE)))
 _PY_ENCODE = 16  # up to this many texts are encoded by Python rather than through an Arrow array
 _HIST_ROWS = 512  # rows per histogram block: 512 x 256 counts (1 MB) stay in cache
 
@@ -97,9 +107,11 @@ def text(ctx: FeatureContext, state) -> dict:
     total = row_bytes.astype(np.float64)
     entropy = np.zeros(n)
     classes = np.zeros((n, _BYTE_CLASSES.shape[1]))
-    # A byte histogram per row, in blocks of rows: its non-zero cells in row-major order are
-    # np.unique's sorted (row, byte) keys, and one matrix product with _BYTE_CLASSES counts
-    # letters, vowels and scripts (integer sums of integers: exact in any order).
+    combo = _COMBO_OF_BYTE[data]
+    # Per block of rows: a dense byte histogram per row gives the entropy as
+    # log2(N) - sum(c log2 c) / N (c: count of each byte value, N: the row's bytes), with c log2 c
+    # from a table over every cell (a gather and a row sum: cheaper than finding the non-zero
+    # cells); a histogram of combination codes gives the letter, vowel and script counts.
     for lo in range(0, n, _HIST_ROWS):
         hi = min(lo + _HIST_ROWS, n)
         a, z = offsets[lo], offsets[hi]
@@ -107,11 +119,16 @@ def text(ctx: FeatureContext, state) -> dict:
             continue
         local_rows = np.repeat(np.arange(hi - lo), row_bytes[lo:hi])
         hist = np.bincount(local_rows * 256 + data[a:z], minlength=(hi - lo) * 256)
-        cells = np.flatnonzero(hist)
-        rows = cells // 256
-        p = hist[cells] / total[lo:hi][rows]
-        entropy[lo:hi] = np.bincount(rows, weights=-p * np.log2(p), minlength=hi - lo)
-        classes[lo:hi] = hist.reshape(-1, 256).astype(np.float64) @ _BYTE_CLASSES
+        if hist.max() < _CLOGC_SIZE:
+            clogc = _CLOGC[hist]
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                clogc = np.nan_to_num(hist * np.log2(hist))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            block = np.log2(total[lo:hi]) - clogc.reshape(-1, 256).sum(axis=1) / total[lo:hi]
+        entropy[lo:hi] = np.maximum(block, 0.0)  # one repeated byte: 0, not a rounding of it below
+        per_combo = np.bincount(local_rows * len(_COMBOS) + combo[a:z], minlength=(hi - lo) * len(_COMBOS))
+        classes[lo:hi] = per_combo.reshape(-1, len(_COMBOS)) @ _COMBO_COLUMNS
     letters, vowels, classified = classes[:, 0], classes[:, 1], classes[:, 2]
     foreign = classified - classes[np.arange(n), 2 + _expected_script(ctx)]  # expected script >= 1
     repeats = np.zeros(n)
