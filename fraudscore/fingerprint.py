@@ -52,6 +52,8 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import struct
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -551,12 +553,16 @@ def _take_info(info, rows: np.ndarray):
 def fingerprint_batch(batch, *, ip=None, secret: str | bytes | None = None) -> Fingerprints:
     """:func:`fingerprint` of a :class:`fraudscore.batch.SubmissionBatch`.
 
+    A batch of one (``Scorer.score_one``) goes through :func:`_fingerprint_one`: the same ids.
+
     Parameters
     ----------
     batch : SubmissionBatch
     ip, secret
         As for :func:`fingerprint`.
     """
+    if len(batch) == 1:
+        return _fingerprint_one(batch, ip, secret)
     names = set(DEVICE_FIELDS) | set(LINK_FIELDS) | {"network.ip", "device.cookie_id", "device.user_agent"}
     columns = {name: batch.column(name) for name in names}
     columns["consent.usage"] = batch.consent_usage
@@ -565,3 +571,138 @@ def fingerprint_batch(batch, *, ip=None, secret: str | bytes | None = None) -> F
     factorized = {name: batch.factorized(name) for name in names & (_STRING_FIELDS | _LIST_FIELDS)} \
         if len(batch) > _SMALL else None
     return _fingerprint(columns, ip, secret, factorized, consent_blanked=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# One row: the same ids with plain Python integers.
+
+_M64 = (1 << 64) - 1
+_GOLDEN_INT = int(_GOLDEN)
+_MULTIPLIER_INT = int(_MULTIPLIER)
+_PACK_FLOAT = struct.Struct("=d").pack  # native order, as numpy's view of float64 as bytes
+_DEVICE_INDEX = {name: i for i, name in enumerate(DEVICE_FIELDS)}
+_LINK_AT = tuple(_DEVICE_INDEX[name] for name in LINK_FIELDS)
+#: DEVICE_FIELDS as (name, kind): 0 text, 1 number, 2 screen pair, 3 list of texts.
+_ONE_ROW_PLAN = tuple((name, 0 if name in _STRING_FIELDS else 3 if name in _LIST_FIELDS
+                       else 2 if name == "device.screen" else 1) for name in DEVICE_FIELDS)
+
+
+def _mix_int(x: int) -> int:
+    """:func:`_mix` of one value as a Python int."""
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _M64
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
+def _combine_int(parts) -> int:
+    """:func:`_combine` of one row (Horner's form, the same value mod 2**64)."""
+    h = _SEED
+    for part in parts:
+        h = (h * _MULTIPLIER_INT + part) & _M64
+    return _mix_int(h)
+
+
+def _fingerprint_one(batch, ip, secret) -> Fingerprints:
+    """:func:`fingerprint_batch` of a batch of one row: the same ids (property-tested).
+
+    The general path's numpy calls (a few hundred for one row) are fixed costs several times the
+    hashing itself; here every value to hash goes into one SipHash call per key, and the field
+    hashes are combined as Python integers, with the arithmetic of :func:`_combine`,
+    :func:`_ragged_rows` and :func:`_keyed_final` (uint64 wrap-around as ``& _M64``).
+    """
+    zero = np.zeros(1, np.uint64)
+    if not batch.consent_usage[0]:
+        return Fingerprints(zero, zero.copy(), np.zeros(1, np.int8), zero.copy())
+    key = get_secret(secret)
+    attribute_key = _derived_key(key, "fingerprint.attribute")
+    items: list = []  # texts and 8-byte numbers to hash, in one call
+    fields: list = []  # per DEVICE_FIELDS: index into items (-1 missing), or (indices, length) of a list
+    present = 0
+    for name, kind in _ONE_ROW_PLAN:
+        column = batch.column(name)
+        if kind == 3:
+            values = column.values.tolist()  # one row: every element is this row's
+            at = []
+            for v in values:
+                if v is None:
+                    at.append(-1)
+                else:
+                    at.append(len(items))
+                    items.append(v)
+            fields.append((at, len(values)))
+            present += len(values) > 0
+            continue
+        if kind == 0:
+            v = column[0]
+            if v is None:
+                fields.append(-1)
+                continue
+            present += v != ""
+        else:
+            if kind == 2:
+                w, h = column[0].tolist()
+                # np.fmax / np.fmin: a NaN side gives the other side.
+                if w != w:
+                    w = h
+                elif h != h:
+                    h = w
+                x = max(w, h) * 2.0**20 + min(w, h)
+            else:
+                x = float(column[0])
+            if x != x:
+                fields.append(-1)
+                continue
+            v = _PACK_FLOAT(x + 0.0).rstrip(b"\0")  # -0.0 -> 0.0; numpy's S8 drops trailing NULs
+            present += 1
+        fields.append(len(items))
+        items.append(v)
+    ua = batch.column("device.user_agent")[0]
+    ua_at = len(items)
+    items.append(_ua_word(ua))
+    # Disambiguator: the /24 or /48 network; the cookie when there is no usable address.
+    if ip is None:
+        from fraudscore.enrich.ip import IPDatabase
+
+        ip = IPDatabase.default().lookup(batch.column("network.ip"))
+    anchor, disambiguator, cookie_at = 0, 0, -1
+    if ip.valid[0] and not ip.is_private[0]:
+        anchor, disambiguator = 1, int(ip.network[0])
+    else:
+        cookie = batch.column("device.cookie_id")[0]
+        if cookie is not None:
+            anchor, cookie_at = (2 if cookie != "" else 0), len(items)
+            items.append(cookie)
+    hashes = _siphash_unique(np.array(items, dtype=object), attribute_key).tolist()
+    hashes.append(0)  # index -1: a missing value hashes to 0
+    parts = []
+    for spec in fields:
+        if spec.__class__ is int:
+            parts.append(hashes[spec])
+        else:  # _ragged_rows of one row
+            at, length = spec
+            total = 0
+            for position, i in enumerate(at):
+                total += _mix_int(hashes[i] ^ ((position * _GOLDEN_INT) & _M64))
+            parts.append(_mix_int((total & _M64) ^ length))
+    if present < MIN_ATTRIBUTES:
+        return Fingerprints(zero, zero.copy(), np.zeros(1, np.int8), zero.copy())
+    device = _combine_int(parts) or 1
+    block = _combine_int([parts[i] for i in _LINK_AT] + [hashes[ua_at]])
+    link = 0
+    if anchor:
+        if cookie_at >= 0:
+            disambiguator = hashes[cookie_at]
+        digest = _combine_int((block, disambiguator, anchor)).to_bytes(8, sys.byteorder).rstrip(b"\0")
+        link = int(_siphash_unique(np.array([digest], dtype=object), _derived_key(key, "link"))[0]) or 1
+    return Fingerprints(np.array([device], np.uint64), np.array([link], np.uint64),
+                        np.array([anchor if link else 0], np.int8), np.array([block or 1], np.uint64))
+
+
+def _ua_word(ua) -> str:
+    """The text :func:`_ua_block` hashes for one user agent (``None``: the unknown row's)."""
+    from fraudscore.enrich.ua import _FIELDS, _UNKNOWN_ROW, default_parser
+
+    row = default_parser().parse_one(ua) if ua is not None else _UNKNOWN_ROW
+    return "\x1f".join([row[_FIELDS.index(f)] for f in UA_LINK_FIELDS])

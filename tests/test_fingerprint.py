@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -494,3 +496,70 @@ def test_ids_equal_their_definition_one_row_at_a_time_and_on_hostile_rows():
     for k in (1, 2, 7, 120):  # one-row and small paths, and a larger batch
         for start in range(0, len(records), max(k, 30)):
             _assert_matches_reference(from_records(records[start:start + k]))
+
+
+# --------------------------------------------------------------------------- the one-row path
+
+_DEVICE_PATHS = sorted(set(DEVICE_FIELDS) | {"network.ip", "device.cookie_id", "consent.usage", "device"})
+_ODD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8), st.sampled_from(["", "\ud800", "x" * 5_000, "é", "10.0.0.1", "::1", "8.8.8.8", "Europe/Paris"]),
+    st.lists(st.one_of(st.none(), st.text(max_size=4), st.sampled_from(["", "\udfff", "en-US"]), st.floats()),
+             max_size=4),
+    st.lists(st.one_of(st.none(), st.floats(0, 5000)), min_size=2, max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+
+
+@functools.lru_cache(maxsize=1)
+def _records() -> tuple:
+    from fraudscore.simulation import simulate
+
+    return tuple(simulate(60, seed=29, output="records").records)
+
+
+def _general(batch, secret):
+    """fingerprint_batch's general path (the one batches of more than one row take)."""
+    from fraudscore.fingerprint import LINK_FIELDS, _fingerprint
+
+    names = set(DEVICE_FIELDS) | set(LINK_FIELDS) | {"network.ip", "device.cookie_id", "device.user_agent"}
+    columns = {name: batch.column(name) for name in names}
+    columns["consent.usage"] = batch.consent_usage
+    return _fingerprint(columns, None, secret, None, consent_blanked=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_one_row_ids_equal_the_general_path_on_broken_devices(data):
+    """A batch of one takes the Python-integer path; it must give the general path's ids, bit for bit,
+    whatever the device fields hold (missing, NaN, wrong types, huge or lone-surrogate texts)."""
+    import copy
+
+    from fraudscore.io import from_records
+
+    record = copy.deepcopy(data.draw(st.sampled_from(_records())))
+    for _ in range(data.draw(st.integers(0, 5))):
+        *parents, leaf = data.draw(st.sampled_from(_DEVICE_PATHS)).split(".")
+        node = record
+        for key in parents:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[leaf] = data.draw(_ODD_VALUES)
+    batch = from_records([record])
+    one, general = fingerprint_batch(batch, secret=SECRET), _general(batch, SECRET)
+    for name in ("device_id", "link_id", "link_anchor", "block_id"):
+        assert getattr(one, name).dtype == getattr(general, name).dtype
+        np.testing.assert_array_equal(getattr(one, name), getattr(general, name), err_msg=name)
+
+
+@pytest.mark.parametrize("screen", [[None, 500], [500, None], [None, None], [844, 390], [390, 844], [0, 5], "x"])
+def test_one_row_ids_equal_the_general_path_with_half_missing_screens(screen):
+    """np.fmax / np.fmin take the present side of a pair with one NaN: the one-row path does too."""
+    import copy
+
+    from fraudscore.io import from_records
+
+    record = copy.deepcopy(_records()[0])
+    record["device"]["screen"] = screen
+    batch = from_records([record])
+    one, general = fingerprint_batch(batch, secret=SECRET), _general(batch, SECRET)
+    assert one.device_id[0] == general.device_id[0] != 0
