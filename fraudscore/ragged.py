@@ -195,7 +195,7 @@ class Ragged:
 
         Two-pass (subtract the row mean first), so large offsets such as epoch times lose no
         precision. ``mean``: the rows' :meth:`means` of the same values, when the caller has
-        them already (not computed again).
+        them already (not computed again). :meth:`means_stds` is the faster route to both.
         """
         v = self._vals(values)
         mean = self.means(v) if mean is None else mean
@@ -204,6 +204,32 @@ class Ragged:
         with np.errstate(invalid="ignore", divide="ignore"):
             var = self.sums(centred * centred) / (lengths - ddof)
         return np.where(lengths > ddof, np.sqrt(np.maximum(var, 0.0)), np.nan)
+
+    def means_stds(self, values: np.ndarray | None = None, ddof: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Mean (NaN for empty rows) and standard deviation (NaN under ``ddof + 1`` values) per row.
+
+        Equal to :meth:`means` and :meth:`stds` up to rounding, faster: from the sums of the values and of their squares (two passes over the values, not five),
+        as ``k * sum(x^2) - sum(x)^2``; rows where that difference cancels to within 1e-6 of its
+        terms (a spread small against the values, e.g. epoch times, and constant rows) are redone
+        by subtracting the row mean first, so large offsets lose no precision. For whole numbers
+        (pixels, milliseconds) the sums are exact and so is a zero spread.
+        """
+        v = self._vals(values).astype(np.float64, copy=False)
+        lengths = self.lengths
+        k = lengths.astype(np.float64)
+        total = self.sums(v)
+        squares = self.sums(v * v)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            mean = np.where(lengths > 0, total / k, np.nan)
+            spread = k * squares - total * total
+            var = np.maximum(spread, 0.0) / (k * (k - ddof))
+            redo = (spread <= 1e-6 * k * squares) & (lengths > ddof)
+            if redo.any():
+                part = Ragged(v, self.offsets).take(np.flatnonzero(redo))
+                centred = part.values - np.repeat(mean[redo], part.lengths)
+                var[redo] = part.sums(centred * centred) / (k[redo] - ddof)
+            sd = np.where(lengths > ddof, np.sqrt(var), np.nan)
+        return mean, sd
 
     def nanmeans(self, values: np.ndarray | None = None) -> np.ndarray:
         """Mean of the finite values per row (NaN when a row has none)."""

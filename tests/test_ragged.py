@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fraudscore.ragged import Ragged
 
@@ -76,3 +78,39 @@ def test_diff_stays_inside_rows():
 def test_stds_keep_precision_on_large_offsets():
     r = _r([[1e12 + 1, 1e12 + 2, 1e12 + 3]])
     assert r.stds()[0] == pytest.approx(np.std([1.0, 2.0, 3.0]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.integers(-10**6, 10**6).map(float),
+                                   st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)), max_size=12),
+                max_size=8),
+       st.sampled_from([0.0, 1e12, -3e9]), st.integers(0, 1))
+def test_means_stds_match_two_pass_numpy(rows, offset, ddof):
+    # One-pass sums with a two-pass redo where the spread cancels: numpy's two-pass answer to
+    # rounding, on small spreads over large offsets (epoch times) and constant rows too.
+    rows = [[x + offset for x in row] for row in rows]
+    mean, sd = _r(rows).means_stds(ddof=ddof)
+    for i, row in enumerate(rows):
+        a = np.array(row)
+        if len(row) == 0:
+            assert np.isnan(mean[i]) and np.isnan(sd[i])
+            continue
+        assert mean[i] == pytest.approx(a.mean(), rel=1e-12, abs=1e-9)
+        if len(row) <= ddof:
+            assert np.isnan(sd[i])
+        else:
+            assert sd[i] == pytest.approx(np.std(a, ddof=ddof), rel=1e-6, abs=1e-13 * max(1.0, np.abs(a).max()))
+
+
+def test_means_stds_constant_whole_numbers_give_exactly_zero():
+    mean, sd = _r([[100.0] * 7, [53.0, 53.0], [1e12 + 5] * 3]).means_stds()
+    assert sd.tolist() == [0.0, 0.0, 0.0] and mean.tolist() == [100.0, 53.0, 1e12 + 5]
+
+
+def test_means_stds_equal_means_and_two_pass_stds_to_rounding():
+    rng = np.random.default_rng(3)
+    r = Ragged.from_lengths(rng.normal(1e4, 300, 5_000).round(), rng.multinomial(5_000, np.ones(400) / 400))
+    mean, sd = r.means_stds(ddof=1)
+    np.testing.assert_array_equal(np.isnan(sd), np.isnan(r.stds(ddof=1)))
+    np.testing.assert_allclose(mean, r.means(), rtol=1e-14)
+    np.testing.assert_allclose(sd, r.stds(ddof=1), rtol=1e-9)

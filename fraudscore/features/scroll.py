@@ -21,8 +21,7 @@ __all__: list[str] = []
 
 def _cv(r: Ragged, values: np.ndarray) -> np.ndarray:
     """Population SD / mean of ``values`` per row of ``r``'s layout (NaN with < 2 values or mean 0)."""
-    mean = r.means(values)
-    sd = r.stds(values, mean=mean)
+    mean, sd = r.means_stds(values)
     with np.errstate(invalid="ignore", divide="ignore"):
         cv = sd / mean
     return np.where((r.lengths >= 2) & (mean > 0), cv, np.nan)
