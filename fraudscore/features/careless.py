@@ -94,6 +94,8 @@ def likert_matrix(likert: Ragged, n_items: int) -> np.ndarray:
     -------
     ndarray of shape (n, n_items), float64
     """
+    if len(likert.values) == len(likert) * n_items and (likert.lengths == n_items).all():
+        return likert.values.reshape(len(likert), n_items).copy()  # every row complete: already row-major
     out = np.full((len(likert), n_items), np.nan)
     position = likert.position()
     keep = position < n_items

@@ -113,6 +113,13 @@ def test_likert_matrix_pads_and_truncates():
     np.testing.assert_array_equal(careless.likert_matrix(likert, 4), [
         [1, 2, 3, nan], [nan] * 4, [4, 5, nan, nan], [nan, 1, 2, 3]])
 
+    # Every row complete (the usual case) takes the reshape route: same matrix, its own memory.
+    complete = Ragged.from_lengths(np.array([1, 2, nan, 4, 5, 3.0]), np.array([3, 3]))
+    matrix = careless.likert_matrix(complete, 3)
+    np.testing.assert_array_equal(matrix, [[1, 2, nan], [4, 5, 3]])
+    matrix[0, 0] = 9
+    assert complete.values[0] == 1
+
 
 def test_fitted_evenodd_recodes_reverse_keyed_items_and_follows_scale_order():
     spec = SurveySpec("s", likert_points=5, n_likert=4, scales=((0, 2), (1, 3)), reverse_keyed=(2, 3))
