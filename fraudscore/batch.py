@@ -218,6 +218,27 @@ class SubmissionBatch:
             out[r] = "; ".join(texts)
         return out
 
+    def rows(self, start: int, stop: int) -> "SubmissionBatch":
+        """Rows ``start`` to ``stop`` (exclusive) as a batch of their own, in order.
+
+        For splitting work into chunks: columns are views, list columns share the values of
+        this batch between their offsets, issues keep their rows (renumbered from 0).
+        """
+        start, stop = max(0, min(start, self.n)), max(0, min(stop, self.n))
+        stop = max(start, stop)
+        columns = {name: data[start:stop] for name, data in self._columns.items()}
+        lists = {}
+        for name, ragged in self._lists.items():
+            a, z = ragged.offsets[start], ragged.offsets[stop]
+            lists[name] = Ragged(ragged.values[a:z], ragged.offsets[start:stop + 1] - a)
+        issues = []
+        for issue in self.issues:
+            inside = issue.rows[(issue.rows >= start) & (issue.rows < stop)]
+            if len(inside):
+                issues.append(Issue(issue.code, issue.field, inside - start, issue.detail))
+        return SubmissionBatch(columns, lists, self.error[start:stop], self.warnings[start:stop], tuple(issues),
+                               self.unknown_fields, self.source_row[start:stop])
+
     def equals(self, other: "SubmissionBatch") -> bool:
         """Same data, codes and warnings (NaN equals NaN); for tests of reader equivalence."""
         if self.n != other.n or not np.array_equal(self.error, other.error):

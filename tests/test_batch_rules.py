@@ -287,3 +287,19 @@ def test_a_lone_surrogate_in_any_text_is_replaced_and_flagged_not_allowed_to_los
     assert list(b.column("answers.text").values[:2]) == ["\ufffd hi", "ok \U0001F600"]  # a pair is one character
     assert "INVALID_UNICODE" in only(b)
     assert all(not w for w in b.warning_names()[1:])
+
+
+def test_rows_of_a_batch_equal_reading_those_records_alone():
+    import fraudscore
+
+    sim = fraudscore.simulate(40, seed=3, output="records")
+    records = sim.records
+    records[5] = {**records[5], "network": {"ip": "not an ip"}}  # an issue inside the chunk
+    records[30] = {**records[30], "submitted_at": "yesterday"}  # and one outside it
+    whole = fraudscore.read_batch(records)
+    part = whole.rows(4, 12)
+    alone = fraudscore.read_batch(records[4:12])
+    assert part.equals(alone)
+    assert part.messages().tolist() == alone.messages().tolist()
+    assert part.source_row.tolist() == list(range(4, 12))
+    assert whole.rows(38, 99).n == 2 and whole.rows(10, 10).n == 0
