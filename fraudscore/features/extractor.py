@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -18,6 +21,9 @@ from fraudscore.survey import SurveySpec
 
 __all__ = ["FeatureExtractor"]
 
+#: A batch is split across threads only in chunks of at least this many rows: below it the
+#: thread hand-off and the per-chunk fixed costs (~1 ms) outweigh what a second core gives.
+_MIN_CHUNK_ROWS = 8_192
 #: Up to this many rows the matrix is assembled by one concatenation of the groups' columns
 #: instead of one strided column copy per feature (~100 numpy calls, a fifth of a one-row call).
 _CONCAT_ROWS = 64
@@ -57,6 +63,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         Specs of the surveys to be scored (matched on ``survey_id``).
     families : sequence of str, optional
         Feature families to compute (default: all of ``FAMILIES``).
+    n_jobs : int, optional
+        Threads for ``transform`` of a large batch (contiguous row chunks of at least 8,192
+        rows, computed concurrently: numpy releases the GIL in its loops). None or 1: one thread;
+        -1: one per CPU. The matrix is the same whatever the number.
 
     Attributes
     ----------
@@ -67,9 +77,13 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         Output column names, in order.
     """
 
-    def __init__(self, surveys=None, families=None) -> None:
+    #: Class default, so that extractors pickled before the parameter existed load with it.
+    n_jobs = None
+
+    def __init__(self, surveys=None, families=None, n_jobs=None) -> None:
         self.surveys = surveys
         self.families = families
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ helpers
     def _specs(self) -> dict[str, SurveySpec]:
@@ -113,6 +127,21 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         if not hasattr(self, "states_"):  # check_is_fitted's generic attribute scan costs more
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first.")
         batch = self._batch(X)
+        bounds = _chunk_bounds(batch.n, _threads(self.n_jobs))
+        if len(bounds) <= 2:
+            return self._transform(batch, history, ip)
+        out = np.empty((batch.n, self._plan()[3]), dtype=np.float32)
+
+        def run(lo: int, hi: int) -> None:
+            out[lo:hi] = self._transform(batch.rows(lo, hi), _rows_of(history, lo, hi), _rows_of(ip, lo, hi))
+
+        with ThreadPoolExecutor(max_workers=len(bounds) - 1, thread_name_prefix="fraudscore-features") as pool:
+            for done in [pool.submit(run, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]:
+                done.result()  # re-raises a chunk's exception here
+        return out
+
+    def _transform(self, batch: SubmissionBatch, history, ip) -> np.ndarray:
+        """:meth:`transform` of one batch in this thread."""
         ctx = FeatureContext(batch, self._specs(), history, ip=ip)
         chosen, names, gated, n_features = self._plan()
         states = self.states_
@@ -143,3 +172,27 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         """Names of the output columns."""
         check_is_fitted(self, "feature_names_out_")
         return self.feature_names_out_.copy()
+
+
+def _threads(n_jobs) -> int:
+    """scikit-learn's reading of ``n_jobs``: None -> 1, -1 -> every CPU, -2 -> all but one, ..."""
+    if n_jobs is None:
+        return 1
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs == 0 has no meaning; use None or 1 for one thread, -1 for every CPU")
+    return max(1, n_jobs if n_jobs > 0 else (os.cpu_count() or 1) + 1 + n_jobs)
+
+
+def _chunk_bounds(n: int, threads: int) -> list[int]:
+    """Row bounds of at most ``threads`` near-equal chunks of at least ``_MIN_CHUNK_ROWS`` rows."""
+    chunks = max(1, min(threads, n // _MIN_CHUNK_ROWS))
+    return [n * i // chunks for i in range(chunks + 1)]
+
+
+def _rows_of(info, lo: int, hi: int):
+    """Rows ``lo:hi`` of a per-row dataclass of arrays (HistoryCounts, IPInfo); None stays None."""
+    if info is None:
+        return None
+    return dataclasses.replace(info, **{f.name: getattr(info, f.name)[lo:hi] for f in dataclasses.fields(info)
+                                        if isinstance(getattr(info, f.name), np.ndarray)})

@@ -70,3 +70,32 @@ def test_every_feature_is_documented_with_a_known_family_and_consent():
     for f in features():
         assert f.family in FAMILIES and f.consent in ("none", "usage", "analytics") and f.meaning
         assert f.name.startswith(f.family + ".")
+
+
+def test_threads_split_a_batch_into_chunks_with_the_same_matrix(fitted, simulated, monkeypatch):
+    # Chunks of 64 rows here (8,192 in use), so 300 rows run as 3 or 4 threads' chunks; the
+    # history counts and IP facts handed in are split with the rows.
+    from fraudscore.enrich.ip import IPDatabase
+    from fraudscore.features import extractor as extractor_module
+    from fraudscore.history import MemoryStore
+    from fraudscore.model import history_counts
+
+    batch = read_batch(simulated)
+    counts = history_counts(batch, MemoryStore(secret="threads-test-secret-0123456789"))
+    ip = IPDatabase.default().lookup(batch.column("network.ip"))
+    one = fitted.transform(batch, history=counts, ip=ip)
+    monkeypatch.setattr(extractor_module, "_MIN_CHUNK_ROWS", 64)
+    for n_jobs in (3, 4, -1):
+        threaded = clone(fitted).set_params(n_jobs=n_jobs).fit(simulated)
+        assert extractor_module._chunk_bounds(batch.n, extractor_module._threads(n_jobs))[-1] == batch.n
+        np.testing.assert_array_equal(threaded.transform(batch, history=counts, ip=ip).view(np.uint32),
+                                      one.view(np.uint32))
+    with pytest.raises(ValueError, match="n_jobs"):
+        clone(fitted).set_params(n_jobs=0).fit(simulated).transform(simulated)
+
+
+def test_an_extractor_pickled_before_n_jobs_existed_still_works(fitted, simulated):
+    old = clone(fitted).fit(simulated)
+    del old.__dict__["n_jobs"]  # as unpickled from a model saved before the parameter
+    assert old.get_params()["n_jobs"] is None
+    np.testing.assert_array_equal(old.transform(simulated[:3]), fitted.transform(simulated[:3]))
