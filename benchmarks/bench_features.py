@@ -127,6 +127,21 @@ def measure_one_row(calls: int = 200, batch_rows: int = 4_000) -> dict:
     })
 
 
+def measure_threads(n: int = 100_000, repeat: int = 3) -> dict:
+    """Wall-clock rows/s of one ``transform`` in one thread and with ``n_jobs=2`` (row chunks in
+    two threads), alternated, best of ``repeat``; the two matrices must be identical. Reported, not
+    gated: what a second core gives depends on what else the machine runs."""
+    sim, batch, extractor = _setup(n)
+    threaded = FeatureExtractor(surveys=[sim.survey], n_jobs=2).fit(batch)
+    np.testing.assert_array_equal(threaded.transform(batch).view(np.uint32), extractor.transform(batch).view(np.uint32))
+    one, two = [], []
+    for _ in range(repeat):
+        one.append(best_of(lambda: extractor.transform(batch), 1))
+        two.append(best_of(lambda: threaded.transform(batch), 1))
+    return emit("features_threads", {"rows": n, "rows_per_s_1_thread": n / min(one),
+                                     "rows_per_s_2_threads": n / min(two), "speedup": min(one) / min(two)})
+
+
 @functools.lru_cache(maxsize=None)
 def _pair() -> tuple[dict, dict]:
     small, large = (1_000, 4_000) if quick_mode() else (20_000, 100_000)
@@ -155,4 +170,5 @@ def test_one_row_transform_fits_a_budget_of_reference_calls():
 if __name__ == "__main__":
     measure(20_000)
     measure(100_000)
+    measure_threads(100_000)
     measure_one_row(300)
