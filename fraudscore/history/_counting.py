@@ -22,6 +22,7 @@ __all__ = [
     "WINDOWS",
     "DISTINCT",
     "COLUMNS",
+    "DISTINCT_COLUMN",
     "events_of_rows",
     "count_history",
 ]
@@ -184,11 +185,17 @@ def _older_by_lexsort(ev_rank, ev_t, q_rank, q_limit) -> np.ndarray:
     return out
 
 
-def _counts_one_origin(rows: np.ndarray, events: dict[str, np.ndarray], batch: int) -> np.ndarray:
+#: Column of each distinct count, by the kind whose key groups it.
+DISTINCT_COLUMN = {kind: len(KINDS) * len(WINDOWS) + i for i, (_, kind, _) in enumerate(DISTINCT)}
+
+
+def _counts_one_origin(rows: np.ndarray, events: dict[str, np.ndarray], batch: int, kinds) -> np.ndarray:
     """Counts for rows stored by ``batch``, from events of batches <= ``batch``."""
     out = np.zeros((len(rows), len(COLUMNS)), np.int64)
-    distinct_col = {kind: len(KINDS) * len(WINDOWS) + i for i, (_, kind, _) in enumerate(DISTINCT)}
+    distinct_col = DISTINCT_COLUMN
     for k, kind in enumerate(KINDS):
+        if kind not in kinds:
+            continue
         ev = events[kind]
         current = (ev["seq"] >> 32) == batch
         n_mine = int(current.sum())
@@ -225,7 +232,8 @@ def _counts_one_origin(rows: np.ndarray, events: dict[str, np.ndarray], batch: i
     return out
 
 
-def count_history(rows: np.ndarray, stored: dict[str, np.ndarray], new: np.ndarray, cutoff_ms: int) -> np.ndarray:
+def count_history(rows: np.ndarray, stored: dict[str, np.ndarray], new: np.ndarray, cutoff_ms: int,
+                  kinds=KINDS) -> np.ndarray:
     """Prior counts for each row of a batch.
 
     Parameters
@@ -238,6 +246,8 @@ def count_history(rows: np.ndarray, stored: dict[str, np.ndarray], new: np.ndarr
         Rows this call added (their events are not in ``stored``).
     cutoff_ms : int
         Events with ``t <= cutoff_ms`` are past retention and invisible, as if purged.
+    kinds : sequence of str
+        Kinds to count (``stored`` needs only these); the other kinds' columns are 0.
 
     Returns
     -------
@@ -246,7 +256,7 @@ def count_history(rows: np.ndarray, stored: dict[str, np.ndarray], new: np.ndarr
     added = rows[new]
     added = added[np.argsort(added["seq"])]  # position order: what _counts_one_origin expects
     events = {}
-    for kind in KINDS:
+    for kind in kinds:
         ev = _Columns.concat([_Columns.of(stored[kind]), _Columns.of(events_of_rows(added, kind))])
         events[kind] = ev[ev["t"] > cutoff_ms]
     out = np.zeros((len(rows), len(COLUMNS)), np.int64)
@@ -256,5 +266,5 @@ def count_history(rows: np.ndarray, stored: dict[str, np.ndarray], new: np.ndarr
         mine = origin == batch
         visible = {k: ev if len(ev) == 0 or (ev["seq"].max() >> 32) <= batch else ev[(ev["seq"] >> 32) <= batch]
                    for k, ev in events.items()}
-        out[mine] = _counts_one_origin(rows[mine], visible, int(batch))
+        out[mine] = _counts_one_origin(rows[mine], visible, int(batch), kinds)
     return out

@@ -125,7 +125,17 @@ class HistoryStore(abc.ABC):
         self._respondent_key = derive_key(key, "respondent")
 
     # -- what a store implements -------------------------------------------------------------------
-    @abc.abstractmethod
+    def _record_and_count(self, rows: np.ndarray, cutoff_ms: int, batch: int | None
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Atomically record ``rows`` (as :meth:`_exchange`) and count them.
+
+        Returns the rows as stored, the mask of rows added and their counts, shape (m, len(COLUMNS)).
+        By default the store's :meth:`_exchange` and :func:`count_history`; a store that keeps its
+        own index overrides this instead.
+        """
+        stored_rows, new, stored_events = self._exchange(rows, cutoff_ms, batch)
+        return stored_rows, new, count_history(stored_rows, stored_events, new, cutoff_ms)
+
     def _exchange(self, rows: np.ndarray, cutoff_ms: int, batch: int | None
                   ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Atomically record ``rows`` whose ``sub`` is not stored yet, and read history.
@@ -137,6 +147,7 @@ class HistoryStore(abc.ABC):
         of the rows this call added, and, per kind, the events with ``t > cutoff_ms`` the store held
         *before* this call for every key of those rows.
         """
+        raise NotImplementedError
 
     @abc.abstractmethod
     def _reserve(self, n: int) -> int:
@@ -236,8 +247,7 @@ class HistoryStore(abc.ABC):
         position[np.lexsort((first, rows["t"]))] = np.arange(len(first))
         rows["seq"] = position
 
-        stored_rows, new, stored_events = self._exchange(rows, cutoff, None if batch is None else int(batch))
-        values = count_history(stored_rows, stored_events, new, cutoff)
+        _, new, values = self._record_and_count(rows, cutoff, None if batch is None else int(batch))
         replayed = ~new[inverse]
         replayed[np.setdiff1d(np.arange(n), first)] = True
         return HistoryCounts(obs.submission_id, values[inverse], replayed)

@@ -44,7 +44,7 @@ def test_a_version_1_file_is_migrated_and_counts_as_before(tmp_path):
     reference.observe(first)
     expected = reference.observe(later).values
     # The rows a version 1 store held after observing `first` as its batch 1.
-    held = reference._rows.all()
+    held = reference._index.all_rows()
     held = held[held["seq"] >> 32 == 1]
     columns = [held[c].view(np.int64) if held.dtype[c] == np.uint64 else held[c] for c in _V1_COLUMNS]
     _write_v1_file(tmp_path / "old.db", list(zip(*(c.tolist() for c in columns))), batch=1)

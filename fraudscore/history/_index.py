@@ -1,0 +1,466 @@
+"""The in-memory index MemoryStore and SQLiteStore count from: a new batch costs O(log N) per row.
+
+Why. The reference kernel (:func:`~fraudscore.history._counting.count_history`) gathers every
+stored event of every key a batch touches and sorts them, so hot keys (stock answers, shared IP
+prefixes) are re-read by every batch. For the rows of a *new* batch, every stored event is earlier
+in arrival order, so "prior" reduces to time: the stored events of key *k* prior to row *q* in a
+window *W* are those with ``max(q.t - W, cutoff) < t <= q.t``. With each kind's events sorted by
+an int64 code of (key id, t), that is the difference of two ``np.searchsorted`` results, however
+long the key's history. The survey window uses a second code of ((key, survey) id, t).
+
+Distinct counts (respondents per device, ...) use each (key, paired key)'s first time: stored pairs
+visible to *q* are those first seen in ``(cutoff, q.t]`` (searchsorted again); the batch's own rows
+are counted by the reference kernel on the batch alone, with one "phantom" event per stored pair the
+batch repeats (at its first time) so that a pair is counted once, from its earliest occurrence.
+
+The reference path stays for what is rare: rows that replay a held submission (they count as of
+their original position), batches under a reserved number (they order before stored rows), and
+distinct counts of keys with occurrences past retention (a pair seen only before the cutoff must
+not count, which a first time cannot tell). It gathers the keys' events from the same index.
+``tests/history/test_history_index.py`` checks that both paths agree.
+
+Memory: every occurrence costs ~40 bytes (code, survey, paired key, order, survey code), each
+distinct key ~16 and (key, survey) or (key, paired key) pair ~24, each submission 96: about
+400 bytes per retained submission with all seven kinds filled. Not thread-safe: stores lock.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fraudscore.history._counting import (
+    AUX_KIND, COLUMNS, DISTINCT_COLUMN, EVENT_DTYPE, ROW_DTYPE, WINDOWS, _mix, count_history,
+)
+from fraudscore.history.base import HistoryError
+from fraudscore.history.observations import KIND_FIELDS, KINDS
+
+__all__ = ["HistoryIndex", "gather_ranges"]
+
+# Codes are id * span + (t - t0) in int64; keep a bit of headroom under 2**63.
+_CODE_LIMIT = 2**62
+
+
+def gather_ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Indices ``lo[i], ..., hi[i] - 1`` for every i, concatenated (no Python loop over ranges).
+
+    Parameters
+    ----------
+    lo, hi : ndarray of shape (k,), int64, ``lo <= hi``
+
+    Returns
+    -------
+    ndarray of shape (sum(hi - lo),), dtype int64
+    """
+    length = hi - lo
+    total = int(length.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    starts = np.repeat(lo - (np.cumsum(length) - length), length)
+    return starts + np.arange(total)
+
+
+class _Runs:
+    """A table of named columns kept as a few runs sorted by column ``by``, each >= 4x the next.
+
+    Inserting into one sorted array copies all of it: O(N) per call. Here each insert is a new
+    run, merged with the newer runs it is not 4x larger than (a binary-counter LSM), so an element
+    is copied O(log N) times in its life and a search is one ``searchsorted`` per run. Columns
+    are separate contiguous arrays: ``searchsorted`` on a field of a structured array copies it.
+    """
+
+    def __init__(self, columns: dict[str, np.dtype], by: str):
+        self.by = by
+        self.empty = {name: np.zeros(0, dtype) for name, dtype in columns.items()}
+        self.runs: list[dict[str, np.ndarray]] = []  # oldest and largest first
+
+    def __len__(self) -> int:
+        return sum(len(run[self.by]) for run in self.runs)
+
+    def insert(self, table: dict[str, np.ndarray]) -> None:
+        if len(table[self.by]) == 0:
+            return
+        order = np.argsort(table[self.by], kind="stable")
+        self.runs.append({name: table[name][order] for name in self.empty})
+        while len(self.runs) > 1 and len(self.runs[-2][self.by]) < 4 * len(self.runs[-1][self.by]):
+            newer, older = self.runs.pop(), self.runs[-1]
+            at = np.searchsorted(older[self.by], newer[self.by], "right")
+            self.runs[-1] = {name: np.insert(older[name], at, newer[name]) for name in self.empty}
+
+    def count(self, values: np.ndarray, side: str = "right") -> np.ndarray:
+        """Elements ``<= values`` (``side="right"``) or ``< values`` (``"left"``), over all runs."""
+        out = np.zeros(len(values), np.int64)
+        for run in self.runs:
+            out += np.searchsorted(run[self.by], values, side)
+        return out
+
+    def lookup(self, values: np.ndarray) -> list[tuple[dict, np.ndarray, np.ndarray]]:
+        """Per run: the run, which ``values`` it holds (bool) and where (an element equal to it)."""
+        found = []
+        for run in self.runs:
+            at = np.searchsorted(run[self.by], values)
+            hit = at < len(run[self.by])
+            hit[hit] = run[self.by][at[hit]] == values[hit]
+            found.append((run, hit, at))
+        return found
+
+    def between(self, lo: np.ndarray, hi: np.ndarray) -> dict[str, np.ndarray]:
+        """Every element with ``lo[i] <= by < hi[i]`` for some i (disjoint ranges)."""
+        parts = []
+        for run in self.runs:
+            take = gather_ranges(np.searchsorted(run[self.by], lo), np.searchsorted(run[self.by], hi))
+            parts.append({name: column[take] for name, column in run.items()})
+        return {name: np.concatenate([self.empty[name]] + [p[name] for p in parts]) for name in self.empty}
+
+    def all(self) -> dict[str, np.ndarray]:
+        return {name: np.concatenate([self.empty[name]] + [run[name] for run in self.runs]) for name in self.empty}
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _grow(array: np.ndarray, size: int) -> np.ndarray:
+    """``array`` with room for ``size`` elements (capacity doubles: appends cost O(1) amortized)."""
+    return array if size <= len(array) else np.resize(array, max(2 * len(array), size))
+
+
+class _Ids:
+    """A dense id per distinct uint64 value, in order of first appearance: a numpy hash table.
+
+    Open addressing with linear probing, at most a quarter full; slots hold ids, ``values[id]`` the
+    value. A lookup of n values is a few vectorized probe rounds, O(n), where a sorted table costs a
+    cache-missing binary search per value per run (~6x slower at a million values).
+    """
+
+    def __init__(self):
+        self.values = np.zeros(1024, np.uint64)
+        self.size = 0
+        self.bits = 12
+        self.slots = np.full(1 << self.bits, -1, np.int32)
+
+    def _home(self, values: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):  # Fibonacci hashing: spreads mixed or patterned values
+            return ((values * _GOLDEN) >> np.uint64(64 - self.bits)).astype(np.int64)
+
+    def get(self, values: np.ndarray) -> np.ndarray:
+        """Ids of ``values`` (shape (n,)); -1 for values not seen."""
+        out = np.full(len(values), -1, np.int64)
+        pending, slot, mask = np.arange(len(values)), self._home(values), (1 << self.bits) - 1
+        while len(pending):
+            ids = self.slots[slot]
+            hit = ids >= 0
+            probe = hit.copy()
+            hit[probe] = self.values[ids[probe]] == values[pending[probe]]
+            out[pending[hit]] = ids[hit]
+            go = probe & ~hit
+            pending, slot = pending[go], (slot[go] + 1) & mask
+        return out
+
+    def add(self, values: np.ndarray, ids: np.ndarray, distinct: bool = False) -> np.ndarray:
+        """Fill the -1 entries of ``ids`` (the result of :meth:`get` on ``values``) with new ids,
+        in order of ``values`` if they are ``distinct``."""
+        unknown = ids < 0
+        if not unknown.any():
+            return ids
+        if distinct:
+            fresh, back = values[unknown], np.arange(int(unknown.sum()))
+        else:
+            fresh, back = np.unique(values[unknown], return_inverse=True)
+        new = self.size + np.arange(len(fresh))
+        self.values = _grow(self.values, self.size + len(fresh))
+        self.values[new] = fresh
+        self.size += len(fresh)
+        if 4 * self.size > 1 << self.bits:
+            while 4 * self.size > 1 << self.bits:
+                self.bits += 1
+            self.slots = np.full(1 << self.bits, -1, np.int32)
+            self._place(np.arange(self.size))
+        else:
+            self._place(new)
+        ids = ids.copy()
+        ids[unknown] = new[back]
+        return ids
+
+    def _place(self, ids: np.ndarray) -> None:
+        slot, mask = self._home(self.values[ids]), (1 << self.bits) - 1
+        while len(ids):
+            free = self.slots[slot] < 0
+            self.slots[slot[free]] = ids[free]  # of several ids aiming at one free slot, one lands
+            landed = np.zeros(len(ids), bool)
+            landed[free] = self.slots[slot[free]] == ids[free]
+            ids, slot = ids[~landed], slot[~landed]
+            slot = np.where(self.slots[slot] >= 0, (slot + 1) & mask, slot)
+
+
+class _KindIndex:
+    """One key kind: its occurrences by (key, t), by ((key, survey), t), and first times of pairs."""
+
+    def __init__(self, kind: str):
+        self.field = KIND_FIELDS[kind]
+        self.aux_field = KIND_FIELDS[AUX_KIND[kind]] if kind in AUX_KIND else None
+        self.keys = _Ids()  # keys.values[id] is the key
+        # Occurrences: their code and the index of their row (the rest of an event is in the row).
+        self.events = _Runs({"code": np.int64, "row": np.int32}, "code")
+        self.surveys = _Ids()
+        self.survey_codes = _Runs({"code": np.int64}, "code")
+        if self.aux_field:
+            # (key, paired key) pairs: key id and first time per pair id; the code of each first
+            # time is in pair_codes, and also in pair_gone once an earlier time replaced it.
+            self.pairs = _Ids()
+            self.pair_key = np.zeros(1024, np.int64)
+            self.pair_first = np.zeros(1024, np.int64)
+            self.pair_codes = _Runs({"code": np.int64}, "code")
+            self.pair_gone = _Runs({"code": np.int64}, "code")
+
+    def code_runs(self) -> list[_Runs]:
+        runs = [self.events, self.survey_codes]
+        return runs + ([self.pair_codes, self.pair_gone] if self.aux_field else [])
+
+
+class HistoryIndex:
+    """Stored submissions, indexed to count new batches by search (see the module docstring)."""
+
+    def __init__(self):
+        # Rows in the order recorded (never moved: events point at them); subs.values[i] = rows[i]["sub"].
+        self.rows = np.zeros(1024, ROW_DTYPE)
+        self.subs = _Ids()
+        self.kinds = {kind: _KindIndex(kind) for kind in KINDS}
+        self.t0, self.span = 0, 0  # code = id * span + (t - t0); span 0: no events yet
+        self.t_min = None  # earliest stored time: no key has an occurrence past a cutoff below it
+
+    def __len__(self) -> int:
+        return self.subs.size
+
+    # -- codes -------------------------------------------------------------------------------------
+    def _code(self, ids: np.ndarray, t) -> np.ndarray:
+        """Code of (id, t); ``t`` outside the coded span clips to just before/after the id's block."""
+        return ids * self.span + np.clip(np.asarray(t) - self.t0, -1, self.span - 1)
+
+    def _cover(self, t: np.ndarray) -> None:
+        """Re-code every code so that times ``t`` and every id fit (rare: the span doubles)."""
+        if len(t) == 0:
+            return
+        ids = max([k.keys.size for k in self.kinds.values()] + [k.surveys.size for k in self.kinds.values()] + [1])
+        low, high = int(t.min()), int(t.max())
+        if self.span and self.t0 <= low and high - self.t0 < self.span and ids * self.span < _CODE_LIMIT:
+            return
+        if self.span:
+            low, high = min(low, self.t0), max(high, self.t0 + self.span - 1)
+        need = high - low + 2
+        span = 1 << (2 * need).bit_length()  # room to grow: time moves on, backfills come
+        t0 = low - need // 2
+        if ids * span >= _CODE_LIMIT:
+            span, t0 = need, low
+            if ids * span >= _CODE_LIMIT:
+                raise HistoryError(f"history timestamps span {need} ms over {ids} keys: too wide to index")
+        if self.span:
+            for kind in self.kinds.values():
+                for runs in kind.code_runs():
+                    for run in runs.runs:
+                        key_id, offset = np.divmod(run["code"], self.span)
+                        run["code"] = key_id * span + (offset + self.t0 - t0)
+        self.t0, self.span = t0, span
+
+    # -- recording ---------------------------------------------------------------------------------
+    def held(self, subs: np.ndarray) -> np.ndarray:
+        """Stored rows (ROW_DTYPE) whose submission hash is in ``subs``."""
+        at = self.subs.get(subs)
+        return self.rows[at[at >= 0]]
+
+    def lookup(self, rows: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per kind, the ids ``rows`` have in the index, -1 where none (or key 0): of each row's key,
+        (key, survey) pair and (key, paired key) pair. Valid until the index changes."""
+        plan = {}
+        for kind, index in self.kinds.items():
+            key = rows[index.field]
+            ids = index.keys.get(key) if index.keys.size else np.full(len(rows), -1, np.int64)
+            ids[key == 0] = -1
+            known = np.flatnonzero(ids >= 0)  # an unknown key has no known pair either
+            survey_ids = np.full(len(rows), -1, np.int64)
+            survey_ids[known] = index.surveys.get(_mix(key[known], rows["survey"][known]))
+            pair_ids = np.full(len(rows), -1, np.int64)
+            if index.aux_field:
+                known = known[rows[index.aux_field][known] != 0]
+                pair_ids[known] = index.pairs.get(_mix(key[known], rows[index.aux_field][known]))
+            plan[kind] = ids, survey_ids, pair_ids
+        return plan
+
+    def add(self, rows: np.ndarray, plan=None) -> None:
+        """Record ``rows`` (ROW_DTYPE, distinct submissions not held, final ``seq``); ``plan`` is
+        :meth:`lookup` of ``rows`` if the caller has it."""
+        if len(rows) == 0:
+            return
+        plan = plan or self.lookup(rows)
+        at = self.subs.add(rows["sub"], np.full(len(rows), -1, np.int64), distinct=True)
+        self.rows = _grow(self.rows, self.subs.size)
+        self.rows[at] = rows
+        t_min = int(rows["t"].min())
+        self.t_min = t_min if self.t_min is None else min(self.t_min, t_min)
+        selected, ids, survey_ids, rows_at = {}, {}, {}, {}
+        for kind, index in self.kinds.items():
+            has = rows[index.field] != 0
+            sel = selected[kind] = rows[has]
+            rows_at[kind] = at[has]
+            ids[kind] = index.keys.add(sel[index.field], plan[kind][0][has])
+            survey_ids[kind] = index.surveys.add(_mix(sel[index.field], sel["survey"]), plan[kind][1][has])
+        self._cover(rows["t"])
+        for kind, index in self.kinds.items():
+            sel = selected[kind]
+            index.events.insert({"code": self._code(ids[kind], sel["t"]), "row": rows_at[kind]})
+            if index.aux_field:
+                has = rows[index.field] != 0
+                self._add_pairs(index, ids[kind], sel, plan[kind][2][has])
+            index.survey_codes.insert({"code": self._code(survey_ids[kind], sel["t"])})
+
+    def _add_pairs(self, index: _KindIndex, ids: np.ndarray, sel: np.ndarray, pid: np.ndarray) -> None:
+        has = sel[index.aux_field] != 0
+        pair = _mix(sel[index.field][has], sel[index.aux_field][has])
+        t, ids, pid = sel["t"][has], ids[has], pid[has]
+        order = np.lexsort((t, pair))
+        first = order[np.r_[True, pair[order][1:] != pair[order][:-1]]] if len(order) else order
+        # distinct pairs, each at its earliest time
+        pair, t, ids, pid = pair[first], t[first], ids[first], pid[first]
+        fresh = pid < 0
+        pid = index.pairs.add(pair, pid)
+        index.pair_key = _grow(index.pair_key, index.pairs.size)
+        index.pair_first = _grow(index.pair_first, index.pairs.size)
+        index.pair_key[pid[fresh]] = ids[fresh]
+        index.pair_first[pid[fresh]] = t[fresh]
+        earlier = ~fresh
+        earlier[earlier] = t[earlier] < index.pair_first[pid[earlier]]
+        if earlier.any():  # a backfill moved a pair's first time back
+            index.pair_gone.insert({"code": self._code(ids[earlier], index.pair_first[pid[earlier]])})
+            index.pair_first[pid[earlier]] = t[earlier]
+        index.pair_codes.insert({"code": self._code(ids[fresh | earlier], t[fresh | earlier])})
+
+    def all_rows(self) -> np.ndarray:
+        return self.rows[:self.subs.size]
+
+    def stamp(self, rows: np.ndarray, number: int) -> tuple[np.ndarray, np.ndarray]:
+        """``rows`` (distinct, sorted by ``sub``) as stored: held ones as they were, new ones in batch
+        ``number``; and the mask of new rows."""
+        held = self.held(rows["sub"])
+        out = rows.copy()
+        at = np.searchsorted(rows["sub"], held["sub"])
+        out[at] = held
+        new = np.ones(len(rows), bool)
+        new[at] = False
+        out["seq"][new] = (int(number) << 32) | rows["seq"][new]
+        return out, new
+
+    # -- counting ----------------------------------------------------------------------------------
+    def count(self, rows: np.ndarray, new: np.ndarray, cutoff_ms: int, reserved: bool, plan=None) -> np.ndarray:
+        """Counts of stamped ``rows`` (see :meth:`stamp`): new rows of an unreserved batch by search,
+        the rest by the reference path. ``plan``: :meth:`lookup` of ``rows[new]``, if at hand."""
+        if reserved:
+            return self.count_reference(rows, new, cutoff_ms)
+        out = np.zeros((len(rows), len(COLUMNS)), np.int64)
+        out[new] = self.count_new(rows[new], cutoff_ms, plan)
+        if not new.all():
+            out[~new] = self.count_reference(rows[~new], new[~new], cutoff_ms)
+        return out
+
+    def gather(self, kind: str, keys: np.ndarray) -> np.ndarray:
+        """Every stored event (EVENT_DTYPE, ``sub`` 0) of ``kind`` whose key is in ``keys``."""
+        index = self.kinds[kind]
+        keys = np.unique(keys)
+        ids = np.unique(index.keys.get(keys[keys != 0]))
+        ids = ids[ids >= 0]
+        found = index.events.between(ids * self.span, (ids + 1) * self.span)
+        rows = self.rows[found["row"]]
+        out = np.zeros(len(rows), EVENT_DTYPE)
+        for name in ("t", "survey", "seq"):
+            out[name] = rows[name]
+        out["key"] = rows[index.field]
+        if index.aux_field:
+            out["aux"] = rows[index.aux_field]
+        return out
+
+    def count_reference(self, rows: np.ndarray, new: np.ndarray, cutoff_ms: int, kinds=KINDS) -> np.ndarray:
+        """Counts of ``rows`` by the reference kernel: any rows, any order (replays, reserved batches)."""
+        stored = {kind: self.gather(kind, rows[KIND_FIELDS[kind]]) for kind in kinds}
+        return count_history(rows, stored, new, cutoff_ms, kinds)
+
+    def count_new(self, rows: np.ndarray, cutoff_ms: int, plan=None) -> np.ndarray:
+        """Counts of the rows of a new batch, ordered after every stored row.
+
+        Parameters
+        ----------
+        rows : ndarray of shape (m,), dtype ROW_DTYPE
+            Distinct submissions not held, ``seq`` of one batch numbered above every stored one.
+        cutoff_ms : int
+            Events with ``t <= cutoff_ms`` are past retention and invisible.
+        plan : dict, optional
+            :meth:`lookup` of ``rows``.
+
+        Returns
+        -------
+        ndarray of shape (m, len(COLUMNS)), dtype int64
+            Equal to ``count_reference(rows, all new, cutoff_ms)``.
+        """
+        new = np.ones(len(rows), bool)
+        out = count_history(rows, {kind: np.zeros(0, EVENT_DTYPE) for kind in KINDS}, new, cutoff_ms)
+        if len(self) == 0:
+            return out
+        self._cover(rows["t"])
+        plan = plan or self.lookup(rows)
+        live = rows["t"] > cutoff_ms
+        phantoms, stored_pairs, exact = {}, {}, {}
+        for k, (kind, index) in enumerate(self.kinds.items()):
+            key = rows[index.field]
+            ids, sids, pids = plan[kind]
+            q = np.flatnonzero((ids >= 0) & live)
+            if len(q) == 0:
+                continue
+            up = self._code(ids[q], rows["t"][q])
+            q = q[np.argsort(up)]  # searches are faster in key order, and every bound below is too
+            t, ids, sids, pids, up = rows["t"][q], ids[q], sids[q], pids[q], np.sort(up)
+            upto = index.events.count(up)
+            for w, (_, width) in enumerate(WINDOWS[:2]):
+                low = np.maximum(t - width, cutoff_ms)
+                out[q, k * len(WINDOWS) + w] += upto - index.events.count(self._code(ids, low))
+            s = np.flatnonzero(sids >= 0)
+            s = s[np.argsort(sids[s], kind="stable")]
+            out[q[s], k * len(WINDOWS) + 2] += (index.survey_codes.count(self._code(sids[s], t[s]))
+                                                - index.survey_codes.count(self._code(sids[s], cutoff_ms)))
+            if index.aux_field:
+                if self.t_min <= cutoff_ms:
+                    # Keys with an occurrence at or before the cutoff: a first time cannot tell whether
+                    # a pair is still visible, so their rows take the reference path.
+                    old = index.events.count(self._code(ids, cutoff_ms)) > index.events.count(ids * self.span - 1)
+                    if old.any():
+                        exact[kind] = np.flatnonzero(np.isin(key, key[q[old]]))
+                ph, seen = self._phantoms(index, rows[q], pids, ids, t, cutoff_ms)
+                if len(ph):
+                    phantoms[kind] = ph
+                visible = index.pair_codes.count(up) - index.pair_codes.count(self._code(ids, cutoff_ms))
+                if index.pair_gone.runs:
+                    visible -= index.pair_gone.count(up) - index.pair_gone.count(self._code(ids, cutoff_ms))
+                stored_pairs[kind] = (q, visible - seen)
+        # Distinct = pairs of the batch, each from its first occurrence counting stored ones (the
+        # phantom pass) + stored pairs seen by the row - those of them the batch repeats (phantoms).
+        if phantoms:
+            within = count_history(rows, phantoms, new, cutoff_ms, tuple(phantoms))
+            for kind in phantoms:
+                out[:, DISTINCT_COLUMN[kind]] = within[:, DISTINCT_COLUMN[kind]]
+        for kind, (q, extra) in stored_pairs.items():
+            out[q, DISTINCT_COLUMN[kind]] += extra
+        for kind, subset in exact.items():
+            col = DISTINCT_COLUMN[kind]
+            out[subset, col] = self.count_reference(rows[subset], new[subset], cutoff_ms, (kind,))[:, col]
+        return out
+
+    def _phantoms(self, index: _KindIndex, rows: np.ndarray, pid: np.ndarray, ids: np.ndarray, t: np.ndarray,
+                  cutoff_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        """Stored pairs that ``rows`` (pair ids ``pid``, key ids ``ids``, times ``t``) repeat, as one
+        event each at the pair's first time (EVENT_DTYPE, batch 0); and how many each row sees."""
+        pid, source = np.unique(pid, return_index=True)
+        source, pid = source[pid >= 0], pid[pid >= 0]
+        first = index.pair_first[pid]
+        source, pid, first = source[first > cutoff_ms], pid[first > cutoff_ms], first[first > cutoff_ms]
+        ph = np.zeros(len(pid), EVENT_DTYPE)
+        ph["key"] = rows[index.field][source]
+        ph["aux"] = rows[index.aux_field][source]
+        ph["t"] = first
+        codes = np.sort(self._code(index.pair_key[pid], first))
+        seen = np.searchsorted(codes, self._code(ids, t), "right") - np.searchsorted(codes, ids * self.span - 1, "right")
+        return ph, seen
