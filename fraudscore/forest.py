@@ -265,6 +265,43 @@ class CompiledForest:
             .astype(self._int_of_float))
         self._bits = bits
         self._exponent_bias = exponent_bias
+        self._prepare_float32_one_row()
+
+    def _prepare_float32_one_row(self):
+        """Search table of the one-row kernel for float32 rows (:meth:`_raw_one_float32`).
+
+        A float32 ``v`` is above a float64 edge ``e`` exactly when ``v >= e'``, the least float32
+        above ``e``; on float32 the order of the numbers is the order of their bits read as
+        sign-magnitude integers (:func:`_float32_keys`). So every feature's ``count(edges < v)``
+        (its table row) is one count of keys ``<= key(v)`` in one sorted int64 array, each feature
+        in its own band of 2**32: one ``searchsorted`` for all features instead of a ``bisect``
+        each. None for categorical features (their rows need an exact category match).
+        """
+        self._keys32 = None
+        if any(self._categorical_list):
+            return
+        keys, band_start = [], []
+        with np.errstate(over="ignore"):  # edges beyond float32's range: e' is +inf, compared exactly
+            for j, edges in enumerate(self._edges):
+                band_start.append(len(keys))
+                # The nearest float32 is e itself, the one just below e or the least one above
+                # (+inf beyond float32's range): one step up in the first two cases.
+                above = np.float32(edges)
+                step_up = above.astype(np.float64) <= edges
+                above = np.where(step_up, np.nextafter(above, np.float32(np.inf)), above)
+                finite_edge = edges < np.inf  # v > +inf never: a key above every number's
+                band = (np.int64(j) << 32) + (1 << 31)
+                k = np.where(finite_edge, _float32_keys(above + np.float32(0.0)).astype(np.int64), (1 << 31) - 1)
+                keys.extend((band + k).tolist())
+        self._keys32 = _frozen(np.asarray(keys, dtype=np.int64))
+        self._key_bands = _frozen((np.arange(len(self._edges), dtype=np.int64) << 32) + (1 << 31))
+        # searchsorted position -> table row: row = offset + (position - band start)
+        self._key_shift = _frozen(self._table_offsets - np.asarray(band_start, dtype=np.intp))
+        self._nan_table_rows = _frozen(self._table_offsets + np.asarray(self._nan_keys, dtype=np.intp))
+        n_words = self._masks.shape[1]
+        wide = self._word_dtype.itemsize < 8 and (n_words * self._word_dtype.itemsize) % 8 == 0
+        # AND-reducing 64 bits at a time: half the words for a 32-bit table (the AND is bitwise).
+        self._masks_wide = self._masks.view(np.uint64) if wide else self._masks
 
     def __getstate__(self):
         keep = ("n_features", "baseline", "n_trees", "_word_dtype", "_words_per_tree", "_columns",
@@ -436,6 +473,19 @@ class CompiledForest:
             proba = proba + extra(raw)
         return proba / len(self.calibration) if len(self.calibration) > 1 else proba
 
+    def _probability_one(self, raw: np.ndarray) -> np.ndarray:
+        """:meth:`_probability` of one raw value, shape (1,): the same numpy arithmetic, without
+        the overflow guard (a context manager) when exp cannot overflow."""
+        if len(self.calibration) == 1 and self.calibration[0].kind == "sigmoid":
+            calibration = self.calibration[0]
+            t = calibration.a * raw + calibration.b
+            if t[0] < 700.0:  # (NaN is guarded too)
+                return 1.0 / (1.0 + np.exp(t))
+        elif not self.calibration:
+            if -raw[0] < 700.0:
+                return 1.0 / (1.0 + np.exp(-raw))
+        return self._probability(raw)
+
     def _check_matrix(self, X) -> np.ndarray:
         X = np.asarray(X)
         if X.dtype not in (np.float32, np.float64):
@@ -528,6 +578,22 @@ class CompiledForest:
         out[:, -1] = self.bias
 
     # -- one row ------------------------------------------------------------------------------
+    def _raw_one_float32(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_raw_one` of a float32 row: table rows by one search (see
+        :meth:`_prepare_float32_one_row`), then the same AND, exit leaves and sum of leaf values."""
+        v = x.take(self._columns)
+        v += np.float32(0.0)  # -0.0 -> 0.0 (equal numbers, one key)
+        q = _float32_keys(v).astype(np.int64)
+        q += self._key_bands
+        rows = self._keys32.searchsorted(q, side="right")
+        rows += self._key_shift
+        np.copyto(rows, self._nan_table_rows, where=v != v)
+        mask = np.bitwise_and.reduce(self._masks_wide.take(rows, axis=0), axis=0).view(self._word_dtype)[None, :]
+        leaf = self._exit_leaves(mask, np.empty_like(mask))
+        raw = self._leaf_values.take(leaf).sum(axis=1)
+        raw += self.baseline
+        return raw, leaf
+
     def decision_function_one(self, x) -> float:
         """Raw log-odds of one row ``x`` of shape (n_features,); equals the batch path."""
         return float(self._raw_one(x)[0][0])
@@ -556,6 +622,9 @@ class CompiledForest:
 
     def _raw_one(self, x) -> tuple[np.ndarray, np.ndarray]:
         """Raw value, shape (1,), and flat exit leaves, shape (1, n_trees), of one row."""
+        if self._keys32 is not None and isinstance(x, np.ndarray) and x.dtype == np.float32 and x.ndim == 1 \
+                and len(x) == self.n_features and len(self._columns):
+            return self._raw_one_float32(x)
         values = x.tolist() if isinstance(x, np.ndarray) else list(x)
         if len(values) != self.n_features:
             raise ValueError(f"x must have {self.n_features} values, got {len(values)}")
@@ -578,6 +647,13 @@ class CompiledForest:
         raw = self._leaf_values.take(leaf).sum(axis=1)
         raw += self.baseline
         return raw, leaf
+
+
+def _float32_keys(v: np.ndarray) -> np.ndarray:
+    """int32 keys in the order of the float32 numbers ``v`` (no NaN, no -0.0): two's complement
+    of the sign-magnitude bits (a negative number's magnitude bits flipped)."""
+    bits = v.view(np.int32)
+    return bits ^ ((bits >> 31) & 0x7FFFFFFF)
 
 
 def _usable_cpus() -> int:

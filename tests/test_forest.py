@@ -370,3 +370,58 @@ def test_predict_explain_of_one_row_takes_the_one_row_kernel(small_model):
         np.testing.assert_array_equal(c[0], c1)
         p, rows, c = cf.predict_explain(X[i:i + 1], lambda q: q > 1)
         assert p[0] == p1 and rows.shape == (0,) and c.shape == (0, X.shape[1] + 1)
+
+
+def _float32_hard_rows(rng, hgb, X, n_rows=200):
+    """float32 rows with cells at the float32 numbers nearest every side of thresholds, ±0, ±inf,
+    NaN, float32's extremes and subnormals: where a float32 key search could go wrong."""
+    rows = X[rng.integers(0, len(X), n_rows)].astype(np.float32)
+    splits = _split_values(hgb)
+    odd = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 3.4028235e38, -3.4028235e38, 1e-45, -1e-45, 1.0],
+                   dtype=np.float32)
+    for i in range(n_rows):
+        for _ in range(rng.integers(1, 5)):
+            if splits and rng.random() < 0.8:
+                f, t = splits[rng.integers(len(splits))]
+                with np.errstate(over="ignore"):
+                    near = np.float32(t)
+                rows[i, f] = rng.choice([near, np.nextafter(near, np.float32(-np.inf)),
+                                         np.nextafter(near, np.float32(np.inf))])
+            else:
+                rows[i, rng.integers(X.shape[1])] = rng.choice(odd)
+    return rows
+
+
+@settings(max_examples=30, deadline=None)
+@given(models)
+def test_float32_one_row_kernel_equals_the_general_one_row_path_and_the_batch(params):
+    """The float32 one-row kernel finds table rows by one key search; it must give the exit
+    leaves, raw values and probabilities of the bisect path and of the batch kernel, bit for bit."""
+    rng, X, _, hgb = _fit(params)
+    cf = CompiledForest.from_sklearn(hgb)
+    rows = _float32_hard_rows(rng, hgb, X)
+    batch = cf.decision_function(rows)
+    bisect_only = pickle.loads(pickle.dumps(cf))
+    bisect_only._keys32 = None  # the general one-row path
+    for i, row in enumerate(rows):
+        raw, leaf = cf._raw_one(row)
+        raw_ref, leaf_ref = bisect_only._raw_one(row)
+        np.testing.assert_array_equal(leaf, leaf_ref)
+        assert raw[0] == raw_ref[0] == batch[i]
+        assert cf._probability_one(raw)[0] == cf.predict_proba(rows[i:i + 1])[0]
+    assert np.max(np.abs(cf.predict_proba(rows) - hgb.predict_proba(rows.astype(np.float64))[:, 1])) <= TOL
+
+
+def test_float32_one_row_kernel_on_edges_beyond_float32_range():
+    """Thresholds above float32's largest number (or at ±inf) compare like float64: only +inf is above them."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 2))
+    X[:200, 0] = 1e300
+    X[200:, 0] = -1e300
+    hgb = HistGradientBoostingClassifier(max_iter=3, max_depth=2).fit(X, X[:, 0] > 0)
+    cf = CompiledForest.from_sklearn(hgb)
+    rows = np.array([[np.inf, 0], [3.4028235e38, 0], [-3.4028235e38, 0], [-np.inf, 0], [0, 0], [np.nan, 0]],
+                    dtype=np.float32)
+    for row in rows:
+        assert cf._raw_one(row)[0][0] == cf._raw_one(row.astype(np.float64))[0][0]
+    np.testing.assert_array_equal([cf._raw_one(r)[0][0] for r in rows], cf.decision_function(rows))
