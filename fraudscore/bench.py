@@ -115,8 +115,8 @@ def one_row_breakdown(n_records: int = 300, repeat: int = 1, seed: int = 7, mode
     (their addresses, devices and rare user agents not seen before), scored ``repeat`` times
     each by ``score_one`` and by the general path, alternately first; the stage breakdown is a
     third scoring of the record (its user agent cached by then).
-    The stages are the pieces of ``score_one`` itself (``from_records``, then the Scorer's one
-    pass with a stage clock, then the Result), timed on every call in both wall-clock and
+    The stages are the pieces of ``score_one`` itself (``from_records``, then the Scorer's
+    one-row pass with a stage clock, ending with the Result), timed on every call in both wall-clock and
     process CPU time: on a loaded machine CPU time is the steadier figure. ``score_one`` is also
     timed whole, next to ``Scorer.score([record])[0]`` (the general path: container dispatch and
     a results table).
@@ -125,7 +125,6 @@ def one_row_breakdown(n_records: int = 300, repeat: int = 1, seed: int = 7, mode
 
     import fraudscore
     from fraudscore.io import from_records
-    from fraudscore.results import result_at
     from fraudscore.scorer import Scorer
 
     sim = fraudscore.simulate(2 * n_records, seed=seed, output="records")
@@ -158,8 +157,7 @@ def one_row_breakdown(n_records: int = 300, repeat: int = 1, seed: int = 7, mode
             def lap(name, marks=marks):
                 marks.append((name, time.perf_counter(), time.process_time()))
 
-            columns, _ = scorer._columns(from_records([record]), lap=lap)
-            result_at(columns, 0)
+            scorer._one(from_records([record]), lap=lap)
             lap("result")
             for (_, t0, c0), (name, t1, c1) in zip(marks, marks[1:]):
                 wall[name].append(t1 - t0)

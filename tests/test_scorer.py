@@ -78,6 +78,8 @@ _FIELDS = [f.name for f in FIELDS] + ["consent", "device", "network", "telemetry
 _HOSTILE = st.one_of(
     st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12), st.sampled_from(["", "2026-01-01T00:00:00Z", "10.0.0.1", "Europe/Paris", "::1"]),
+    st.sampled_from(["\ud800", "a\udfffb", "x" * 100_000, "é" * 3_000, "NaN", "1e400", "-0"]),
+    st.lists(st.sampled_from([math.nan, math.inf, -0.0, 1e308, "\ud800", None, True]), max_size=4),
     st.lists(st.one_of(st.integers(-5, 5), st.floats(), st.text(max_size=3), st.none()), max_size=4),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 
@@ -109,6 +111,27 @@ def test_score_one_is_exactly_a_batch_of_one_even_on_broken_records(trained, fre
         record = data.draw(_HOSTILE)  # not a record at all
     one, batch = scorer.score_one(record), scorer.score([record])
     assert len(batch) == 1 and _same(one, batch[0]), (one, batch[0])
+
+
+@settings(max_examples=20, deadline=None)
+@given(data=st.data(), fraud_rate=st.sampled_from([None, 0.001, 0.3, 0.9]))
+def test_score_one_decides_as_the_model_after_a_change_of_prior(trained, fresh, data, fraud_rate):
+    """score_one remembers the model's thresholds; a model with another prior (or thresholds
+    changed in place) gives its own decisions, the batch's."""
+    model, survey = trained
+    model = model if fraud_rate is None else model.with_prior(fraud_rate)
+    scorer = Scorer(model, history=False, survey=survey, reasons="all")
+    records = data.draw(st.lists(st.sampled_from(fresh[:60]), min_size=1, max_size=3))
+    for record in records:
+        assert _same(scorer.score_one(record), scorer.score([record])[0])
+    model.thresholds_ = {k: v / 2 for k, v in model.thresholds_.items()}  # (a copy or a fresh fit: no leak)
+    try:
+        for record in records:
+            one = scorer.score_one(record)
+            assert _same(one, scorer.score([record])[0])
+            assert one.decision == model.decide([one.score])[0]
+    finally:
+        model.thresholds_ = {k: v * 2 for k, v in model.thresholds_.items()}
 
 
 def test_only_flagged_rows_are_explained_unless_all_are_asked_for(trained, fresh):
