@@ -110,27 +110,43 @@ def row_sd(x: np.ndarray) -> np.ndarray:
     if k == 0:
         return nans(n)
     total = x.sum(axis=1)  # NaN exactly where a row has a skipped item: no isnan pass needed
-    if not np.isnan(total).any():
-        if k < 2:
-            return nans(n)
-        # k * sum(x^2) - sum(x)^2 is exact for whole-number answers (and two passes fewer than
-        # centring first); rows where it cancels badly are redone with the two-pass formula.
-        squares = np.einsum("ij,ij->i", x, x)
-        spread = k * squares - total * total
-        with np.errstate(invalid="ignore"):
-            out = np.sqrt(np.maximum(spread, 0.0) / (k * (k - 1)))
-        redo = (spread <= 1e-6 * k * squares).nonzero()[0]
-        if len(redo):
-            dev = x[redo] - x[redo].mean(axis=1)[:, None]
-            out[redo] = np.sqrt(np.einsum("ij,ij->i", dev, dev) / (k - 1))
-        return out
-    missing = np.isnan(x)
+    skipped = np.isnan(total)
+    if not skipped.any():
+        return _complete_row_sd(x, total)
+    # Complete rows as in a complete matrix, the others ignoring their NaN: a row's SD does not
+    # depend on whether other rows of the batch skipped items.
+    out = np.empty(n)
+    complete = np.flatnonzero(~skipped)
+    if len(complete):
+        out[complete] = _complete_row_sd(x[complete], total[complete])
+    partial = np.flatnonzero(skipped)
+    y = x[partial]
+    missing = np.isnan(y)
     count = k - missing.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(missing, 0.0, x).sum(axis=1) / count
-        dev = np.where(missing, 0.0, x - mean[:, None])
-        out = np.sqrt(np.einsum("ij,ij->i", dev, dev) / (count - 1))
-    out[count < 2] = np.nan
+        mean = np.where(missing, 0.0, y).sum(axis=1) / count
+        dev = np.where(missing, 0.0, y - mean[:, None])
+        sd = np.sqrt(np.einsum("ij,ij->i", dev, dev) / (count - 1))
+    sd[count < 2] = np.nan
+    out[partial] = sd
+    return out
+
+
+def _complete_row_sd(x: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """:func:`row_sd` of rows without NaN, given their sums."""
+    n, k = x.shape
+    if k < 2:
+        return nans(n)
+    # k * sum(x^2) - sum(x)^2 is exact for whole-number answers (and two passes fewer than
+    # centring first); rows where it cancels badly are redone with the two-pass formula.
+    squares = np.einsum("ij,ij->i", x, x)
+    spread = k * squares - total * total
+    with np.errstate(invalid="ignore"):
+        out = np.sqrt(np.maximum(spread, 0.0) / (k * (k - 1)))
+    redo = (spread <= 1e-6 * k * squares).nonzero()[0]
+    if len(redo):
+        dev = x[redo] - x[redo].mean(axis=1)[:, None]
+        out[redo] = np.sqrt(np.einsum("ij,ij->i", dev, dev) / (k - 1))
     return out
 
 

@@ -233,11 +233,37 @@ def split_irv(x: np.ndarray, num_split: int = 3) -> np.ndarray:
     if num_split > x.shape[1]:
         raise ValueError(f"num_split={num_split} exceeds the {x.shape[1]} items")
     bounds = _split_bounds(x.shape[1], num_split)
+    chunks = [slice(bounds[k], bounds[k + 1]) for k in range(num_split)]
+    if not np.isnan(x).any():
+        # Every chunk's sum and sum of squares in two matrix products (exact for whole-number
+        # answers, so the same values as row_sd per chunk); rows where k * sum(x^2) - sum(x)^2
+        # cancels, and chunks of one item, go through row_sd as before.
+        weights, k = _split_weights(tuple(bounds))
+        total, squares = x @ weights, (x * x) @ weights
+        spread = k * squares - total * total
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.sqrt(np.maximum(spread, 0.0) / (k * (k - 1)))
+        redo = (spread <= 1e-6 * k * squares) | (k < 2)
+        for j in np.flatnonzero(redo.any(axis=0)):
+            rows = np.flatnonzero(redo[:, j])
+            out[rows, j] = row_sd(np.ascontiguousarray(x[rows, chunks[j]]))
+        return out
     # cut() makes consecutive chunks: column slices, copied so each row SD reads contiguous memory.
     out = np.empty((x.shape[0], num_split))
-    for k in range(num_split):
-        out[:, k] = row_sd(np.ascontiguousarray(x[:, bounds[k]:bounds[k + 1]]))
+    for j, chunk in enumerate(chunks):
+        out[:, j] = row_sd(np.ascontiguousarray(x[:, chunk]))
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _split_weights(bounds: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 matrix (items, chunks) summing each chunk's items in one product, and the chunk sizes."""
+    weights = np.zeros((bounds[-1], len(bounds) - 1))
+    for j in range(len(bounds) - 1):
+        weights[bounds[j]:bounds[j + 1], j] = 1.0
+    k = np.diff(np.asarray(bounds)).astype(np.float64)
+    weights.flags.writeable = k.flags.writeable = False
+    return weights, k
 
 
 @functools.lru_cache(maxsize=64)

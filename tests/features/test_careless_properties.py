@@ -126,3 +126,26 @@ def test_fitted_reference_rejects_a_matrix_of_another_width():
     reference = careless.CarelessReference().fit(np.ones((3, 5)))
     with pytest.raises(ValueError):
         reference.transform(np.ones((1, 4)))
+
+
+@given(st.integers(1, 40), st.integers(3, 14), st.integers(2, 3), st.integers(0, 2**32 - 1))
+def test_split_irv_equals_the_sd_of_each_chunk(n, p, num_split, seed):
+    # The complete-matrix route (two matrix products) against row_sd per chunk, with constant
+    # chunks (the cancelling rows it redoes) and one-item chunks mixed in.
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 8, (n, p)).astype(float)
+    x[rng.random(n) < 0.3] = 4.0
+    bounds = careless._split_bounds(p, num_split)
+    want = np.column_stack([careless.row_sd(np.ascontiguousarray(x[:, a:b])) for a, b in zip(bounds[:-1], bounds[1:])])
+    np.testing.assert_array_equal(careless.split_irv(x, num_split), want)
+    x[0, 0] = nan  # any skipped item: the per-chunk route
+    want = np.column_stack([careless.row_sd(np.ascontiguousarray(x[:, a:b])) for a, b in zip(bounds[:-1], bounds[1:])])
+    np.testing.assert_array_equal(careless.split_irv(x, num_split), want)
+
+
+@given(arrays(np.float64, st.tuples(st.integers(1, 12), st.integers(1, 9)), elements=cells))
+def test_row_sd_of_a_row_does_not_depend_on_the_other_rows(x):
+    # Rows with a skipped item take another formula; the complete rows beside them must not.
+    whole = careless.row_sd(x)
+    for i in range(len(x)):
+        np.testing.assert_array_equal(careless.row_sd(x[i:i + 1]), whole[i:i + 1])
