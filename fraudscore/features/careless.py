@@ -719,10 +719,11 @@ class CarelessReference:
         return out, splits
 
     def _evenodd(self, matrix: np.ndarray) -> np.ndarray:
-        keyed = matrix.copy()
+        keyed = matrix[:, self.scale_items_]  # a copy of the scales' columns only, recoded in place
         if len(self.reverse_keyed_) and self.likert_points_ is not None:
-            keyed[:, self.reverse_keyed_] = self.likert_points_ + 1 - keyed[:, self.reverse_keyed_]
-        return evenodd(keyed[:, self.scale_items_], self.factors_)
+            reverse = np.flatnonzero(np.isin(self.scale_items_, self.reverse_keyed_))
+            keyed[:, reverse] = self.likert_points_ + 1 - keyed[:, reverse]
+        return evenodd(keyed, self.factors_)
 
 
 def careless_indices(matrix: np.ndarray, spec: SurveySpec | None = None, critval: float = CRITICAL_VALUE,
