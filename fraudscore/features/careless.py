@@ -721,9 +721,16 @@ class CarelessReference:
     def _evenodd(self, matrix: np.ndarray) -> np.ndarray:
         keyed = matrix[:, self.scale_items_]  # a copy of the scales' columns only, recoded in place
         if len(self.reverse_keyed_) and self.likert_points_ is not None:
-            reverse = np.flatnonzero(np.isin(self.scale_items_, self.reverse_keyed_))
+            reverse = _positions_of(tuple(self.scale_items_.tolist()), tuple(self.reverse_keyed_.tolist()))
             keyed[:, reverse] = self.likert_points_ + 1 - keyed[:, reverse]
         return evenodd(keyed, self.factors_)
+
+
+@functools.lru_cache(maxsize=64)
+def _positions_of(items: tuple[int, ...], wanted: tuple[int, ...]) -> np.ndarray:
+    """Positions in ``items`` holding one of ``wanted`` (the same for every call on a survey)."""
+    wanted_set = set(wanted)
+    return np.array([i for i, item in enumerate(items) if item in wanted_set], dtype=np.int64)
 
 
 def careless_indices(matrix: np.ndarray, spec: SurveySpec | None = None, critval: float = CRITICAL_VALUE,
