@@ -29,7 +29,7 @@ from fraudscore.enrich._factorize import factorize_objects
 from fraudscore.ragged import Ragged
 from fraudscore.schema import FIELDS, SERIES
 
-__all__ = ["SubmissionBatch", "Issue", "assemble", "assemble_quiet"]
+__all__ = ["SubmissionBatch", "Issue", "assemble", "assemble_quiet", "assemble_one"]
 
 _LIST_TYPES = ("string_list", "float_list", "likert_list", "kind_list")
 _REQUIRED_CODES = {
@@ -669,6 +669,57 @@ def assemble_quiet(data: dict, n: int, source_row: np.ndarray | None = None) -> 
     if not _series_quiet(lists):
         return None
     return SubmissionBatch(columns, lists, np.zeros(n, dtype=np.int16), np.zeros(n, dtype=np.uint64), (),
+                           source_row=source_row)
+
+
+#: Per field: (field, kind) for assemble_one: 0 no rule, 1 numbers, 2 a list with a quiet check.
+_ONE_PLAN = tuple((f, 2 if rule is not None else 0) if is_list else (f, 0 if rule is None else 1)
+                  for f, is_list, rule in _QUIET_PLAN)
+_TEXT_DTYPES = frozenset({"string", "string_list"})
+
+
+def assemble_one(data: dict, texts: list, source_row: np.ndarray | None = None) -> SubmissionBatch | None:
+    """:func:`assemble_quiet` of one row, whose reader has blanked the gated fields itself.
+
+    Parameters
+    ----------
+    data : dict of str to ndarray or Ragged
+        Every schema field's data for one row, as :func:`fraudscore._convert.one_converter`
+        gives it; fields gated by a consent the row did not give hold missing values.
+    texts : list of str
+        Every text of the record, in gated fields too (what :func:`assemble` checks for lone
+        surrogates before blanking).
+    """
+    if texts:
+        try:
+            "\x00".join(texts).encode("utf-8")
+        except UnicodeEncodeError:
+            return None  # assemble repairs it and says so
+    columns: dict[str, np.ndarray] = {}
+    lists: dict[str, Ragged] = {}
+    for f, kind in _ONE_PLAN:
+        column = data[f.name]
+        if f.dtype in _LIST_TYPES:
+            if kind and not _list_rule(f)(f, column.values):
+                return None
+            lists[f.name] = column
+        else:
+            if kind and not _numbers_quiet(f, column.ravel().tolist()):
+                return None
+            columns[f.name] = column
+    if columns["submission_id"][0] is None or columns["survey_id"][0] is None:
+        return None
+    if not columns["started_at"][0] <= columns["submitted_at"][0]:  # also false for a missing (NaN) time
+        return None
+    tz = columns["device.timezone"][0]
+    if tz is not None and tz not in _time_zones():
+        return None
+    ip = columns["network.ip"][0]
+    if ip is not None and not _PLAIN_IPV4.fullmatch(ip) and not valid_ip_mask(columns["network.ip"])[0]:
+        return None
+    if not _series_quiet(lists):
+        return None
+    return SubmissionBatch(columns, lists, np.zeros(1, dtype=np.int16), np.zeros(1, dtype=np.uint64), (),
                            source_row=source_row)
 
 

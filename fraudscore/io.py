@@ -29,8 +29,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fraudscore._convert import Column, _is_list, clean_converter, from_arrow, from_python
-from fraudscore.batch import SubmissionBatch, assemble, assemble_quiet
+from fraudscore._convert import Column, _is_list, clean_converter, from_arrow, from_python, one_converter
+from fraudscore.batch import SubmissionBatch, assemble, assemble_one, assemble_quiet
 from fraudscore.codes import Code
 from fraudscore.schema import FIELD_BY_NAME, FIELDS
 
@@ -280,6 +280,58 @@ def _from_few_records(records: list, source_row: np.ndarray | None) -> Submissio
     return assemble(converted, n, [], (), source_row)
 
 
+#: Every field as (field, index of its container in the walk, key, its one-value converter, its consent).
+_ONE_FIELD_WALK = tuple((f, parent, key, one_converter(f), f.consent) for f, parent, key, _ in _FIELD_WALK)
+
+
+def _from_one_record(record, source_row: np.ndarray | None) -> SubmissionBatch | None:
+    """:func:`_from_few_records` of one record, value by value without lists of one, skipping the
+    fields of a consent not given (only their texts are looked at, for lone surrogates, as
+    :func:`fraudscore.batch.assemble` does); the same batch, or None where that gives up."""
+    if record.__class__ is not dict:
+        return None
+    found = [record]
+    for parent, key in _WALK:
+        value = found[parent].get(key)
+        if value.__class__ is dict:
+            found.append(value)
+        elif value is None:
+            found.append(_EMPTY)
+        else:
+            return None
+    data: dict = {}
+    texts: list = []
+    given = {"none": True}
+    for f, parent, key, convert, consent in _ONE_FIELD_WALK:
+        value = found[parent].get(key)
+        if given.get(consent, False):
+            column = convert(value, f)
+            if column is None:
+                return None
+        else:  # blanked whatever it holds: a missing value
+            if value.__class__ is list and f.dtype in _TEXT_LIST_DTYPES:
+                texts.extend(v for v in value if v.__class__ is str)
+            elif value is not None and value.__class__ is not str and f.dtype in _TEXT_LIST_DTYPES:
+                return None  # (a tuple would be read as a list: the general path decides)
+            elif value.__class__ is str and f.dtype in _TEXT_DTYPES:
+                texts.append(value)
+            column = convert(None, f)
+        if f.dtype in _TEXT_DTYPES:
+            if f.dtype == "string":
+                if column[0] is not None:
+                    texts.append(column[0])
+            else:
+                texts.extend(filter(None, column.values.tolist()))
+        elif f.name in ("consent.usage", "consent.analytics"):
+            given[f.name[8:]] = column[0] == 1.0
+        data[f.name] = column
+    return assemble_one(data, texts, source_row)
+
+
+_TEXT_DTYPES = frozenset({"string", "string_list"})
+_TEXT_LIST_DTYPES = frozenset({"string_list"})
+
+
 def from_records(records: Iterable, source_row: np.ndarray | None = None,
                  record_errors: list | None = None, check_unknown: bool = False) -> SubmissionBatch:
     """Read a sequence of nested submission dicts (one row each, in order).
@@ -313,7 +365,8 @@ def _from_records(records, source_row, record_errors, check_unknown: bool, fast:
     records = list(records)  # generators and other iterables of dicts are records too
     n = len(records)
     if fast and 0 < n <= SMALL_MAX_ROWS and not record_errors and not check_unknown:
-        batch = _from_few_records(records, source_row)
+        batch = _from_one_record(records[0], source_row) if n == 1 else None
+        batch = batch or _from_few_records(records, source_row)
         if batch is not None:
             return batch
     errors = list(record_errors or [])

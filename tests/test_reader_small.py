@@ -318,3 +318,52 @@ def test_source_rows_are_kept_on_the_value_by_value_path():
     small = from_records(records, source_row=rows)
     assert small.source_row.tolist() == [7, 8, 9]
     assert _identical(small, from_records_reference(records, source_row=rows))
+
+
+# --------------------------------------------------------------------------- one record
+
+_GATED_TEXTS = st.sampled_from(["\ud800", "a\udfffb", "x" * 100_000, "", "ok"])
+
+
+@given(hostile_record)
+@settings(max_examples=200)
+def test_one_hostile_record_reads_the_same_as_the_general_path(record):
+    _assert_same([record])
+
+
+@given(st.integers(0, 119), st.lists(mutation, max_size=4), st.sampled_from([True, False, None, "yes", 0]),
+       st.sampled_from([True, False, None, "no", 1]), st.lists(st.tuples(st.sampled_from(_TEXTS + ["device.languages",
+       "device.plugins", "answers.text", "device.screen", "telemetry.pointer.kind", "device"]),
+       st.one_of(_GATED_TEXTS, st.lists(st.one_of(_GATED_TEXTS, st.none(), st.integers()), max_size=3),
+                 st.tuples(_GATED_TEXTS), st.just(math.nan))), max_size=3))
+@settings(max_examples=200)
+def test_one_record_with_findings_consents_and_broken_gated_fields_reads_the_same(i, changes, usage, analytics,
+                                                                                 texts):
+    """One record takes its own reader, which skips the fields of a consent not given (only their
+    texts are looked at, for lone surrogates): the same batch as the general path, whatever they hold."""
+    record = simulated(i)
+    for change in changes:
+        record = _mutate(record, change)
+    record = _set(_set(record, "consent.usage", usage), "consent.analytics", analytics)
+    for path, value in texts:
+        record = _set(record, path, value)
+    _assert_same([record])
+
+
+def test_a_clean_record_takes_the_one_record_path(monkeypatch):
+    """Guards the speed-up itself: a clean record alone is read by _from_one_record."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("few-records path used")
+
+    monkeypatch.setattr(fraudscore.io, "_from_few_records", refuse)
+    for i in range(3):
+        batch = from_records([full(i)])
+        assert batch.n == 1 and batch.error[0] == 0 and batch.warnings[0] == 0
+
+
+@pytest.mark.parametrize("path", ["device.languages", "device.plugins", "device.user_agent", "network.ip",
+                                  "telemetry.pointer.kind", "answers.text"])
+@pytest.mark.parametrize("value", [("\ud800",), ["\ud800"], "\ud800", ("ok",), "x" * 100_000])
+def test_a_lone_surrogate_in_a_field_without_consent_is_found_as_in_the_general_path(path, value):
+    record = _set(_set(full(1), "consent.usage", False), "consent.analytics", False)
+    _assert_same([_set(record, path, value)])
