@@ -79,8 +79,11 @@ class _Runs:
     def insert(self, table: dict[str, np.ndarray]) -> None:
         if len(table[self.by]) == 0:
             return
-        order = np.argsort(table[self.by], kind="stable")
-        self.runs.append({name: table[name][order] for name in self.empty})
+        if len(self.empty) == 1:
+            self.runs.append({self.by: np.sort(table[self.by])})
+        else:  # order among equal keys is of no use here: the faster unstable sort
+            order = np.argsort(table[self.by])
+            self.runs.append({name: table[name][order] for name in self.empty})
         while len(self.runs) > 1 and len(self.runs[-2][self.by]) < 4 * len(self.runs[-1][self.by]):
             newer, older = self.runs.pop(), self.runs[-1]
             at = np.searchsorted(older[self.by], newer[self.by], "right")
@@ -116,6 +119,13 @@ class _Runs:
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values: np.sort then a mask (np.unique's argsort for an inverse, or its hash
+    table in numpy 2, is several times slower on a million keyed hashes); ids are looked up after."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
 
 def _grow(array: np.ndarray, size: int) -> np.ndarray:
@@ -161,10 +171,7 @@ class _Ids:
         unknown = ids < 0
         if not unknown.any():
             return ids
-        if distinct:
-            fresh, back = values[unknown], np.arange(int(unknown.sum()))
-        else:
-            fresh, back = np.unique(values[unknown], return_inverse=True)
+        fresh = values[unknown] if distinct else _distinct(values[unknown])
         new = self.size + np.arange(len(fresh))
         self.values = _grow(self.values, self.size + len(fresh))
         self.values[new] = fresh
@@ -177,7 +184,7 @@ class _Ids:
         else:
             self._place(new)
         ids = ids.copy()
-        ids[unknown] = new[back]
+        ids[unknown] = new if distinct else self.get(values[unknown])
         return ids
 
     def _place(self, ids: np.ndarray) -> None:
@@ -293,34 +300,35 @@ class HistoryIndex:
         at = self.subs.add(rows["sub"], np.full(len(rows), -1, np.int64), distinct=True)
         self.rows = _grow(self.rows, self.subs.size)
         self.rows[at] = rows
-        t_min = int(rows["t"].min())
-        self.t_min = t_min if self.t_min is None else min(self.t_min, t_min)
-        selected, ids, survey_ids, rows_at = {}, {}, {}, {}
+        times = np.ascontiguousarray(rows["t"])
+        self.t_min = int(times.min()) if self.t_min is None else min(self.t_min, int(times.min()))
+        columns = {}
         for kind, index in self.kinds.items():
-            has = rows[index.field] != 0
-            sel = selected[kind] = rows[has]
-            rows_at[kind] = at[has]
-            ids[kind] = index.keys.add(sel[index.field], plan[kind][0][has])
-            survey_ids[kind] = index.surveys.add(_mix(sel[index.field], sel["survey"]), plan[kind][1][has])
-        self._cover(rows["t"])
-        for kind, index in self.kinds.items():
-            sel = selected[kind]
-            index.events.insert({"code": self._code(ids[kind], sel["t"]), "row": rows_at[kind]})
-            if index.aux_field:
-                has = rows[index.field] != 0
-                self._add_pairs(index, ids[kind], sel, plan[kind][2][has])
-            index.survey_codes.insert({"code": self._code(survey_ids[kind], sel["t"])})
+            has = np.flatnonzero(rows[index.field] != 0)
+            key, t = rows[index.field][has], times[has]
+            ids = index.keys.add(key, plan[kind][0][has])
+            survey_ids = index.surveys.add(_mix(key, rows["survey"][has]), plan[kind][1][has])
+            aux = rows[index.aux_field][has] if index.aux_field else None
+            columns[kind] = has, key, t, ids, survey_ids, aux
+        self._cover(times)  # after the ids are assigned: their number bounds the span
+        for kind, (has, key, t, ids, survey_ids, aux) in columns.items():
+            index = self.kinds[kind]
+            offset = t - self.t0  # within the span (_cover)
+            index.events.insert({"code": ids * self.span + offset, "row": at[has]})
+            index.survey_codes.insert({"code": survey_ids * self.span + offset})
+            if aux is not None:
+                self._add_pairs(index, key, aux, t, ids, plan[kind][2][has])
 
-    def _add_pairs(self, index: _KindIndex, ids: np.ndarray, sel: np.ndarray, pid: np.ndarray) -> None:
-        has = sel[index.aux_field] != 0
-        pair = _mix(sel[index.field][has], sel[index.aux_field][has])
-        t, ids, pid = sel["t"][has], ids[has], pid[has]
+    def _add_pairs(self, index: _KindIndex, key, aux, t, ids, pid) -> None:
+        """Record the (key, paired key) pairs of occurrences (keys, times, key ids, pair ids or -1)."""
+        keep = aux != 0
+        pair, t, ids, pid = _mix(key[keep], aux[keep]), t[keep], ids[keep], pid[keep]
         order = np.lexsort((t, pair))
         first = order[np.r_[True, pair[order][1:] != pair[order][:-1]]] if len(order) else order
         # distinct pairs, each at its earliest time
         pair, t, ids, pid = pair[first], t[first], ids[first], pid[first]
         fresh = pid < 0
-        pid = index.pairs.add(pair, pid)
+        pid = index.pairs.add(pair, pid, distinct=True)
         index.pair_key = _grow(index.pair_key, index.pairs.size)
         index.pair_first = _grow(index.pair_first, index.pairs.size)
         index.pair_key[pid[fresh]] = ids[fresh]
@@ -333,7 +341,14 @@ class HistoryIndex:
         index.pair_codes.insert({"code": self._code(ids[fresh | earlier], t[fresh | earlier])})
 
     def all_rows(self) -> np.ndarray:
+        """Every stored row (ROW_DTYPE), in the order recorded (a view: copy before changing the index)."""
         return self.rows[:self.subs.size]
+
+    def without(self, doomed: np.ndarray) -> HistoryIndex:
+        """A new index of the rows of :meth:`all_rows` where ``doomed`` is false (erase, purge)."""
+        index = HistoryIndex()
+        index.add(self.all_rows()[~doomed])
+        return index
 
     def stamp(self, rows: np.ndarray, number: int) -> tuple[np.ndarray, np.ndarray]:
         """``rows`` (distinct, sorted by ``sub``) as stored: held ones as they were, new ones in batch

@@ -54,11 +54,9 @@ class MemoryStore(HistoryStore):
 
     def _delete_rows(self, doomed_of) -> int:
         """Drop rows where ``doomed_of(rows)`` is true; caller holds the lock."""
-        rows = self._index.all_rows()
-        doomed = doomed_of(rows)
+        doomed = doomed_of(self._index.all_rows())
         if doomed.any():
-            self._index = HistoryIndex()
-            self._index.add(rows[~doomed])
+            self._index = self._index.without(doomed)
         return int(doomed.sum())
 
     def _erase_respondent(self, respondent):

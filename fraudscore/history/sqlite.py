@@ -1,21 +1,28 @@
 """History in one SQLite file: the embedded default.
 
+A durable log under an in-memory index. The file keeps one ``log`` row per committed batch: that
+batch's new submissions as one blob of fixed-size records (keyed hashes, time, order), so recording
+a batch is one INSERT, whatever the keys. Counting runs on the in-memory index every store object
+keeps (:mod:`fraudscore.history._index`, the same code as :class:`MemoryStore`), loaded from the
+log when the store is opened.
+
 WAL journal, one ``BEGIN IMMEDIATE`` transaction per batch: concurrent writers (threads or
 processes) queue on SQLite's write lock, so no update is lost and a batch is all there or not at
-all, even if the process is killed mid-write.
+all, even if the process is killed mid-write. Inside it, a store first reads the log rows other
+connections appended since it last looked, so each process counts against every committed batch;
+its own batch enters its index only once COMMIT succeeded. Erase and purge rewrite the log rows
+of the batches concerned and bump ``generation`` in ``meta``: a connection that sees another
+generation reloads its index from the log.
 
-Layout (schema version 2)::
+Layout (schema version 3)::
 
-    meta                  batch counter and schema_version
-    submissions           one row per submission: seq (INTEGER PRIMARY KEY), sub, t, its record (blob)
-    events_<kind>         one row per key of that kind: key (INTEGER PRIMARY KEY), its events (blob)
+    meta    batch counter, generation, schema_version
+    log     id (INTEGER PRIMARY KEY AUTOINCREMENT: commit order), batch, rows (blob of 88-byte records)
 
-A key's occurrences live together in one blob (24 bytes each: time, survey, order; 32 with the
-paired respondent or device hash for the device, link and respondent kinds), so reading a batch's history is one primary-key lookup per distinct key, and recording a
-batch is one B-tree write per distinct key rather than one per index per row. Every statement
-takes the whole batch at once (``json_each`` over ``[key, offset, length]`` triples, ``substr``
-into one blob parameter), so no per-row Python runs between SQLite and numpy. Version 1 files
-(one ``observations`` table with seven secondary indexes) are migrated in place on open.
+Trade-off: each process that opens a store holds its index, about 440 bytes per retained
+submission (on top of SQLite's page cache), and opening reads the whole log (~3 s per million
+submissions). Files of schema versions 1 and 2 are converted in place, in one transaction, when
+first opened.
 """
 
 from __future__ import annotations
@@ -27,100 +34,40 @@ from pathlib import Path
 
 import numpy as np
 
-from fraudscore.history._counting import AUX_KIND, EVENT_DTYPE, ROW_DTYPE, events_of_rows
+from fraudscore.history._counting import ROW_DTYPE
+from fraudscore.history._index import HistoryIndex
 from fraudscore.history.base import HistoryError, HistoryStore, HistoryUnavailableError
 from fraudscore.history.observations import KIND_FIELDS, KINDS
 
 __all__ = ["SQLiteStore", "SCHEMA_VERSION"]
 
-#: Layout version written to ``meta``; files with another version are migrated (1) or refused.
-SCHEMA_VERSION = 2
+#: Layout version written to ``meta``; files with another version are migrated (1, 2) or refused.
+SCHEMA_VERSION = 3
 
-_KEY_COLUMNS = [KIND_FIELDS[k] for k in KINDS]
-_V1_ROW_COLUMNS = ["sub", "t", "survey", *_KEY_COLUMNS, "seq"]
-#: A submission's stored record: its ROW_DTYPE fields, little-endian, as one blob.
+_V1_ROW_COLUMNS = ["sub", "t", "survey", *(KIND_FIELDS[k] for k in KINDS), "seq"]
+#: A submission's stored record: its ROW_DTYPE fields, little-endian.
 _ROW_RECORD = np.dtype([(name, ROW_DTYPE[name].newbyteorder("<")) for name in ROW_DTYPE.names])
-#: One occurrence of a key, as stored in its key's blob: time, survey, order (``seq``, unique per
-#: submission, so erasure finds a submission's occurrences by it) and, for the kinds that have one,
-#: the paired key the distinct counts need. The key itself is the row's primary key. Every byte
-#: here is paid for in B-tree pages that each batch rewrites, so nothing else is kept.
-_EVENT_RECORDS = {
-    kind: np.dtype([("t", "<i8"), ("survey", "<u8"), ("seq", "<i8")] + ([("aux", "<u8")] if kind in AUX_KIND else []))
-    for kind in KINDS
-}
 
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO meta VALUES ('batch', 0)",
-    # Keyed by seq, which grows by batch: records are appended at the table's end, not scattered
-    # by the random submission hash; only the narrow sub index takes random writes.
-    "CREATE TABLE IF NOT EXISTS submissions (seq INTEGER PRIMARY KEY, sub INTEGER NOT NULL, t INTEGER NOT NULL, "
-    "record BLOB NOT NULL)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS submissions_sub ON submissions (sub)",
-    # Times mostly grow too, so this index is also appended to at its end; purge needs it.
-    "CREATE INDEX IF NOT EXISTS submissions_t ON submissions (t)",
-    *(f"CREATE TABLE IF NOT EXISTS events_{kind} (key INTEGER PRIMARY KEY, events BLOB NOT NULL)" for kind in KINDS),
+    "INSERT OR IGNORE INTO meta VALUES ('generation', 0)",
+    # AUTOINCREMENT: ids are never reused, so "rows after the last id I read" is exact even after deletes.
+    "CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY AUTOINCREMENT, batch INTEGER NOT NULL, "
+    "rows BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS log_batch ON log (batch)",  # erase and purge find a submission's batch
 ]
 
-# One statement per table per batch: JSON triples [key, 1-based offset, length] into one blob.
-_APPEND = ("INSERT INTO events_{kind} (key, events) SELECT value ->> 0, substr(?2, value ->> 1, value ->> 2) "
-           "FROM json_each(?1) WHERE 1 ON CONFLICT (key) DO UPDATE SET events = CAST(events || excluded.events AS BLOB)")
-_REPLACE = ("INSERT INTO events_{kind} (key, events) SELECT value ->> 0, substr(?2, value ->> 1, value ->> 2) "
-            "FROM json_each(?1) WHERE 1 ON CONFLICT (key) DO UPDATE SET events = excluded.events")
-_INSERT_ROWS = ("INSERT INTO submissions (sub, t, seq, record) SELECT value ->> 0, value ->> 1, value ->> 2, "
-                "substr(?2, value ->> 3, value ->> 4) FROM json_each(?1)")
+
+def _records(rows: np.ndarray) -> bytes:
+    records = np.empty(len(rows), _ROW_RECORD)
+    for name in _ROW_RECORD.names:
+        records[name] = rows[name]
+    return records.tobytes()
 
 
-def _signed(values: np.ndarray) -> np.ndarray:
-    """uint64 hashes as the int64 SQLite stores (same bits)."""
-    return np.ascontiguousarray(values, dtype=np.uint64).view(np.int64)
-
-
-def _json_ints(values: np.ndarray) -> str:
-    return json.dumps(_signed(values).tolist())
-
-
-def _triples(keys: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> str:
-    """JSON ``[[key, offset + 1, length], ...]`` (SQLite's substr counts from 1)."""
-    table = np.column_stack([_signed(keys), offsets + 1, lengths])
-    return json.dumps(table.tolist())
-
-
-def _rows_from_records(records: list[bytes]) -> np.ndarray:
-    blob = b"".join(records)
-    return np.frombuffer(blob, _ROW_RECORD).astype(ROW_DTYPE)
-
-
-def _events_from(kind: str, found: list[tuple]) -> np.ndarray:
-    """EVENT_DTYPE events (``sub`` 0: not stored) from ``(key, blob)`` rows of one kind."""
-    ev = np.zeros(0, EVENT_DTYPE)
-    if found:
-        record = _EVENT_RECORDS[kind]
-        keys, blobs = zip(*found)
-        records = np.frombuffer(b"".join(blobs), record)
-        ev = np.zeros(len(records), EVENT_DTYPE)
-        per_key = np.fromiter(map(len, blobs), np.int64, count=len(blobs)) // record.itemsize
-        ev["key"] = np.repeat(np.array(keys, np.int64).view(np.uint64), per_key)
-        for name in record.names:
-            ev[name] = records[name]
-    return ev
-
-
-def _grouped(kind: str, ev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bytes]:
-    """Events grouped by key: distinct keys, byte offset and length of each key's run, packed blob.
-
-    Keys come out in SQLite's (signed) order, so one batch writes the B-tree front to back.
-    """
-    order = np.argsort(_signed(ev["key"]), kind="stable")  # stable: a key's events stay in seq order
-    ev = ev[order]
-    change = np.r_[True, ev["key"][1:] != ev["key"][:-1]] if len(ev) else np.zeros(0, bool)
-    starts = np.flatnonzero(change)
-    counts = np.diff(np.r_[starts, len(ev)])
-    record = _EVENT_RECORDS[kind]
-    packed = np.empty(len(ev), record)
-    for name in record.names:
-        packed[name] = ev[name]
-    return ev["key"][starts], starts * record.itemsize, counts * record.itemsize, packed.tobytes()
+def _rows_from(blobs: list[bytes]) -> np.ndarray:
+    return np.frombuffer(b"".join(blobs), _ROW_RECORD).astype(ROW_DTYPE)
 
 
 class SQLiteStore(HistoryStore):
@@ -140,31 +87,36 @@ class SQLiteStore(HistoryStore):
     Notes
     -----
     ``synchronous=NORMAL``: a batch survives a killed process; after a power cut the last batches
-    may be missing, but the file is never torn. One connection per store object, guarded by a
-    lock; open a store per process (do not share one across ``fork``). A file written by an older
-    fraudscore (schema version 1) is converted to version 2 in one transaction when first opened;
-    a file from a newer fraudscore is refused with :class:`HistoryError`.
+    may be missing, but the file is never torn. One connection and one in-memory index per store
+    object, guarded by a lock; open a store per process (do not share one across ``fork``). A file
+    written by an older fraudscore (schema version 1 or 2) is converted to version 3 in one
+    transaction when first opened; a file from a newer fraudscore is refused with
+    :class:`HistoryError`.
     """
 
     name = "sqlite"
 
-    def __init__(self, path: str | Path, *, timeout_s: float = 10.0, cache_mb: int = 256, **kwargs):
+    def __init__(self, path: str | Path, *, timeout_s: float = 10.0, cache_mb: int = 64, **kwargs):
         super().__init__(**kwargs)
         self.path = str(path)
         self.timeout_s = float(timeout_s)
         self._lock = threading.Lock()
+        self._index = HistoryIndex()
+        self._seen = 0  # last log id in the index
+        self._generation = None  # of the log the index was loaded from
         try:
             self._db = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None,
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            # Random hashes touch pages all over each table: keep them cached rather than re-read each batch.
             self._db.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
-            with self._transaction():
+            with self._lock, self._transaction():
                 self._create_or_migrate()
+                self._catch_up()
         except sqlite3.Error as exc:
             raise self._unavailable(exc) from exc
 
+    # -- schema ------------------------------------------------------------------------------------
     def _create_or_migrate(self) -> None:
         db = self._db
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -175,25 +127,44 @@ class SQLiteStore(HistoryStore):
         if version is not None and version > SCHEMA_VERSION:
             raise HistoryError(f"SQLite history {self.path!r} has schema version {version}; this fraudscore "
                                f"reads version {SCHEMA_VERSION}: upgrade fraudscore to use this file")
+        if version is not None and version not in (1, 2, SCHEMA_VERSION):
+            raise HistoryError(f"SQLite history {self.path!r} has unknown schema version {version}")
         for statement in _SCHEMA:
             db.execute(statement)
         if version == 1:
-            self._migrate_from_v1(db)
-        elif version is not None and version != SCHEMA_VERSION:
-            raise HistoryError(f"SQLite history {self.path!r} has unknown schema version {version}")
+            self._migrate_from_v1()
+        elif version == 2:
+            self._migrate_from_v2()
         db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (name) DO UPDATE SET value = ?",
                    (SCHEMA_VERSION, SCHEMA_VERSION))
 
-    def _migrate_from_v1(self, db) -> None:
+    def _migrate_from_v1(self) -> None:
         """Version 1 kept one ``observations`` row per submission with an index per key kind."""
-        table = np.array(db.execute(f"SELECT {', '.join(_V1_ROW_COLUMNS)} FROM observations").fetchall(),
+        table = np.array(self._db.execute(f"SELECT {', '.join(_V1_ROW_COLUMNS)} FROM observations").fetchall(),
                          dtype=np.int64).reshape(-1, len(_V1_ROW_COLUMNS))
         rows = np.zeros(len(table), ROW_DTYPE)
         for i, name in enumerate(_V1_ROW_COLUMNS):
             rows[name] = table[:, i].view(rows.dtype[name])
-        self._write(db, rows)
-        db.execute("DROP TABLE observations")
+        self._append_by_batch(rows)
+        self._db.execute("DROP TABLE observations")
 
+    def _migrate_from_v2(self) -> None:
+        """Version 2 kept a ``submissions`` table of records and one blob of occurrences per key."""
+        rows = _rows_from([r for (r,) in self._db.execute("SELECT record FROM submissions ORDER BY seq")])
+        self._append_by_batch(rows)
+        for table in ["submissions", *(f"events_{kind}" for kind in KINDS)]:
+            self._db.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def _append_by_batch(self, rows: np.ndarray) -> None:
+        """Log ``rows`` as one entry per batch number (what erase and purge rewrite)."""
+        rows = rows[np.argsort(rows["seq"], kind="stable")]
+        batch = rows["seq"] >> 32
+        starts = np.flatnonzero(np.r_[True, batch[1:] != batch[:-1]]) if len(rows) else np.zeros(0, np.int64)
+        ends = np.r_[starts[1:], len(rows)]
+        self._db.executemany("INSERT INTO log (batch, rows) VALUES (?, ?)",
+                             [(int(batch[a]), _records(rows[a:b])) for a, b in zip(starts, ends)])
+
+    # -- transactions ------------------------------------------------------------------------------
     def _unavailable(self, exc: sqlite3.Error) -> HistoryError:
         message = str(exc)
         if "locked" in message or "busy" in message:
@@ -213,111 +184,104 @@ class SQLiteStore(HistoryStore):
 
         return _Txn()
 
-    def _run(self, work):
+    def _run(self, work, committed=None):
+        """``work()`` in one write transaction, the index brought up to date first; then, if it
+        committed, ``committed(result)`` (still under the lock: no other call sees the log between).
+        Returns ``work``'s result."""
         with self._lock:
             try:
                 with self._transaction():
-                    return work(self._db)
+                    self._catch_up()
+                    result = work()
             except sqlite3.Error as exc:
                 raise self._unavailable(exc) from exc
+            if committed is not None:
+                committed(result)
+            return result
 
-    # -- reading and writing whole batches ---------------------------------------------------------
-    @staticmethod
-    def _held_rows(db, subs: np.ndarray) -> np.ndarray:
-        return _rows_from_records([r for (r,) in db.execute(
-            "SELECT record FROM submissions WHERE sub IN (SELECT value FROM json_each(?))", (_json_ints(subs),))])
-
-    @staticmethod
-    def _events(db, kind: str, keys: np.ndarray) -> np.ndarray:
-        return _events_from(kind, db.execute(
-            f"SELECT key, events FROM events_{kind} WHERE key IN (SELECT value FROM json_each(?))",
-            (_json_ints(keys),)).fetchall())
-
-    @staticmethod
-    def _write(db, rows: np.ndarray) -> None:
-        """Append ``rows`` (new submissions, ROW_DTYPE) and their events."""
-        if len(rows) == 0:
-            return
-        records = np.empty(len(rows), _ROW_RECORD)
-        for name in _ROW_RECORD.names:
-            records[name] = rows[name]
-        size = _ROW_RECORD.itemsize
-        table = np.column_stack([_signed(rows["sub"]), rows["t"], rows["seq"], np.arange(len(rows)) * size + 1, np.full(len(rows), size)])
-        db.execute(_INSERT_ROWS, (json.dumps(table.tolist()), records.tobytes()))
-        for kind in KINDS:
-            ev = events_of_rows(rows, kind)
-            if len(ev):
-                keys, offsets, lengths, blob = _grouped(kind, ev[np.argsort(ev["seq"], kind="stable")])
-                db.execute(_APPEND.format(kind=kind), (_triples(keys, offsets, lengths), blob))
-
-    def _remove_rows(self, db, gone: np.ndarray) -> int:
-        """Delete the submissions ``gone`` (ROW_DTYPE) and their occurrences under every key."""
-        if len(gone) == 0:
-            return 0
-        subs = np.unique(gone["sub"])
-        seqs = np.unique(gone["seq"])  # unique per submission; events carry it, not the submission hash
-        for kind in KINDS:
-            keys = np.unique(events_of_rows(gone, kind)["key"])
-            if len(keys) == 0:
-                continue
-            ev = self._events(db, kind, keys)
-            keep = ev[~np.isin(ev["seq"], seqs)]
-            emptied = np.setdiff1d(keys, keep["key"])
-            if len(emptied):
-                db.execute(f"DELETE FROM events_{kind} WHERE key IN (SELECT value FROM json_each(?))",
-                           (_json_ints(emptied),))
-            if len(keep):
-                k, offsets, lengths, blob = _grouped(kind, keep)
-                db.execute(_REPLACE.format(kind=kind), (_triples(k, offsets, lengths), blob))
-        return db.execute("DELETE FROM submissions WHERE sub IN (SELECT value FROM json_each(?))",
-                          (_json_ints(subs),)).rowcount
+    def _catch_up(self) -> None:
+        """Bring the index up to the log: other connections' new batches, or all of it after an
+        erase or purge elsewhere (another generation). Inside a transaction."""
+        db = self._db
+        generation = db.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()[0]
+        if generation != self._generation:
+            self._index, self._seen, self._generation = HistoryIndex(), 0, generation
+        found = db.execute("SELECT id, rows FROM log WHERE id > ? ORDER BY id", (self._seen,)).fetchall()
+        if found:
+            self._index.add(_rows_from([blob for _, blob in found]))
+            self._seen = found[-1][0]
 
     # -- the store interface -----------------------------------------------------------------------
     def _reserve(self, n):
-        return self._run(lambda db: db.execute(
+        return self._run(lambda: self._db.execute(
             "UPDATE meta SET value = value + ? WHERE name = 'batch' RETURNING value", (n,)).fetchone()[0] - n + 1)
 
-    def _exchange(self, rows, cutoff_ms, batch):
-        def work(db):
-            held = self._held_rows(db, rows["sub"])
-            out = rows.copy()
-            at = np.searchsorted(rows["sub"], held["sub"])  # rows are sorted by sub
-            out[at] = held
-            new = np.ones(len(rows), bool)
-            new[at] = False
-            number = batch if batch is not None else db.execute(
+    def _record_and_count(self, rows, cutoff_ms, batch):
+        def work():
+            number = batch if batch is not None else self._db.execute(
                 "UPDATE meta SET value = value + 1 WHERE name = 'batch' RETURNING value").fetchone()[0]
-            out["seq"][new] = (number << 32) | rows["seq"][new]
-            events = {}
-            for kind in KINDS:
-                ev = self._events(db, kind, np.unique(events_of_rows(out, kind)["key"]))
-                events[kind] = ev[ev["t"] > cutoff_ms]
-            self._write(db, out[new])
-            return out, new, events
+            out, new = self._index.stamp(rows, number)
+            plan = self._index.lookup(out[new])
+            values = self._index.count(out, new, cutoff_ms, batch is not None, plan)
+            logged = None
+            if new.any():
+                logged = self._db.execute("INSERT INTO log (batch, rows) VALUES (?, ?)",
+                                          (number, _records(out[new]))).lastrowid
+            return out, new, values, plan, logged
+
+        def committed(result):  # only now is the batch part of the history this index holds
+            out, new, _, plan, logged = result
+            if logged is not None:
+                self._index.add(out[new], plan)
+                self._seen = logged
+
+        out, new, values, _, _ = self._run(work, committed)
+        return out, new, values
+
+    def _remove(self, doomed_of) -> int:
+        """Delete the rows where ``doomed_of(rows)`` is true from the log and the index."""
+        def work():
+            rows = self._index.all_rows()
+            doomed = doomed_of(rows)
+            if not doomed.any():
+                return 0, None
+            gone = rows["sub"][doomed]
+            batches = np.unique(rows["seq"][doomed] >> 32)
+            db = self._db
+            entries = db.execute("SELECT id, rows FROM log WHERE batch IN (SELECT value FROM json_each(?))",
+                                 (json.dumps(batches.tolist()),)).fetchall()
+            kept = [(log_id, _rows_from([blob])) for log_id, blob in entries]
+            kept = [(log_id, r[~np.isin(r["sub"], gone)]) for log_id, r in kept]
+            db.executemany("DELETE FROM log WHERE id = ?", [(log_id,) for log_id, r in kept if len(r) == 0])
+            db.executemany("UPDATE log SET rows = ? WHERE id = ?", [(_records(r), log_id) for log_id, r in kept if len(r)])
+            generation = db.execute(
+                "UPDATE meta SET value = value + 1 WHERE name = 'generation' RETURNING value").fetchone()[0]
+            return int(doomed.sum()), (doomed, generation)
+
+        def committed(result):
+            if result[1] is not None:
+                doomed, self._generation = result[1]
+                self._index = self._index.without(doomed)
+
+        return self._run(work, committed)[0]
+
+    def _rows_of_respondent(self, respondent):
+        def work():
+            rows = self._index.all_rows()
+            return rows[rows["respondent"] == np.uint64(respondent)].copy()
 
         return self._run(work)
 
-    def _respondent_rows(self, db, respondent: int) -> np.ndarray:
-        """The respondent's key lists its submissions; their records say the rest."""
-        ev = self._events(db, "respondent", np.array([respondent], np.uint64))
-        rows = _rows_from_records([r for (r,) in db.execute(
-            "SELECT record FROM submissions WHERE seq IN (SELECT value FROM json_each(?))",
-            (json.dumps(ev["seq"].tolist()),))])
-        return rows[rows["respondent"] == np.uint64(respondent)]
-
-    def _rows_of_respondent(self, respondent):
-        return self._run(lambda db: self._respondent_rows(db, respondent))
-
     def _erase_respondent(self, respondent):
-        return self._run(lambda db: self._remove_rows(db, self._respondent_rows(db, respondent)))
+        return self._remove(lambda rows: rows["respondent"] == np.uint64(respondent))
 
     def _purge(self, cutoff_ms):
-        return self._run(lambda db: self._remove_rows(db, _rows_from_records(
-            [r for (r,) in db.execute("SELECT record FROM submissions WHERE t <= ?", (cutoff_ms,))])))
+        return self._remove(lambda rows: rows["t"] <= cutoff_ms)
 
     def submission_count(self) -> int:
-        return self._run(lambda db: db.execute("SELECT count(*) FROM submissions").fetchone()[0])
+        return self._run(lambda: len(self._index))
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._index = HistoryIndex()

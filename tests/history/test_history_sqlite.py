@@ -1,4 +1,5 @@
-"""SQLite-only behaviour: the file's schema version, and migrating a version 1 file in place."""
+"""SQLite-only behaviour: the file's schema version, migrating version 1 and 2 files in place, and
+several store objects on one file seeing each other's writes, erasures included."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from fraudscore.history import HistoryError, MemoryStore, Observations, SQLiteStore
+from fraudscore.history._counting import ROW_DTYPE
 from fraudscore.history.observations import KIND_FIELDS, KINDS
 from fraudscore.history.sqlite import SCHEMA_VERSION
 
@@ -60,6 +62,67 @@ def test_a_version_1_file_is_migrated_and_counts_as_before(tmp_path):
     assert "observations" not in tables
     assert db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == (SCHEMA_VERSION,)
     db.close()
+
+
+def _write_v2_file(path, rows: np.ndarray, batch: int) -> None:
+    """A database as fraudscore's schema version 2 wrote it (its key tables are what migration drops)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    db.execute("INSERT INTO meta VALUES ('batch', ?), ('schema_version', 2)", (batch,))
+    db.execute("CREATE TABLE submissions (seq INTEGER PRIMARY KEY, sub INTEGER NOT NULL, t INTEGER NOT NULL, "
+               "record BLOB NOT NULL)")
+    db.execute("CREATE UNIQUE INDEX submissions_sub ON submissions (sub)")
+    for k in KINDS:
+        db.execute(f"CREATE TABLE events_{k} (key INTEGER PRIMARY KEY, events BLOB NOT NULL)")
+    record = np.dtype([(name, ROW_DTYPE[name].newbyteorder("<")) for name in ROW_DTYPE.names])
+    db.executemany("INSERT INTO submissions VALUES (?, ?, ?, ?)",
+                   [(int(r["seq"]), int(np.int64(r["sub"].view(np.int64))), int(r["t"]),
+                     np.array([r], ROW_DTYPE).astype(record).tobytes()) for r in rows])
+    db.close()
+
+
+def test_a_version_2_file_is_migrated_and_counts_as_before(tmp_path):
+    first = Observations.from_raw(["a", "b", "c"], ["s"] * 3, [T, T + MIN, T + 2 * MIN],
+                                  device_id=np.array([5, 5, 6], np.uint64), respondent_id=["r1", "r2", "r1"],
+                                  text=["yes", "yes", "no"], secret=SECRET)
+    second = Observations.from_raw(["d"], ["s"], [T + MIN // 2], device_id=np.array([5], np.uint64),
+                                   respondent_id=["r3"], secret=SECRET)
+    later = Observations.from_raw(["e"], ["s"], [T + 3 * MIN], device_id=np.array([5], np.uint64),
+                                  respondent_id=["r1"], text=["yes"], secret=SECRET)
+    reference = MemoryStore(secret=SECRET)
+    reference.observe(first)
+    reference.observe(second)
+    expected = reference.observe(later).values
+    held = reference._index.all_rows()
+    _write_v2_file(tmp_path / "v2.db", held[held["seq"] >> 32 <= 2], batch=2)
+
+    store = SQLiteStore(tmp_path / "v2.db", secret=SECRET)
+    assert store.submission_count() == 4
+    assert np.array_equal(store.observe(later).values, expected)
+    assert store.observe(first).replayed.all()
+    assert store.erase("r1") == 3  # two migrated submissions and the new one
+    store.close()
+    db = sqlite3.connect(tmp_path / "v2.db")
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not tables & {"submissions", *(f"events_{k}" for k in KINDS)}
+    assert db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == (SCHEMA_VERSION,)
+    db.close()
+
+
+def test_two_stores_on_one_file_see_each_others_batches_and_erasures(tmp_path):
+    one, two = (SQLiteStore(tmp_path / "h.db", secret=SECRET) for _ in range(2))
+    rows = Observations.from_raw(["a", "b"], ["s", "s"], [T, T + 1], device_id=np.array([5, 5], np.uint64),
+                                 respondent_id=["alice", "bob"], secret=SECRET)
+    one.observe(rows)
+    probe = Observations.from_raw(["p"], ["s"], [T + 2], device_id=np.array([5], np.uint64), secret=SECRET)
+    assert two.observe(probe).prior_device_1h.tolist() == [2]
+    assert one.erase("alice") == 1
+    again = Observations.from_raw(["q"], ["s"], [T + 3], device_id=np.array([5], np.uint64), secret=SECRET)
+    assert two.observe(again).prior_device_1h.tolist() == [2]  # bob and p: alice's row is gone for two too
+    assert one.observe(rows).replayed.tolist() == [False, True]  # a is new again, b is held
+    assert two.submission_count() == one.submission_count() == 4
+    one.close()
+    two.close()
 
 
 def test_a_file_from_a_newer_fraudscore_is_refused_with_its_version(tmp_path):
