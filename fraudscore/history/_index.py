@@ -176,8 +176,8 @@ class _Ids:
         self.values = _grow(self.values, self.size + len(fresh))
         self.values[new] = fresh
         self.size += len(fresh)
-        if 4 * self.size > 1 << self.bits:
-            while 4 * self.size > 1 << self.bits:
+        if 2 * self.size > 1 << self.bits:
+            while 2 * self.size > 1 << self.bits:
                 self.bits += 1
             self.slots = np.full(1 << self.bits, -1, np.int32)
             self._place(np.arange(self.size))
