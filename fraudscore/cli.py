@@ -49,7 +49,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
             raise ValueError("--reasons all is not supported with --dask (its workers explain flagged rows)")
         stats = _score_on_dask(args, survey)
     else:
-        scorer = Scorer(model=args.model, history=args.history or False, survey=survey, reasons=args.reasons)
+        scorer = Scorer(model=args.model, history=args.history or False, survey=survey, reasons=args.reasons,
+                        n_jobs=args.jobs)
         stats = score_file(scorer, args.input, args.output, chunk_size=args.chunk_size, progress=not args.quiet)
     print(f"{stats['rows']} rows in {stats['seconds']:.1f} s ({stats['rows_per_s']:,.0f} rows/s) -> {args.output}")
     print("decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(stats["decisions"].items())))
@@ -159,6 +160,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reasons", choices=("flagged", "all"), default="flagged",
                    help="explain (reason codes, family sub-scores) review/reject rows only (default; "
                         "several times cheaper) or every row")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="threads for the feature stage of each chunk (-1: one per CPU; default: one)")
     p.add_argument("--dask", metavar="SCHEDULER", default=None,
                    help="score on a Dask cluster (e.g. tcp://HOST:8786): INPUT is Parquet files, a directory "
                         "or a glob, OUTPUT a directory of part files; needs a shared --history")

@@ -110,9 +110,14 @@ class Scorer:
         get no reasons and NaN sub-scores; ``"all"`` every scored row. Explaining costs 3-5x
         the tree ensemble's prediction, so explaining only flagged rows makes the model stage
         several times cheaper. Scores and decisions do not depend on it.
+    n_jobs : int, optional
+        Threads for the feature stage of large batches (``FeatureExtractor`` ``n_jobs``: row
+        chunks of at least 4,096 rows); None or 1: one thread, -1: one per CPU. Results are
+        the same whatever the number.
     """
 
-    def __init__(self, model=None, history=None, survey=None, secret=None, reasons: str = "flagged") -> None:
+    def __init__(self, model=None, history=None, survey=None, secret=None, reasons: str = "flagged",
+                 n_jobs: int | None = None) -> None:
         from fraudscore.forest import CompiledForest
         from fraudscore.model import FraudModel, load_model
 
@@ -126,7 +131,8 @@ class Scorer:
         self.secret = get_secret(secret)
         self.reasons = self._check_reasons(reasons)
         self.history = self._open_history(history)
-        self._extractor = self._extractor_with(survey)
+        self.n_jobs = n_jobs
+        self._extractor = self._extractor_with(survey, n_jobs)
         classifier = model.classifier_
         self.forest = CompiledForest.from_sklearn(classifier.calibrated_ or classifier.estimator_)
         self._maps = reason_matrix(model.feature_names_)
@@ -155,14 +161,17 @@ class Scorer:
             return open_history(history, secret=self.secret)
         return history
 
-    def _extractor_with(self, survey):
-        if survey is None:
+    def _extractor_with(self, survey, n_jobs):
+        if survey is None and n_jobs is None:
             return self.model.extractor_
-        specs = [survey] if isinstance(survey, SurveySpec) else list(survey)
-        known = {s.survey_id: s for s in (self.model.extractor_.surveys or ())}
-        known.update({s.survey_id: s for s in specs})
-        extractor = copy.copy(self.model.extractor_)  # fitted state shared, survey list extended
-        extractor.surveys = tuple(known.values())
+        extractor = copy.copy(self.model.extractor_)  # fitted state shared; surveys and threads this Scorer's
+        if survey is not None:
+            specs = [survey] if isinstance(survey, SurveySpec) else list(survey)
+            known = {s.survey_id: s for s in (self.model.extractor_.surveys or ())}
+            known.update({s.survey_id: s for s in specs})
+            extractor.surveys = tuple(known.values())
+        if n_jobs is not None:
+            extractor.n_jobs = n_jobs
         return extractor
 
     @property

@@ -215,6 +215,17 @@ def test_threads_scoring_at_once_give_the_same_answers(trained, fresh):
         np.testing.assert_array_equal(out, expected)
 
 
+def test_n_jobs_splits_the_feature_stage_and_changes_no_result(trained, fresh, monkeypatch):
+    from fraudscore.features import extractor as extractor_module
+
+    model, survey = trained
+    expected = Scorer(model, history=False, survey=survey).score(fresh).to_pandas()
+    monkeypatch.setattr(extractor_module, "_MIN_CHUNK_ROWS", 16)  # several chunks of this small batch
+    threaded = Scorer(model, history=False, survey=survey, n_jobs=3)
+    assert threaded._extractor.n_jobs == 3 and model.extractor_.n_jobs is None  # the model is not changed
+    pd.testing.assert_frame_equal(threaded.score(fresh).to_pandas(), expected)
+
+
 @pytest.mark.parametrize("suffix", [".parquet", ".jsonl", ".csv"])
 def test_score_file_streams_chunks_into_one_results_file(trained, fresh, tmp_path, suffix):
     import json
@@ -323,3 +334,17 @@ def test_a_lone_surrogate_is_scored_with_history_and_written_out(trained, fresh,
     frame = results.to_pandas()
     assert frame["decision"].tolist()[1] != "error" and "INVALID_UNICODE" in frame["warnings"][0]
     results.to_arrow()  # writable as UTF-8
+
+
+def test_cli_score_jobs_option_gives_the_same_results_file(tmp_path, monkeypatch, capsys):
+    from fraudscore.cli import main
+    from fraudscore.features import extractor as extractor_module
+
+    monkeypatch.setattr(extractor_module, "_MIN_CHUNK_ROWS", 32)
+    source = tmp_path / "in.jsonl"
+    import json
+
+    source.write_text("".join(json.dumps(r) + "\n" for r in fraudscore.simulate(200, seed=9, output="records").records))
+    assert main(["score", str(source), "-o", str(tmp_path / "one.parquet"), "-q"]) == 0
+    assert main(["score", str(source), "-o", str(tmp_path / "two.parquet"), "--jobs", "2", "-q"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "one.parquet"), pd.read_parquet(tmp_path / "two.parquet"))

@@ -23,7 +23,7 @@ __all__ = ["FeatureExtractor"]
 
 #: A batch is split across threads only in chunks of at least this many rows: below it the
 #: thread hand-off and the per-chunk fixed costs (~1 ms) outweigh what a second core gives.
-_MIN_CHUNK_ROWS = 8_192
+_MIN_CHUNK_ROWS = 4_096
 #: Up to this many rows the matrix is assembled by one concatenation of the groups' columns
 #: instead of one strided column copy per feature (~100 numpy calls, a fifth of a one-row call).
 _CONCAT_ROWS = 64
@@ -64,7 +64,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     families : sequence of str, optional
         Feature families to compute (default: all of ``FAMILIES``).
     n_jobs : int, optional
-        Threads for ``transform`` of a large batch (contiguous row chunks of at least 8,192
+        Threads for ``transform`` of a large batch (contiguous row chunks of at least 4,096
         rows, computed concurrently: numpy releases the GIL in its loops). None or 1: one thread;
         -1: one per CPU. The matrix is the same whatever the number.
 

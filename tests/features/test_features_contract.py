@@ -73,7 +73,7 @@ def test_every_feature_is_documented_with_a_known_family_and_consent():
 
 
 def test_threads_split_a_batch_into_chunks_with_the_same_matrix(fitted, simulated, monkeypatch):
-    # Chunks of 64 rows here (8,192 in use), so 300 rows run as 3 or 4 threads' chunks; the
+    # Chunks of 64 rows here (4,096 in use), so 300 rows run as 3 or 4 threads' chunks; the
     # history counts and IP facts handed in are split with the rows.
     from fraudscore.enrich.ip import IPDatabase
     from fraudscore.features import extractor as extractor_module
