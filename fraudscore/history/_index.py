@@ -155,7 +155,9 @@ class _Ids:
 
     def _home(self, values: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):  # Fibonacci hashing: spreads mixed or patterned values
-            return ((values * _GOLDEN) >> np.uint64(64 - self.bits)).astype(np.int64)
+            home = values * _GOLDEN
+        home >>= np.uint64(64 - self.bits)
+        return home.view(np.int64)  # < 2**bits: the same bits as int64, no copy
 
     def get(self, values: np.ndarray) -> np.ndarray:
         """Ids of ``values`` (shape (n,)); -1 for values not seen."""
@@ -197,13 +199,15 @@ class _Ids:
         order = np.argsort(home, kind="stable")  # timsort: fast on nearly sorted input
         home, values, ids = home[order], values[order], ids[order]
         step = np.arange(len(ids))
-        pos = np.maximum.accumulate(home - step) + step
-        inside = pos < 1 << self.bits
+        pos = np.subtract(home, step, out=home)
+        np.maximum.accumulate(pos, out=pos)
+        pos += step
+        inside = int(np.searchsorted(pos, 1 << self.bits))  # pos is increasing
         self.keys = np.zeros(1 << self.bits, np.uint64)
         self.slots = np.full(1 << self.bits, -1, np.int32)
-        self.keys[pos[inside]] = values[inside]
-        self.slots[pos[inside]] = ids[inside]
-        self._place(values[~inside], ids[~inside])  # ran past the end: probing wraps to slot 0
+        self.keys[pos[:inside]] = values[:inside]
+        self.slots[pos[:inside]] = ids[:inside]
+        self._place(values[inside:], ids[inside:])  # ran past the end: probing wraps to slot 0
 
     def _place(self, values: np.ndarray, ids: np.ndarray) -> None:
         slot, mask = self._home(values), (1 << self.bits) - 1
