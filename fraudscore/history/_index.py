@@ -19,9 +19,15 @@ distinct counts of keys with occurrences past retention (a pair seen only before
 not count, which a first time cannot tell). It gathers the keys' events from the same index.
 ``tests/history/test_history_index.py`` checks that both paths agree.
 
-Memory: every occurrence costs ~40 bytes (code, survey, paired key, order, survey code), each
-distinct key ~16 and (key, survey) or (key, paired key) pair ~24, each submission 96: about
-400 bytes per retained submission with all seven kinds filled. Not thread-safe: stores lock.
+Memory, measured at a million submissions of ``benchmarks/bench_history.traffic`` (all seven
+kinds, ~5.8 occurrences, ~10.4 distinct keys and (key, survey) pairs and ~1.5 (key, paired key)
+pairs per submission), growth slack included: ~700 bytes per submission: hash tables ~430 (12
+bytes a slot, 2-4 slots an entry), the rows ~113, occurrence codes ~150. Not thread-safe: the
+stores lock around it.
+
+Limit: codes are int64, so the ids of one kind times the span of stored timestamps (ms) must stay
+below 2**62 (ten million keys over 14 years, say); past that recording raises
+:class:`~fraudscore.history.base.HistoryError`. Purge rebuilds the index, which resets the span.
 """
 
 from __future__ import annotations
@@ -96,16 +102,6 @@ class _Runs:
             out += np.searchsorted(run[self.by], values, side)
         return out
 
-    def lookup(self, values: np.ndarray) -> list[tuple[dict, np.ndarray, np.ndarray]]:
-        """Per run: the run, which ``values`` it holds (bool) and where (an element equal to it)."""
-        found = []
-        for run in self.runs:
-            at = np.searchsorted(run[self.by], values)
-            hit = at < len(run[self.by])
-            hit[hit] = run[self.by][at[hit]] == values[hit]
-            found.append((run, hit, at))
-        return found
-
     def between(self, lo: np.ndarray, hi: np.ndarray) -> dict[str, np.ndarray]:
         """Every element with ``lo[i] <= by < hi[i]`` for some i (disjoint ranges)."""
         parts = []
@@ -114,16 +110,13 @@ class _Runs:
             parts.append({name: column[take] for name, column in run.items()})
         return {name: np.concatenate([self.empty[name]] + [p[name] for p in parts]) for name in self.empty}
 
-    def all(self) -> dict[str, np.ndarray]:
-        return {name: np.concatenate([self.empty[name]] + [run[name] for run in self.runs]) for name in self.empty}
-
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values: np.sort then a mask (np.unique's argsort for an inverse, or its hash
-    table in numpy 2, is several times slower on a million keyed hashes); ids are looked up after."""
+    table in numpy 2, is several times slower on a million keyed hashes)."""
     values = np.sort(values)
     return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 

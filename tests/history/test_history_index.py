@@ -1,4 +1,4 @@
-"""The index's search path (new batches) agrees with the reference kernel, row for row."""
+"""The index agrees with the reference kernel, row for row; its hash tables keep their ids as they grow."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fraudscore.history._counting import COLUMNS, ROW_DTYPE
-from fraudscore.history._index import HistoryIndex
+from fraudscore.history._index import HistoryIndex, _Ids
 from fraudscore.history.observations import KIND_FIELDS, KINDS
 
 HOUR = 3_600_000
@@ -56,3 +56,28 @@ def test_new_batch_counts_by_search_equal_the_reference_kernel(stored, query, cu
     assert np.array_equal(fast, reference), [
         (c, fast[:, i].tolist(), reference[:, i].tolist()) for i, c in enumerate(COLUMNS)
         if not np.array_equal(fast[:, i], reference[:, i])]
+
+
+# v * golden ratio (mod 2**64) close to 2**64: a home at the very end for every table size.
+_LAST_SLOT = np.array([pow(0x9E3779B97F4A7C15, -1, 2**64) * (2**64 - 1 - j) % 2**64 for j in range(300)], np.uint64)
+
+
+def test_hash_table_ids_survive_growth_and_repeated_values():
+    # Many small adds grow the table several times (each a sorted re-layout); values repeat within
+    # and across adds, and 300 values have their home in the table's last slot, whatever its size,
+    # so probing runs past the end and wraps to slot 0.
+    rng = np.random.default_rng(3)
+    table, seen = _Ids(), []
+    for i in range(60):
+        values = rng.integers(1, 2**64 - 1, 700, dtype=np.uint64)
+        if seen:
+            values[:200] = np.concatenate(seen)[rng.integers(0, 700 * len(seen), 200)]
+        values[-5:] = _LAST_SLOT[5 * i:5 * i + 5]
+        ids = table.add(values, table.get(values))
+        assert np.array_equal(table.get(values), ids)
+        seen.append(values)
+    everything = np.concatenate(seen)
+    distinct = np.unique(everything)
+    ids = table.get(distinct)
+    assert table.size == len(distinct) and np.array_equal(np.sort(ids), np.arange(len(distinct)))
+    assert (table.get(rng.integers(1, 2**63, 1_000, dtype=np.uint64)) == -1).all()
