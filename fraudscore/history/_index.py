@@ -114,13 +114,6 @@ class _Runs:
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values: np.sort then a mask (np.unique's argsort for an inverse, or its hash
-    table in numpy 2, is several times slower on a million keyed hashes)."""
-    values = np.sort(values)
-    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
-
-
 def _grow(array: np.ndarray, size: int) -> np.ndarray:
     """``array`` with room for ``size`` elements (capacity doubles: appends cost O(1) amortized)."""
     if size <= len(array):
@@ -171,7 +164,19 @@ class _Ids:
         unknown = ids < 0
         if not unknown.any():
             return ids
-        fresh = values[unknown] if distinct else _distinct(values[unknown])
+        if distinct:
+            fresh = values[unknown]
+        else:
+            # Distinct values and which one each is, by one sort on the hash product: it is a
+            # bijection of the value (the multiplier is odd) whose top bits are the home slot, so
+            # the values come out grouped and in home order, ready for a re-layout.
+            with np.errstate(over="ignore"):
+                order = np.argsort(values[unknown] * _GOLDEN)
+            fresh = values[unknown][order]
+            first = np.r_[True, fresh[1:] != fresh[:-1]]
+            fresh = fresh[first]
+            which = np.empty(len(order), np.int64)
+            which[order] = np.cumsum(first) - 1
         new = self.size + np.arange(len(fresh))
         self.size += len(fresh)
         if 2 * self.size > 1 << self.bits:
@@ -182,14 +187,14 @@ class _Ids:
         else:
             self._place(fresh, new)
         ids = ids.copy()
-        ids[unknown] = new if distinct else new[np.searchsorted(fresh, values[unknown])]
+        ids[unknown] = new if distinct else new[which]
         return ids
 
     def _lay_out(self, values: np.ndarray, ids: np.ndarray) -> None:
         """A new table of ``values`` and their ``ids``: in order of home slot, each goes to the first
         free slot from its home, i.e. ``pos[i] = max(home[i], pos[i - 1] + 1)``, a running maximum."""
         home = self._home(values)
-        order = np.argsort(home, kind="stable")  # timsort: fast on nearly sorted input
+        order = np.argsort(home, kind="stable")  # timsort: fast on nearly sorted runs (see add)
         home, values, ids = home[order], values[order], ids[order]
         step = np.arange(len(ids))
         pos = np.subtract(home, step, out=home)
