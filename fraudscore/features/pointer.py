@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fraudscore.features._segments import EventLevels, both, lag_diff, lag_mean, row_blocks
+from fraudscore.features._segments import EventLevels, Selection, adjacent, both, lag_diff, lag_mean, row_blocks
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
@@ -20,9 +20,8 @@ MOVE, DOWN, UP, CLICK = 0, 1, 2, 3
 _APPROACH_MS = 500.0  # a human pointer travels to a target within the half-second before clicking
 _APPROACH_LOOKBACK = 8  # events examined before each click
 _PAUSE_MS = 500.0
-
-
 _TWO_PI = 2 * np.pi
+
 _NAMES = ("move_share", "speed_mean", "speed_cv", "accel_mean", "jerk_mean", "curvature_mean", "straightness",
           "pauses_per_min", "interval_cv", "interval_repeat", "click_no_approach")
 
@@ -64,6 +63,13 @@ def kinematics(ctx: FeatureContext, state) -> dict:
     return out
 
 
+def _scatter(values: np.ndarray, rows: np.ndarray, fill) -> np.ndarray:
+    """``values`` at the ``rows`` (bool) of an array filled with ``fill`` elsewhere."""
+    out = np.full(len(rows), fill, dtype=values.dtype)
+    out[rows] = values
+    return out
+
+
 def _nans(n: int) -> np.ndarray:
     out = np.empty(n)
     out.fill(np.nan)  # np.full's Python layer is a visible share of a one-row call
@@ -73,70 +79,76 @@ def _nans(n: int) -> np.ndarray:
 def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndarray, offsets: np.ndarray) -> dict:
     """Every kinematics statistic but ``events`` for one block of rows (``offsets`` start at 0).
 
-    Levels (see :mod:`fraudscore.features._segments`): 1 = between consecutive events (interval,
-    displacement, speed, heading), 2 = between consecutive intervals (acceleration, turn), 3 =
-    jerk. Values are the definitions' exactly; only the layout differs from one ragged array per
-    level. Each quantity is computed once over every event, with a mask of where the definition
-    gives a finite value (``*_ok``) instead of NaN-filled copies: the masked means read only those
-    values, so the other entries may hold anything.
+    Intervals, displacements and speeds belong to the event that ends them (levels of
+    :mod:`fraudscore.features._segments`). Speed, acceleration, jerk and heading are defined
+    only where the pointer moved, so they are computed on the moves taken out of the block (a
+    :class:`~fraudscore.features._segments.Selection`): a change between two values counts
+    where they come from consecutive events, which is the definitions' "both defined".
     """
     lev = EventLevels(offsets)
-    lengths = lev.lengths
     out = {}
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         is_move = kind == MOVE
-        out["move_share"] = lev.counts(is_move) / lengths
+        out["move_share"] = lev.counts(is_move) / lev.lengths
         is_click = kind == CLICK
         clicks = is_click.nonzero()[0]
-        clicks_per_row = lev.counts(is_click)
-        dt = lag_diff(t)
-        out["click_no_approach"] = _click_no_approach(lev, t, dt, is_move, clicks, clicks_per_row)
-        if lev.size < 2:  # no interval anywhere in the block: the other statistics are unknown
+        clicks_per_row = np.searchsorted(clicks, offsets)
+        clicks_per_row = clicks_per_row[1:] - clicks_per_row[:-1]
+        if lev.size < 2:  # no interval anywhere in the block: only clicks after nothing
+            out["click_no_approach"] = _click_no_approach(lev, t, True, is_move, clicks, clicks_per_row)
             return out
-        dx, dy = lag_diff(x), lag_diff(y)
-        # Displacement and heading only where the pointer moved: hypot and arctan2 cost ~20x an
-        # addition, and down/up/click events repeat the previous position (~1/3 of events).
-        # There hypot > 0 (it is at least max(|dx|, |dy|), and differences of finite numbers are
-        # never NaN), so "moved" is the definition's "dist > 0" and every heading is finite.
+        dt, dx, dy = lag_diff(t), lag_diff(x), lag_diff(y)
+        # A row's first event ends no interval: 0 there leaves it out of the moves and of the
+        # positive intervals, and makes "times never go back within a row" one minimum.
+        dt[lev.starts] = dx[lev.starts] = dy[lev.starts] = 0.0
+        in_order = bool(dt.min() >= 0.0)  # NaN fails too
+        out["click_no_approach"] = _click_no_approach(lev, t, in_order, is_move, clicks, clicks_per_row)
+
+        # Paths and their displacements now, while x and y are in cache (the path lengths come last).
+        first, last = _paths(lev, clicks)
+        displacement = _distance(x.take(last) - x.take(first), y.take(last) - y.take(first))
+
         moved = dx != 0
         moved |= dy != 0
-        moved &= lev.valid(1)
-        shifted = moved.nonzero()[0]
-        dist = np.zeros(lev.size)
-        heading = np.zeros(lev.size)  # read only where moved
-        if len(shifted):
-            sdx, sdy = dx.take(shifted), dy.take(shifted)
-            dist[shifted] = np.hypot(sdx, sdy)
-            heading[shifted] = np.arctan2(sdy, sdx)
+        moves = Selection(moved.nonzero()[0], offsets)
+        at = moves.positions
+        dx, dy, dt_moved = dx.take(at), dy.take(at), dt.take(at)
+        dist = _distance(dx, dy)
+        turned = adjacent(at)  # a move right after a move: a change of heading
+        out["curvature_mean"] = moves.sums(_abs_turn(np.arctan2(dy, dx), turned)) / moves.counts(turned)
+
+        speed = dist / dt_moved  # px/s where dt > 0: the definition's division (and its underflow)
+        speed *= 1000.0
+        seconds = dt_moved * 0.001  # for the changes: once, instead of "* 1000" after each division
+        speed_ok = dt_moved > 0
+        speed_ok &= np.isfinite(speed)
+        speeds, consecutive = moves, turned
+        if not speed_ok.all():  # some moves at equal times (or overflowing): take out the speeds
+            speeds = moves.sub(speed_ok)
+            speed, seconds = speed.take(speeds.positions), seconds.take(speeds.positions)
+            consecutive = adjacent(at.take(speeds.positions))
+        out["speed_mean"], out["speed_cv"] = speeds.mean_cv(speed)
+        # Acceleration: change of speed over the time between the two intervals' midpoints;
+        # jerk: change of acceleration likewise, one level further down. Speeds under 1e100 px/s
+        # over intervals above 1e-100 s (any real pointer) cannot overflow either: no finiteness test.
+        bounded = not len(speed) or (speed.max() <= 1e100 and seconds.min() >= 1e-100)
+        accel, accel_ok, mid_dt = _per_second_change(speed, consecutive, seconds, bounded)
+        out["accel_mean"] = speeds.masked_mean(accel, accel_ok, absolute=True)
+        jerk, jerk_ok, _ = _per_second_change(accel, both(accel_ok), mid_dt, bounded)
+        out["jerk_mean"] = speeds.masked_mean(jerk, jerk_ok, absolute=True)
+
+        step = np.zeros(lev.size)  # length of each event's incoming step, 0 where none
+        step[moves.positions] = dist
+        out["straightness"] = _straightness(lev, step, first, displacement)
 
         positive = dt > 0
-        speed = dist / dt  # px/s where moving: dt > 0 there, so this is the definition's division
-        speed *= 1000.0
-        speed_ok = moved & positive
-        speed_ok &= np.isfinite(speed)
-        out["speed_mean"], out["speed_cv"] = lev.masked_mean_cv(speed, speed_ok, 1)
-
-        # Acceleration: change of speed over the time between the two intervals' midpoints;
-        # jerk: change of acceleration likewise, one level further down.
-        accel, accel_ok, mid_dt = _per_second_change(speed, speed_ok, dt)
-        out["accel_mean"] = lev.masked_mean(accel, accel_ok, 2, absolute=True)[0]
-        jerk, jerk_ok, _ = _per_second_change(accel, accel_ok, mid_dt)
-        out["jerk_mean"] = lev.masked_mean(jerk, jerk_ok, 3, absolute=True)[0]
-
-        turn = lag_diff(heading)
-        turn += np.pi
-        turn = _wrap_turn(turn)
-        turn -= np.pi
-        out["curvature_mean"] = lev.masked_mean(turn, both(moved), 2, absolute=True)[0]
-        out["straightness"] = _straightness(lev, x, y, dist, clicks)
-
+        intervals = Selection(positive.nonzero()[0], offsets)
+        dt_positive = dt.take(intervals.positions)
+        out["interval_cv"] = intervals.mean_cv(dt_positive)[1]
         active_min = _nans(lev.n)
-        nonempty = lengths > 0
-        active_min[nonempty] = (t[offsets[1:][nonempty] - 1] - t[offsets[:-1][nonempty]]) / 60_000.0
-        pauses = lev.level_counts(dt > _PAUSE_MS, 1)
+        active_min[lev.nonempty] = (t[offsets[1:][lev.nonempty] - 1] - t[lev.starts]) / 60_000.0
+        pauses = intervals.counts(dt_positive > _PAUSE_MS)
         out["pauses_per_min"] = np.where(active_min > 0, pauses / active_min, np.nan)
-
-        out["interval_cv"] = lev.masked_mean_cv(dt, positive, 1)[1]  # t is finite: so is every dt
         # Timer-driven scripts repeat the same interval: level-2 differences under 1 ms.
         ddt = lag_diff(dt)
         repeats = lev.level_counts(np.abs(ddt, out=ddt) < 1.0, 2)
@@ -145,90 +157,131 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
     return out
 
 
-def _per_second_change(values: np.ndarray, values_ok: np.ndarray, dt: np.ndarray):
+def _per_second_change(values: np.ndarray, pair_ok: np.ndarray, dt: np.ndarray, bounded: bool = False):
     """Change of ``values`` per second between consecutive intervals, one difference level down.
 
-    ``dt`` holds the intervals' durations (ms) at ``values``' level. Returns the change, where it
-    is defined (both values defined, a positive midpoint gap, finite), and the midpoint gaps,
-    which are the durations at the next level.
+    ``dt`` holds the intervals' durations (s) at ``values``' level and ``pair_ok`` where a value
+    and the one before it are both defined and from consecutive intervals. Returns the change,
+    where it is defined (``pair_ok`` and finite), and the midpoint gaps, which are the durations
+    at the next level. Defined values come from positive durations only (speed needs dt > 0, each
+    change a positive gap), so their midpoint gap is positive too: the mask does not test it.
+    ``bounded``: the caller knows every defined change is finite.
     """
     mid_dt = lag_mean(dt)
     change = lag_diff(values)
     change /= mid_dt
-    change *= 1000.0
-    ok = both(values_ok)
-    ok &= mid_dt > 0
-    ok &= np.isfinite(change)
+    if bounded:
+        return change, pair_ok, mid_dt
+    ok = np.isfinite(change)
+    ok &= pair_ok
     return change, ok, mid_dt
 
 
-def _wrap_turn(a: np.ndarray) -> np.ndarray:
-    """``a % (2 * pi)`` for ``a`` in [-pi, 3pi] (a heading change + pi), bit-for-bit numpy's, but
-    for the sign of a zero result (callers subtract pi next).
+_SQ_MIN = np.finfo(np.float64).tiny  # below: dx * dx + dy * dy has lost precision to underflow
+_SQ_MAX = np.finfo(np.float64).max
 
-    numpy's float remainder is ``fmod`` plus a sign fix (~30 ns per element); on this range
-    ``fmod`` is exact, so the remainder is ``a``, ``a + 2pi`` (the fix, rounded as numpy
-    rounds it) or ``a - 2pi`` (exact by Sterbenz' lemma). Adding and subtracting 0.0 or 2pi
-    selects among them without ``np.where``'s mispredicted branches (x + 0.0 and x - 0.0 are x).
+
+def _distance(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """Length of each displacement, ``sqrt(dx * dx + dy * dy)``.
+
+    Within an ulp of ``np.hypot``, which numpy does not vectorize (~15 ns per element, ~7x the
+    square root). Squares leave float64's normal range only for steps under ~1e-154 or over
+    ~1e154 px, which no pointer makes: those elements (and NaN) get ``np.hypot``, one by one, so
+    that a row's value never depends on the other rows of its block.
     """
-    out = np.multiply(a < 0.0, _TWO_PI)
-    out += a
-    out -= np.multiply(a >= _TWO_PI, _TWO_PI)
-    return out
+    d2 = np.multiply(dx, dx)
+    d2 += np.square(dy)
+    if not len(d2) or (d2.min() >= _SQ_MIN and d2.max() <= _SQ_MAX):
+        return np.sqrt(d2, out=d2)
+    odd = ~(d2 <= _SQ_MAX)  # NaN too
+    odd |= (d2 < _SQ_MIN) & ((dx != 0) | (dy != 0))  # not a (0, 0) step, whose length is exactly 0
+    dist = np.sqrt(d2, out=d2)
+    if odd.any():
+        dist[odd] = np.hypot(dx[odd], dy[odd])
+    return dist
 
 
-def _straightness(lev: EventLevels, x: np.ndarray, y: np.ndarray, dist: np.ndarray, clicks: np.ndarray) -> np.ndarray:
-    """Mean over click-delimited paths (longer than 10 px) of displacement / path length."""
-    # A path starts at each row's first event and right after each click.
-    starts = lev.first.copy()
-    after = clicks + 1
-    starts[after[after < lev.size]] = True
-    first = starts.nonzero()[0]
-    n_seg = len(first)
-    last = np.empty(n_seg, dtype=np.int64)
+def _abs_turn(heading: np.ndarray, turned: np.ndarray) -> np.ndarray:
+    """``|(h[i] - h[i - 1] + pi) % (2 * pi) - pi|``, the absolute change of heading, where ``turned``
+    holds and 0 elsewhere, for headings in [-pi, pi].
+
+    The change d lies in [-2pi, 2pi], so its wrapped magnitude is ``min(|d|, 2pi - |d|)``: three
+    cheap passes instead of a float remainder (fmod plus a sign fix). Small turns are exact here;
+    adding pi first, as the remainder form does, rounds them to a multiple of ulp(pi) = 4.4e-16.
+    """
+    turn = lag_diff(heading)
+    turn[:1] = 0.0  # no previous heading (not a turn): finite, so the mask below can multiply
+    np.abs(turn, out=turn)
+    np.minimum(turn, _TWO_PI - turn, out=turn)
+    return np.multiply(turn, turned, out=turn)
+
+
+def _paths(lev: EventLevels, clicks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last event of each click-delimited path: one starts at each row's first event
+    and right after each click."""
+    starts = np.zeros(lev.size + 1, dtype=bool)  # one spare element for a click at the end
+    starts[lev.starts] = True
+    starts[clicks + 1] = True
+    first = starts[:-1].nonzero()[0]
+    last = np.empty(len(first), dtype=np.int64)
     last[:-1] = first[1:] - 1
-    last[-1:] = len(x) - 1
-    seg = starts.cumsum(dtype=np.int64)  # path of each event, counted from 1 (bin 0 stays empty)
-    paths_per_row = lev.counts(starts)
-    seg_row = np.arange(lev.n).repeat(paths_per_row)
-    # The interval ending at event i belongs to i's path unless i starts a path (dist is 0 at a
-    # row's first event). Summed in event order from 0 by bincount, as the definition's was.
-    inner = dist.copy()
-    inner[first] = 0.0
-    path = np.bincount(seg, weights=inner, minlength=n_seg + 1)[1:]
-    displacement = np.hypot(x[last] - x[first], y[last] - y[first])
+    last[-1:] = lev.size - 1
+    return first, last
+
+
+def _straightness(lev: EventLevels, step: np.ndarray, first: np.ndarray, displacement: np.ndarray) -> np.ndarray:
+    """Mean over click-delimited paths (longer than 10 px) of displacement / path length.
+
+    ``step`` holds the length of each event's incoming step (overwritten) and ``first`` the first
+    event of each path (contiguous runs of events; a row's paths are a contiguous run of paths,
+    so both sums are reduceats).
+    """
+    step[first] = 0.0  # the step into a path's first event is not part of it
+    path = np.add.reduceat(step, first)
     ok = path > 10.0
-    ratio = np.where(ok, displacement / np.where(ok, path, 1.0), 0.0)
-    counted = np.bincount(seg_row[ok], minlength=lev.n)
-    total = np.bincount(seg_row, weights=ratio, minlength=lev.n)
-    return np.where(counted > 0, total / counted, np.nan)
+    ratio = np.where(ok, displacement / path, 0.0)
+    # A row's paths run from the path starting at its first event (rows without events have none).
+    row_first = np.searchsorted(first, lev.starts)
+    counted = np.add.reduceat(ok.view(np.uint8), row_first, dtype=np.int64)
+    total = np.add.reduceat(ratio, row_first)
+    if len(row_first) < lev.n:
+        counted, total = _scatter(counted, lev.nonempty, 0), _scatter(total, lev.nonempty, 0.0)
+    return total / counted  # 0 / 0 is NaN: no path over 10 px
 
 
-def _click_no_approach(lev: EventLevels, t: np.ndarray, dt: np.ndarray, is_move: np.ndarray, clicks: np.ndarray,
+_MOVE_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)  # the last k bytes of a word
+
+
+def _click_no_approach(lev: EventLevels, t: np.ndarray, in_order: bool, is_move: np.ndarray, clicks: np.ndarray,
                        clicks_per_row: np.ndarray) -> np.ndarray:
     """Share of a row's clicks with fewer than two moves among the ``_APPROACH_LOOKBACK`` events of
     its row before it that lie within ``_APPROACH_MS`` of it."""
     if not len(clicks):
         return _nans(lev.n)
     click_rows = np.arange(lev.n).repeat(clicks_per_row)
-    position = clicks - lev.offsets[click_rows]
-    lookback = np.minimum(position, _APPROACH_LOOKBACK)
+    lookback = np.minimum(clicks - lev.offsets[click_rows], _APPROACH_LOOKBACK)
     t_click = t[clicks]
-    in_order = bool(np.all((dt >= 0) | lev.first))  # NaN fails too
     if in_order:
         # Times rise within a row, so the events within the time window form a run ending just
-        # before the click: find its length (0-8) by a binary search of four vectorized steps,
-        # then count its moves from a running count, instead of testing eight shifts one by one.
-        window = np.zeros(len(clicks), dtype=np.int64)
-        for step in (8, 4, 2, 1):
-            candidate = window + step
-            within = candidate <= lookback
-            j = clicks - np.minimum(candidate, lookback)
-            within &= t_click - t[j] <= _APPROACH_MS
-            window += step * within
-        moves_so_far = np.zeros(lev.size + 1, dtype=np.int32)
-        is_move.cumsum(out=moves_so_far[1:])
-        moves_before = moves_so_far[clicks] - moves_so_far[clicks - window]
+        # before the click, and it holds two moves exactly when the second-last move before the
+        # click is in it. That move is found in one word per click: the move flags of the eight
+        # events before it, one byte each, the last event in the lowest byte.
+        flags = np.zeros(lev.size + _APPROACH_LOOKBACK, dtype=np.uint8)
+        flags[_APPROACH_LOOKBACK:] = is_move
+        words = np.ndarray((lev.size + 1,), dtype="<u8", buffer=flags, strides=(1,))  # words[i]: flags[i:i + 8]
+        word = words.take(clicks).byteswap()  # the last event in the lowest byte
+        word &= _MOVE_BYTES.take(lookback)  # events of the click's row only
+        word &= word - np.uint64(1)  # drop the last move
+        word &= ~word + np.uint64(1)  # keep the second-last: 256 ** (k - 1) for the move k events back
+        # (its float64 exponent is 8 (k - 1), or -1023 without a second move)
+        back = (word.astype(np.float64).view(np.int64) >> 52) - 1023
+        second = back >= 0
+        back >>= 3
+        back += 1
+        back *= second
+        approached = t_click - t[clicks - back] <= _APPROACH_MS
+        approached &= second
+        unapproached = ~approached
     else:  # unreachable for a SubmissionBatch (it sorts telemetry by time); kept for any other caller
         moves_before = np.zeros(len(clicks), dtype=np.int64)
         for k in range(1, _APPROACH_LOOKBACK + 1):
@@ -236,5 +289,8 @@ def _click_no_approach(lev: EventLevels, t: np.ndarray, dt: np.ndarray, is_move:
             j = np.where(ok, clicks - k, 0)
             ok &= (t_click - t[j] <= _APPROACH_MS) & is_move[j]
             moves_before += ok
-    unapproached = np.bincount(click_rows[moves_before < 2], minlength=lev.n)
-    return np.where(clicks_per_row > 0, unapproached / clicks_per_row, np.nan)
+        unapproached = moves_before < 2
+    rows = clicks_per_row > 0
+    out = np.add.reduceat(unapproached.view(np.uint8), np.searchsorted(clicks, lev.offsets[:-1][rows]), dtype=np.int64)
+    out = out / clicks_per_row[rows]
+    return out if len(out) == lev.n else _scatter(out, rows, np.nan)

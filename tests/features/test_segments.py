@@ -1,4 +1,5 @@
-"""Full-layout event levels equal the Ragged reductions they replace, bit for bit."""
+"""Full-layout event levels equal the Ragged reductions they replace, bit for bit; selections of
+events equal them to rounding (other summation order, one-pass variances)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from hypothesis import strategies as st
 
 import fraudscore
 import fraudscore.features._segments as segments
-from fraudscore.features._segments import EventLevels, both, lag_diff, nan_to_num, row_blocks, where_zero
+from fraudscore.features._segments import (EventLevels, Selection, adjacent, both, lag_diff, nan_to_num, row_blocks,
+                                           where_zero)
 from fraudscore.features.extractor import FeatureExtractor
-from fraudscore.features.pointer import _wrap_turn
+from fraudscore.features.pointer import _abs_turn
 from fraudscore.io import read_batch
 from fraudscore.ragged import Ragged
 
@@ -111,18 +113,58 @@ def test_row_blocks_cover_every_row_once_in_order(lengths, block):
     assert all(a < b for a, b in blocks) and all(blocks[i][1] == blocks[i + 1][0] for i in range(len(blocks) - 1))
 
 
-def test_turn_wrap_equals_numpy_remainder_on_heading_changes():
-    # Up to the sign of a zero remainder: the caller subtracts pi next, which erases it.
+def test_absolute_turn_is_the_wrapped_heading_change():
+    # The remainder form rounds each turn to a multiple of ulp(pi) = 4.4e-16 (it adds pi first);
+    # min(|d|, 2pi - |d|) does not: they agree to that rounding, and non-turns are 0.
     rng = np.random.default_rng(0)
-    edges = np.array([-np.pi, np.pi, 0.0, -0.0, np.nextafter(np.pi, 0), np.nextafter(-np.pi, 0), 5e-324, np.nan])
+    edges = np.array([-np.pi, np.pi, 0.0, -0.0, np.nextafter(np.pi, 0), np.nextafter(-np.pi, 0), 5e-324])
     h1 = np.concatenate([rng.uniform(-np.pi, np.pi, 200_000), np.repeat(edges, len(edges))])
     h2 = np.concatenate([rng.uniform(-np.pi, np.pi, 200_000), np.tile(edges, len(edges))])
     grid = np.arctan2(*rng.integers(-4, 5, (2, 2, 50_000)).astype(float))  # exact multiples of pi/4 and their neighbours
     for a, b in ((h1, h2), (grid[0], grid[1])):
-        turn = (b - a) + np.pi
-        _same(_wrap_turn(turn) - np.pi, turn % (2 * np.pi) - np.pi)
-    zeros = np.array([0.0, -0.0])
-    _same(_wrap_turn(zeros) - np.pi, zeros % (2 * np.pi) - np.pi)
+        heading = np.empty(2 * len(a))
+        heading[0::2], heading[1::2] = a, b
+        turned = np.arange(len(heading)) % 2 == 1
+        turn = _abs_turn(heading, turned)
+        np.testing.assert_allclose(turn[1::2], np.abs((b - a + np.pi) % (2 * np.pi) - np.pi), rtol=0, atol=1e-15)
+        assert not turn[0::2].any()
+
+
+@st.composite
+def selected_values(draw):
+    """Non-negative ragged values (as the pointer's speeds and intervals) and a selection of them."""
+    values, lengths = draw(ragged_values())
+    values = np.abs(values)
+    pick = np.array(draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))), dtype=bool)
+    pick &= np.isfinite(values)
+    return values, lengths, pick
+
+
+@settings(max_examples=100, deadline=None)
+@given(selected_values(), st.data())
+def test_selection_statistics_are_the_ragged_ones_of_the_selected_values(data, draw):
+    values, lengths, pick = data
+    r = Ragged.from_lengths(values, lengths)
+    sel = Selection(pick.nonzero()[0], r.offsets)
+    picked = values[pick]
+    nan_filled = np.where(pick, values, np.nan)
+    np.testing.assert_array_equal(sel.lengths, r.counts(pick))
+    mask = np.array(draw.draw(st.lists(st.booleans(), min_size=len(picked), max_size=len(picked))), dtype=bool)
+    both_picked = pick.copy()
+    both_picked[pick] = mask
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        mean, cv = sel.mean_cv(picked)
+        # Another summation order (and a one-pass variance where the CV is over 0.1, its error
+        # about eps / cv**2): relative differences of a few ulps; a CV of values equal but for
+        # rounding is rounding noise itself.
+        np.testing.assert_allclose(mean, r.nanmeans(nan_filled), rtol=1e-13, atol=0)
+        np.testing.assert_allclose(cv, r.nancvs(nan_filled), rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(sel.masked_mean(picked, mask), r.nanmeans(np.where(both_picked, values, np.nan)),
+                                   rtol=1e-13, atol=0)
+    np.testing.assert_array_equal(sel.counts(mask), r.counts(both_picked))
+    np.testing.assert_array_equal(sel.sub(mask).lengths, r.counts(both_picked))
+    positions = pick.nonzero()[0]
+    np.testing.assert_array_equal(adjacent(positions)[1:], positions[1:] == positions[:-1] + 1)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,9 @@
-"""The fast paths' special cases equal the general code bit for bit.
+"""The fast paths' special cases equal the general code (bit for bit but where said).
 
 - pointer kinematics on rows whose times go backwards (the click look-back's fallback; a
-  SubmissionBatch always sorts telemetry by time, so only a hand-built batch reaches it);
+  SubmissionBatch always sorts telemetry by time, so only a hand-built batch reaches it), with
+  overflowing and underflowing steps (the square roots' np.hypot fallback): equal to the
+  reference to rounding, as in test_pointer_reference.py, and bit for bit row by row;
 - ``per_unique`` / ``isin`` on a batch of one (the ``score_one`` path skips factorizing), and
   inside a transform's factorization cache;
 - the small-batch paths of a one-row call: the feature matrix assembled by one concatenation,
@@ -25,6 +27,7 @@ from fraudscore.ragged import Ragged
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pointer_reference import reference_kinematics  # noqa: E402
+from test_pointer_reference import assert_close  # noqa: E402
 
 
 class _HandBuiltBatch:
@@ -63,9 +66,13 @@ def test_kinematics_equal_the_reference_on_rows_in_any_time_order(columns):
     batch = _HandBuiltBatch(columns)
     with np.errstate(over="ignore", invalid="ignore"):
         got, want = kinematics(FeatureContext(batch), None), reference_kinematics(batch)
-    for name, values in want.items():
-        np.testing.assert_array_equal(got[name], values, err_msg=name)
-        np.testing.assert_array_equal(np.signbit(got[name]), np.signbit(values), err_msg=name)
+        assert_close(got, want, batch)
+        # Row by row: the fallbacks (look-back loop, np.hypot) of one row do not touch the others.
+        for i in range(batch.n):
+            one = _HandBuiltBatch({name: r.take(np.array([i])) for name, r in columns.items()})
+            alone = kinematics(FeatureContext(one), None)
+            for name, values in got.items():
+                np.testing.assert_array_equal(alone[name], values[i:i + 1], err_msg=name)
 
 
 _VALUES = [None, float("nan"), np.float32("nan"), "a", "", "Europe/Berlin", ("en", "de"), 3, 3.0]
