@@ -110,6 +110,9 @@ class SQLiteStore(HistoryStore):
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # Erased and purged records are overwritten with zeros, not left in free pages: erasure
+            # means gone from the file. Cheap here: the log is appended to, rarely freed.
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
             with self._lock, self._transaction():
                 self._create_or_migrate()

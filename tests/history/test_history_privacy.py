@@ -63,3 +63,25 @@ def test_redis_keyspace_holds_no_raw_value(redis_url):
         assert _leaks(key + content) == [], key
     store.close()
     client.close()
+
+
+def test_erased_respondent_leaves_no_hash_in_the_sqlite_file(tmp_path):
+    # secure_delete: the pages the erased records leave are zeroed, so even their keyed hashes are
+    # gone (with secure_delete=OFF this fails: the freed pages keep them).
+    store = SQLiteStore(tmp_path / "h.db", secret=SECRET)
+    n = 4_000  # a batch's log record spans overflow pages; the middle batch's are freed whole
+
+    def batch(tag, who, t0):
+        store.observe(Observations.from_raw([f"{tag}{i}" for i in range(n)], ["v"] * n, t0 + np.arange(n),
+                                            respondent_id=who, secret=SECRET))
+
+    batch("a", [f"keep-{i}" for i in range(n)], T)
+    batch("b", ["erase-me"] * n, T + n)
+    batch("c", [f"later-{i}" for i in range(n)], T + 2 * n)
+    erased = np.uint64(store._respondent_hash("erase-me")).tobytes()
+    kept = np.uint64(store._respondent_hash("later-7")).tobytes()
+    assert store._db.execute("PRAGMA secure_delete").fetchone() == (1,)  # set, whatever SQLite's build default
+    assert store.erase("erase-me") == n
+    store.close()
+    blob = b"".join(path.read_bytes() for path in Path(tmp_path).glob("h.db*"))
+    assert kept in blob and erased not in blob
