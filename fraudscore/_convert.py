@@ -381,18 +381,29 @@ _PAIR_TYPES = (int, float, bool)
 _NAN = math.nan
 
 
+_GIVE_UP = object()  # a value the clean converters leave to the general one
+
+
+def _clean_text(v: Any, f: Field):
+    """One text value as stored (None for missing or empty), or ``_GIVE_UP``."""
+    if v is not None:
+        if v.__class__ is not str:
+            v = _scalar_to_text(v)  # numeric ids; anything else is a wrong type
+            if v is None:
+                return _GIVE_UP
+        if not v:
+            v = None
+        elif f.max_len is not None and len(v) > f.max_len:
+            return _GIVE_UP
+    return v
+
+
 def _clean_string(values: list, f: Field) -> np.ndarray | None:
     out = []
     for v in values:
-        if v is not None:
-            if v.__class__ is not str:
-                v = _scalar_to_text(v)  # numeric ids; anything else is a wrong type
-                if v is None:
-                    return None
-            if not v:
-                v = None
-            elif f.max_len is not None and len(v) > f.max_len:
-                return None
+        v = _clean_text(v, f)
+        if v is _GIVE_UP:
+            return None
         out.append(v)
     return np.array(out, dtype=object)  # (only str and None: nothing numpy could take for a dimension)
 
@@ -540,15 +551,9 @@ _CLEAN = {
 # gives up (tests hold them equal).
 
 def _one_string(v: Any, f: Field) -> np.ndarray | None:
-    if v is not None:
-        if v.__class__ is not str:
-            v = _scalar_to_text(v)  # numeric ids; anything else is a wrong type
-            if v is None:
-                return None
-        if not v:
-            v = None
-        elif f.max_len is not None and len(v) > f.max_len:
-            return None
+    v = _clean_text(v, f)
+    if v is _GIVE_UP:
+        return None
     out = np.empty(1, dtype=object)
     out[0] = v
     return out

@@ -249,17 +249,9 @@ def _from_few_records(records: list, source_row: np.ndarray | None) -> Submissio
     n = len(records)
     objects = []  # per record: the record and each of its containers, in _WALK order
     for record in records:
-        if record.__class__ is not dict:
+        found = _containers(record)
+        if found is None:
             return None
-        found = [record]
-        for parent, key in _WALK:
-            value = found[parent].get(key)
-            if value.__class__ is dict:
-                found.append(value)
-            elif value is None:
-                found.append(_EMPTY)
-            else:
-                return None
         objects.append(found)
     data: dict = {}
     converted: dict[str, Column] = {}  # fields the clean converters gave up on
@@ -280,14 +272,9 @@ def _from_few_records(records: list, source_row: np.ndarray | None) -> Submissio
     return assemble(converted, n, [], (), source_row)
 
 
-#: Every field as (field, index of its container in the walk, key, its one-value converter, its consent).
-_ONE_FIELD_WALK = tuple((f, parent, key, one_converter(f), f.consent) for f, parent, key, _ in _FIELD_WALK)
-
-
-def _from_one_record(record, source_row: np.ndarray | None) -> SubmissionBatch | None:
-    """:func:`_from_few_records` of one record, value by value without lists of one, skipping the
-    fields of a consent not given (only their texts are looked at, for lone surrogates, as
-    :func:`fraudscore.batch.assemble` does); the same batch, or None where that gives up."""
+def _containers(record) -> list | None:
+    """The record and each of its containers in ``_WALK`` order (an empty dict for a missing one),
+    or None when the record or a container is not a plain dict (the general reader's business)."""
     if record.__class__ is not dict:
         return None
     found = [record]
@@ -299,6 +286,20 @@ def _from_one_record(record, source_row: np.ndarray | None) -> SubmissionBatch |
             found.append(_EMPTY)
         else:
             return None
+    return found
+
+
+#: Every field as (field, index of its container in the walk, key, its one-value converter, its consent).
+_ONE_FIELD_WALK = tuple((f, parent, key, one_converter(f), f.consent) for f, parent, key, _ in _FIELD_WALK)
+
+
+def _from_one_record(record, source_row: np.ndarray | None) -> SubmissionBatch | None:
+    """:func:`_from_few_records` of one record, value by value without lists of one, skipping the
+    fields of a consent not given (only their texts are looked at, for lone surrogates, as
+    :func:`fraudscore.batch.assemble` does); the same batch, or None where that gives up."""
+    found = _containers(record)
+    if found is None:
+        return None
     data: dict = {}
     texts: list = []
     given = {"none": True}

@@ -213,20 +213,10 @@ class Scorer:
         """:meth:`_columns` and :func:`~fraudscore.results.result_at` of a batch of one row, in
         plain Python where the batch pass spends its time on fixed costs of numpy calls (one
         decision, not two; no (n,)-shaped columns). The same Result, tested field for field."""
-        from fraudscore.enrich.ip import IPDatabase
-        from fraudscore.model import history_counts
 
         policy = self.reasons if reasons is None else self._check_reasons(reasons)
         lap("read")
-        ip = IPDatabase.default().lookup(batch.column("network.ip"))
-        lap("enrich_ip")
-        fp = fingerprint_batch(batch, ip=ip, secret=self.secret)
-        lap("fingerprint")
-        counts = (history_counts(batch, self.history, secret=self.secret, fingerprints=fp)
-                  if self.history is not None else None)
-        lap("history")
-        X = self._extractor.transform(batch, history=counts, ip=ip)
-        lap("features")
+        X, fp, counts = self._features(batch, lap)
         raw, leaf = self.forest._raw_one(X[0])
         p = self._adjust(self.forest._probability_one(raw))
         score = float(p[0])
@@ -268,6 +258,23 @@ class Scorer:
         lap("columns")
         return Result(**values)
 
+    def _features(self, batch, lap=_no_laps):
+        """IP facts (shared by fingerprints and features), fingerprints, history counts (recording
+        the batch) and the feature matrix of ``batch``, a lap each; returns (X, fingerprints, counts)."""
+        from fraudscore.enrich.ip import IPDatabase
+        from fraudscore.model import history_counts
+
+        ip = IPDatabase.default().lookup(batch.column("network.ip"))
+        lap("enrich_ip")
+        fp = fingerprint_batch(batch, ip=ip, secret=self.secret)
+        lap("fingerprint")
+        counts = (history_counts(batch, self.history, secret=self.secret, fingerprints=fp)
+                  if self.history is not None else None)
+        lap("history")
+        X = self._extractor.transform(batch, history=counts, ip=ip)
+        lap("features")
+        return X, fp, counts
+
     def _decide_one(self, p: float) -> str:
         """``self.model.decide`` of one probability; the thresholds are remembered while the
         model's prior and thresholds stay the same (its ``thresholds`` property runs scikit-learn's
@@ -300,21 +307,11 @@ class Scorer:
     def _columns(self, batch, reasons=None, all_contributions: bool = False, lap=_no_laps):
         """The one scoring pass: Results columns of ``batch`` (and every row's contributions
         when ``all_contributions``). ``lap(stage)`` is called as each stage ends."""
-        from fraudscore.enrich.ip import IPDatabase
-        from fraudscore.model import history_counts
 
         policy = self.reasons if reasons is None else self._check_reasons(reasons)
         n = batch.n
         lap("read")
-        ip = IPDatabase.default().lookup(batch.column("network.ip"))  # shared by fingerprints and features
-        lap("enrich_ip")
-        fp = fingerprint_batch(batch, ip=ip, secret=self.secret)
-        lap("fingerprint")
-        counts = (history_counts(batch, self.history, secret=self.secret, fingerprints=fp)
-                  if self.history is not None else None)
-        lap("history")
-        X = self._extractor.transform(batch, history=counts, ip=ip)
-        lap("features")
+        X, fp, counts = self._features(batch, lap)
         explain_all = policy == "all" or all_contributions
         p, rows, contributions = self.forest.predict_explain(X, None if explain_all else self._flagged)
         p = self._adjust(p)
