@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fraudscore.features._segments import EventLevels, Selection, adjacent, both, lag_diff, lag_mean, row_blocks
+from fraudscore.features._segments import (EventLevels, Selection, adjacent, both, lag_diff, lag_mean, row_blocks,
+                                           where_zero)
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
@@ -105,7 +106,7 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
         out["click_no_approach"] = _click_no_approach(lev, t, in_order, is_move, clicks, clicks_per_row)
 
         # Paths and their displacements now, while x and y are in cache (the path lengths come last).
-        first, last = _paths(lev, clicks)
+        starts, first, last = _paths(lev, clicks)
         displacement = _distance(x.take(last) - x.take(first), y.take(last) - y.take(first))
 
         moved = dx != 0
@@ -115,7 +116,8 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
         dx, dy, dt_moved = dx.take(at), dy.take(at), dt.take(at)
         dist = _distance(dx, dy)
         turned = adjacent(at)  # a move right after a move: a change of heading
-        out["curvature_mean"] = moves.sums(_abs_turn(np.arctan2(dy, dx), turned)) / moves.counts(turned)
+        turns = moves.counts(turned)
+        out["curvature_mean"] = moves.sums(_abs_turn(np.arctan2(dy, dx), turned)) / turns
 
         speed = dist / dt_moved  # px/s where dt > 0: the definition's division (and its underflow)
         speed *= 1000.0
@@ -133,13 +135,14 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
         # over intervals above 1e-100 s (any real pointer) cannot overflow either: no finiteness test.
         bounded = not len(speed) or (speed.max() <= 1e100 and seconds.min() >= 1e-100)
         accel, accel_ok, mid_dt = _per_second_change(speed, consecutive, seconds, bounded)
-        out["accel_mean"] = speeds.masked_mean(accel, accel_ok, absolute=True)
+        if bounded and speeds is moves:  # every move has a speed: accelerations are the turns' pairs
+            out["accel_mean"] = speeds.sums(where_zero(accel_ok, accel, absolute=True)) / turns
+        else:
+            out["accel_mean"] = speeds.masked_mean(accel, accel_ok, absolute=True)
         jerk, jerk_ok, _ = _per_second_change(accel, both(accel_ok), mid_dt, bounded)
         out["jerk_mean"] = speeds.masked_mean(jerk, jerk_ok, absolute=True)
 
-        step = np.zeros(lev.size)  # length of each event's incoming step, 0 where none
-        step[moves.positions] = dist
-        out["straightness"] = _straightness(lev, step, first, displacement)
+        out["straightness"] = _straightness(lev, starts, first, displacement, moves, dist)
 
         positive = dt > 0
         intervals = Selection(positive.nonzero()[0], offsets)
@@ -193,8 +196,10 @@ def _distance(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
     d2 += np.square(dy)
     if not len(d2) or (d2.min() >= _SQ_MIN and d2.max() <= _SQ_MAX):
         return np.sqrt(d2, out=d2)
-    odd = ~(d2 <= _SQ_MAX)  # NaN too
-    odd |= (d2 < _SQ_MIN) & ((dx != 0) | (dy != 0))  # not a (0, 0) step, whose length is exactly 0
+    odd = d2 < _SQ_MIN
+    odd &= (dx != 0) | (dy != 0)  # not a (0, 0) step, whose length is exactly 0
+    if not d2.max() <= _SQ_MAX:  # NaN fails too
+        odd |= ~(d2 <= _SQ_MAX)
     dist = np.sqrt(d2, out=d2)
     if odd.any():
         dist[odd] = np.hypot(dx[odd], dy[odd])
@@ -216,28 +221,35 @@ def _abs_turn(heading: np.ndarray, turned: np.ndarray) -> np.ndarray:
     return np.multiply(turn, turned, out=turn)
 
 
-def _paths(lev: EventLevels, clicks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First and last event of each click-delimited path: one starts at each row's first event
-    and right after each click."""
+def _paths(lev: EventLevels, clicks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Click-delimited paths: one starts at each row's first event and right after each click.
+
+    Returns whether each event starts a path (bool of shape (size,)), and each path's first and
+    last event.
+    """
     starts = np.zeros(lev.size + 1, dtype=bool)  # one spare element for a click at the end
     starts[lev.starts] = True
     starts[clicks + 1] = True
-    first = starts[:-1].nonzero()[0]
+    starts = starts[:-1]
+    first = starts.nonzero()[0]
     last = np.empty(len(first), dtype=np.int64)
     last[:-1] = first[1:] - 1
     last[-1:] = lev.size - 1
-    return first, last
+    return starts, first, last
 
 
-def _straightness(lev: EventLevels, step: np.ndarray, first: np.ndarray, displacement: np.ndarray) -> np.ndarray:
+def _straightness(lev: EventLevels, starts: np.ndarray, first: np.ndarray, displacement: np.ndarray,
+                  moves: Selection, dist: np.ndarray) -> np.ndarray:
     """Mean over click-delimited paths (longer than 10 px) of displacement / path length.
 
-    ``step`` holds the length of each event's incoming step (overwritten) and ``first`` the first
-    event of each path (contiguous runs of events; a row's paths are a contiguous run of paths,
-    so both sums are reduceats).
+    A path's length sums the steps into its events but the first (``starts``, ``first``: see
+    :func:`_paths`); only moves have a step (``dist``, one per move), so it is summed over them,
+    in event order, by bincount (reduceat would pay its per-segment cost for every path).
     """
-    step[first] = 0.0  # the step into a path's first event is not part of it
-    path = np.add.reduceat(step, first)
+    path_of = starts.cumsum(dtype=np.int32)  # 1 + the path of each event
+    at = moves.positions
+    inner = np.where(starts.take(at), 0.0, dist)
+    path = np.bincount(path_of.take(at) - 1, weights=inner, minlength=len(first))
     ok = path > 10.0
     ratio = np.where(ok, displacement / path, 0.0)
     # A row's paths run from the path starting at its first event (rows without events have none).
