@@ -41,12 +41,14 @@ from fraudscore.features.pointer import kinematics  # noqa: E402
 from fraudscore.features.registry import FAMILIES, groups  # noqa: E402
 
 LINEAR_SCALING = 1.5
-#: Measured 1.8-2.1 on the quick mode's 4,000 rows and 2.1-2.6 on 20,000 (the reference's whole-batch
-#: arrays leave the cache) at load average 4-7 on 2 cores; 1.5 leaves a fifth or more for load
-#: spikes, which slow one side of a ratio only.
-KINEMATICS_SPEEDUP = 1.5
-#: Measured 4.2-4.3 (the original code: 15-17, mostly pandas group-bys per call).
-ONE_ROW_IN_REFERENCE_CALLS = 8.0
+#: Measured 2.6-2.9 on the quick mode's 1,000 rows, 3.1 on its 4,000, 4.1 on 20,000 and 6.8 on
+#: 100,000 (the reference's whole-batch arrays leave the cache) at load average 0.5-2.5 on 2 cores
+#: (the full-layout code before the moves were taken out: 1.8-2.1 on 4,000); 2.5 leaves a fifth
+#: for load spikes, which slow one side of a ratio only.
+KINEMATICS_SPEEDUP = 2.5
+#: Measured 2.9-3.6 (4.2-4.3 before the moves were taken out; the original code: 15-17, mostly
+#: pandas group-bys per call).
+ONE_ROW_IN_REFERENCE_CALLS = 6.0
 
 
 def _setup(n: int, seed: int = 21):
