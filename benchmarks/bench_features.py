@@ -150,8 +150,11 @@ def _pair() -> tuple[dict, dict]:
 
 
 def test_feature_extraction_scales_linearly_in_rows():
+    # CPU time: in wall time a busy machine alone moved the ratio to 1.57 in a CI run.
     small, large = _pair()
-    assert large["us_per_row"] <= LINEAR_SCALING * small["us_per_row"], (small, large)
+    if large["cpu_s_per_10k_rows"] > LINEAR_SCALING * small["cpu_s_per_10k_rows"]:  # one retry, both sides
+        small, large = measure(small["rows"]), measure(large["rows"])
+    assert large["cpu_s_per_10k_rows"] <= LINEAR_SCALING * small["cpu_s_per_10k_rows"], (small, large)
 
 
 def test_pointer_kinematics_beat_the_ragged_reference():
