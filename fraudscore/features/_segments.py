@@ -9,7 +9,7 @@ other indices hold values that are never read.
 
 Sums over a level use ``np.add.reduceat`` over exactly the contiguous values the shorter ragged
 array would hold, in the same order, so floating-point results are bit-for-bit those of
-``Ragged.sums`` / ``nanmeans`` / ``nancvs`` (reduceat's pairwise summation depends on where a
+``Ragged.sums`` / ``means`` / ``stds`` (reduceat's pairwise summation depends on where a
 segment starts and how long it is, not on what lies around it).
 
 A statistic over only some events of each row (the pointer's moves) is cheaper over those
@@ -212,64 +212,6 @@ class EventLevels:
         centred = values - self.per_event(nan_to_num(mean))
         var = self.sums(centred * centred, k) / lengths
         return mean, np.where(lengths > 0, np.sqrt(np.maximum(var, 0.0)), np.nan)
-
-    def nanmeans(self, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Mean of the finite level-``k`` values per row, as ``Ragged.nanmeans``.
-
-        Returns
-        -------
-        mean : ndarray of shape (n,)
-            NaN for a row without finite values.
-        count : ndarray of shape (n,), int64
-            Finite values per row.
-        finite : ndarray of bool of shape (size,)
-            Which events' values were counted (for :meth:`cv_from_mean`).
-        """
-        finite = np.isfinite(values)
-        finite &= self.valid(k)
-        count = self.counts(finite)
-        total = self.sums(np.where(finite, values, 0.0), k)
-        mean = np.where(count > 0, total / count, np.nan)
-        return mean, count, finite
-
-    def masked_mean(self, values: np.ndarray, mask: np.ndarray, k: int,
-                    absolute: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, count) per row of the level-``k`` values (their absolute values if ``absolute``)
-        where ``mask`` holds.
-
-        Bit for bit :meth:`nanmeans` of an array equal to ``values`` (``np.abs(values)``) where
-        ``mask`` holds and NaN elsewhere, when ``mask`` implies finite values; ``values`` elsewhere
-        are never read, so callers skip building that NaN-filled array and its ``isfinite`` pass.
-        """
-        count = self.level_counts(mask, k)
-        total = self.sums(where_zero(mask, values, absolute), k)
-        mean = np.where(count > 0, total / count, np.nan)
-        return mean, count
-
-    def masked_mean_cv(self, values: np.ndarray, mask: np.ndarray, k: int,
-                       min_count: int = 2) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, population SD / mean) of the masked level-``k`` values, as :meth:`nanmeans` and
-        :meth:`nancvs` (same contract as :meth:`masked_mean`)."""
-        keep = _keep_bits(mask)
-        count = self.level_counts(mask, k)
-        total = self.sums(np.bitwise_and(values.view(np.int64), keep).view(np.float64), k)
-        mean = np.where(count > 0, total / count, np.nan)
-        centred = values - self.per_event(nan_to_num(mean))
-        np.bitwise_and(centred.view(np.int64), keep, out=centred.view(np.int64))
-        np.multiply(centred, centred, out=centred)
-        sd = np.sqrt(self.sums(centred, k) / count)
-        return mean, np.where(count >= min_count, sd / mean, np.nan)
-
-    def nancvs(self, values: np.ndarray, k: int, min_count: int = 2) -> np.ndarray:
-        """Population SD / mean of the finite level-``k`` values per row, as ``Ragged.nancvs``."""
-        mean, count, finite = self.nanmeans(values, k)
-        return self.cv_from_mean(values, k, mean, count, finite, min_count)
-
-    def cv_from_mean(self, values, k, mean, count, finite, min_count: int = 2) -> np.ndarray:
-        """The second pass of :meth:`nancvs`, for a caller that already has the means."""
-        centred = np.where(finite, values - self.per_event(nan_to_num(mean)), 0.0)
-        sd = np.sqrt(self.sums(centred * centred, k) / count)
-        return np.where(count >= min_count, sd / mean, np.nan)
 
 
 class Selection:
