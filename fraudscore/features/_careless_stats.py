@@ -18,6 +18,7 @@ __all__ = [
     "profile_correlation",
     "row_correlation",
     "row_sd",
+    "sd_from_sums",
     "pairwise_moments",
     "r_cut_labels",
 ]
@@ -132,18 +133,26 @@ def row_sd(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def sd_from_sums(total: np.ndarray, squares: np.ndarray, k) -> tuple[np.ndarray, np.ndarray]:
+    """Sample SD of ``k`` values from their sum and sum of squares, and where to redo it.
+
+    ``k * sum(x^2) - sum(x)^2`` is exact for whole-number answers (and two passes fewer than
+    centring first); where it cancels badly (``cancels``) the caller redoes the rows with the
+    two-pass formula. ``k`` may be an array broadcasting against ``total`` (chunk sizes).
+    """
+    spread = k * squares - total * total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(np.maximum(spread, 0.0) / (k * (k - 1)))
+    return sd, spread <= 1e-6 * k * squares
+
+
 def _complete_row_sd(x: np.ndarray, total: np.ndarray) -> np.ndarray:
     """:func:`row_sd` of rows without NaN, given their sums."""
     n, k = x.shape
     if k < 2:
         return nans(n)
-    # k * sum(x^2) - sum(x)^2 is exact for whole-number answers (and two passes fewer than
-    # centring first); rows where it cancels badly are redone with the two-pass formula.
-    squares = np.einsum("ij,ij->i", x, x)
-    spread = k * squares - total * total
-    with np.errstate(invalid="ignore"):
-        out = np.sqrt(np.maximum(spread, 0.0) / (k * (k - 1)))
-    redo = (spread <= 1e-6 * k * squares).nonzero()[0]
+    out, cancels = sd_from_sums(total, np.einsum("ij,ij->i", x, x), k)
+    redo = cancels.nonzero()[0]
     if len(redo):
         dev = x[redo] - x[redo].mean(axis=1)[:, None]
         out[redo] = np.sqrt(np.einsum("ij,ij->i", dev, dev) / (k - 1))

@@ -54,6 +54,7 @@ from fraudscore.features._careless_stats import (
     r_cut_labels,
     row_correlation,
     row_sd,
+    sd_from_sums,
 )
 from fraudscore.ragged import Ragged
 from fraudscore.survey import SurveySpec
@@ -236,14 +237,11 @@ def split_irv(x: np.ndarray, num_split: int = 3) -> np.ndarray:
     chunks = [slice(bounds[k], bounds[k + 1]) for k in range(num_split)]
     if not np.isnan(x).any():
         # Every chunk's sum and sum of squares in two matrix products (exact for whole-number
-        # answers, so the same values as row_sd per chunk); rows where k * sum(x^2) - sum(x)^2
-        # cancels, and chunks of one item, go through row_sd as before.
+        # answers), then row_sd's formula (sd_from_sums): the same values as row_sd per chunk.
+        # Rows where it cancels, and chunks of one item, go through row_sd as before.
         weights, k = _split_weights(tuple(bounds))
-        total, squares = x @ weights, (x * x) @ weights
-        spread = k * squares - total * total
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = np.sqrt(np.maximum(spread, 0.0) / (k * (k - 1)))
-        redo = (spread <= 1e-6 * k * squares) | (k < 2)
+        out, cancels = sd_from_sums(x @ weights, (x * x) @ weights, k)
+        redo = cancels | (k < 2)
         for j in np.flatnonzero(redo.any(axis=0)):
             rows = np.flatnonzero(redo[:, j])
             out[rows, j] = row_sd(np.ascontiguousarray(x[rows, chunks[j]]))
