@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fraudscore.ragged import nan_to_num
+from fraudscore.ragged import Ragged, nan_to_num
 
 __all__ = ["BLOCK_EVENTS", "EventLevels", "Selection", "adjacent", "both", "lag_diff", "lag_mean", "nan_to_num", "row_blocks",
            "where_zero"]
@@ -279,13 +279,11 @@ class Selection:
         exact &= count >= min_count
         if exact.any():
             rows = exact.nonzero()[0]
-            lengths = count[rows]
-            first = np.zeros(len(rows), dtype=np.int64)
-            np.cumsum(lengths[:-1], out=first[1:])
-            index = np.arange(int(lengths.sum())) + (self.bounds[rows] - first).repeat(lengths)
-            centred = values.take(index) - mean[rows].repeat(lengths)
+            part = Ragged(values, self.bounds).take(rows)  # the selected values are laid out by bounds
+            lengths = part.lengths
+            centred = part.values - mean[rows].repeat(lengths)
             np.multiply(centred, centred, out=centred)
-            var[rows] = np.add.reduceat(centred, first) / lengths
+            var[rows] = np.add.reduceat(centred, part.offsets[:-1]) / lengths
         return mean, np.where(count >= min_count, np.sqrt(var) / mean, np.nan)
 
     def masked_mean(self, values: np.ndarray, mask: np.ndarray, absolute: bool = False) -> np.ndarray:
