@@ -208,8 +208,9 @@ class Ragged:
     def means_stds(self, values: np.ndarray | None = None, ddof: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Mean (NaN for empty rows) and standard deviation (NaN under ``ddof + 1`` values) per row.
 
-        Equal to :meth:`means` and :meth:`stds` up to rounding, faster: from the sums of the values and of their squares (two passes over the values, not five),
-        as ``k * sum(x^2) - sum(x)^2``; rows where that difference cancels to within 1e-6 of its
+        Equal to :meth:`means` and :meth:`stds` up to rounding, and faster: from the sums of the
+        values and of their squares (two passes over the values, not five), as
+        ``k * sum(x^2) - sum(x)^2``; rows where that difference cancels to within 1e-6 of its
         terms (a spread small against the values, e.g. epoch times, and constant rows) are redone
         by subtracting the row mean first, so large offsets lose no precision. For whole numbers
         (pixels, milliseconds) the sums are exact and so is a zero spread.

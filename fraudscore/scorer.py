@@ -213,7 +213,6 @@ class Scorer:
         """:meth:`_columns` and :func:`~fraudscore.results.result_at` of a batch of one row, in
         plain Python where the batch pass spends its time on fixed costs of numpy calls (one
         decision, not two; no (n,)-shaped columns). The same Result, tested field for field."""
-
         policy = self.reasons if reasons is None else self._check_reasons(reasons)
         lap("read")
         X, fp, counts = self._features(batch, lap)
@@ -307,7 +306,6 @@ class Scorer:
     def _columns(self, batch, reasons=None, all_contributions: bool = False, lap=_no_laps):
         """The one scoring pass: Results columns of ``batch`` (and every row's contributions
         when ``all_contributions``). ``lap(stage)`` is called as each stage ends."""
-
         policy = self.reasons if reasons is None else self._check_reasons(reasons)
         n = batch.n
         lap("read")

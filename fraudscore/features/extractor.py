@@ -65,8 +65,9 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         Feature families to compute (default: all of ``FAMILIES``).
     n_jobs : int, optional
         Threads for ``transform`` of a large batch (contiguous row chunks of at least 4,096
-        rows, computed concurrently: numpy releases the GIL in its loops). None or 1: one thread;
-        -1: one per CPU. The matrix is the same whatever the number.
+        rows, computed concurrently where numpy releases the GIL). None or 1: one thread; -1:
+        one per CPU. The matrix is the same whatever the number. Measured 1.15-1.5x on 2 cores:
+        the pointer family barely gains from a second thread.
 
     Attributes
     ----------
