@@ -420,6 +420,14 @@ class HistoryIndex:
             out[~new] = self.count_reference(rows[~new], new[~new], cutoff_ms)
         return out
 
+    def count_batch(self, rows: np.ndarray, number: int, cutoff_ms: int, reserved: bool):
+        """What a store does with a batch before recording it: :meth:`stamp` it as batch ``number``,
+        :meth:`lookup` its new rows and :meth:`count` it. Returns ``(stamped rows, new mask,
+        counts, plan)``; ``add(stamped[new], plan)`` then records it (once the store committed)."""
+        out, new = self.stamp(rows, number)
+        plan = self.lookup(out[new])
+        return out, new, self.count(out, new, cutoff_ms, reserved, plan), plan
+
     def gather(self, kind: str, keys: np.ndarray) -> np.ndarray:
         """Every stored event (EVENT_DTYPE, ``sub`` 0) of ``kind`` whose key is in ``keys``."""
         index = self.kinds[kind]

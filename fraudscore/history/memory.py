@@ -41,9 +41,8 @@ class MemoryStore(HistoryStore):
         with self._lock:
             if batch is None:
                 self._batch += 1
-            out, new = self._index.stamp(rows, self._batch if batch is None else batch)
-            plan = self._index.lookup(out[new])
-            values = self._index.count(out, new, cutoff_ms, batch is not None, plan)
+            out, new, values, plan = self._index.count_batch(rows, self._batch if batch is None else batch, cutoff_ms,
+                                                             batch is not None)
             self._index.add(out[new], plan)
             return out, new, values
 

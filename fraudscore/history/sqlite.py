@@ -224,9 +224,7 @@ class SQLiteStore(HistoryStore):
         def work():
             number = batch if batch is not None else self._db.execute(
                 "UPDATE meta SET value = value + 1 WHERE name = 'batch' RETURNING value").fetchone()[0]
-            out, new = self._index.stamp(rows, number)
-            plan = self._index.lookup(out[new])
-            values = self._index.count(out, new, cutoff_ms, batch is not None, plan)
+            out, new, values, plan = self._index.count_batch(rows, number, cutoff_ms, batch is not None)
             logged = None
             if new.any():
                 logged = self._db.execute("INSERT INTO log (batch, rows) VALUES (?, ?)",
