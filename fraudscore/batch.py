@@ -672,12 +672,6 @@ def assemble_quiet(data: dict, n: int, source_row: np.ndarray | None = None) -> 
                            source_row=source_row)
 
 
-#: Per field: (field, kind) for assemble_one: 0 no rule, 1 numbers, 2 a list with a quiet check.
-_ONE_PLAN = tuple((f, 2 if rule is not None else 0) if is_list else (f, 0 if rule is None else 1)
-                  for f, is_list, rule in _QUIET_PLAN)
-_TEXT_DTYPES = frozenset({"string", "string_list"})
-
-
 def assemble_one(data: dict, texts: list, source_row: np.ndarray | None = None) -> SubmissionBatch | None:
     """:func:`assemble_quiet` of one row, whose reader has blanked the gated fields itself.
 
@@ -697,14 +691,14 @@ def assemble_one(data: dict, texts: list, source_row: np.ndarray | None = None) 
             return None  # assemble repairs it and says so
     columns: dict[str, np.ndarray] = {}
     lists: dict[str, Ragged] = {}
-    for f, kind in _ONE_PLAN:
+    for f, is_list, quiet in _QUIET_PLAN:
         column = data[f.name]
-        if f.dtype in _LIST_TYPES:
-            if kind and not _list_rule(f)(f, column.values):
+        if is_list:
+            if quiet is not None and not quiet(f, column.values):
                 return None
             lists[f.name] = column
         else:
-            if kind and not _numbers_quiet(f, column.ravel().tolist()):
+            if quiet is not None and not quiet(f, column.ravel().tolist()):
                 return None
             columns[f.name] = column
     if columns["submission_id"][0] is None or columns["survey_id"][0] is None:

@@ -310,9 +310,9 @@ def _from_one_record(record, source_row: np.ndarray | None) -> SubmissionBatch |
             if column is None:
                 return None
         else:  # blanked whatever it holds: a missing value
-            if value.__class__ is list and f.dtype in _TEXT_LIST_DTYPES:
+            if value.__class__ is list and f.dtype == "string_list":
                 texts.extend(v for v in value if v.__class__ is str)
-            elif value is not None and value.__class__ is not str and f.dtype in _TEXT_LIST_DTYPES:
+            elif value is not None and value.__class__ is not str and f.dtype == "string_list":
                 return None  # (a tuple would be read as a list: the general path decides)
             elif value.__class__ is str and f.dtype in _TEXT_DTYPES:
                 texts.append(value)
@@ -330,7 +330,6 @@ def _from_one_record(record, source_row: np.ndarray | None) -> SubmissionBatch |
 
 
 _TEXT_DTYPES = frozenset({"string", "string_list"})
-_TEXT_LIST_DTYPES = frozenset({"string_list"})
 
 
 def from_records(records: Iterable, source_row: np.ndarray | None = None,
