@@ -580,6 +580,29 @@ _QUIET_PLAN = tuple(
     for f in FIELDS)
 
 
+def _quiet_fields(data: dict, allowed: dict | None = None) -> tuple[dict, dict] | None:
+    """``data`` split into scalar columns and list columns, each field through its quiet check
+    (:data:`_QUIET_PLAN`); None as soon as one would flag something. ``allowed``: per consent,
+    the rows that gave it (None: all), for blanking as :func:`assemble` does; None when the
+    reader blanked the gated fields already."""
+    columns: dict[str, np.ndarray] = {}
+    lists: dict[str, Ragged] = {}
+    for f, is_list, quiet in _QUIET_PLAN:
+        column = data[f.name]
+        rows = allowed[f.consent] if allowed is not None else None
+        if rows is not None:  # consent blanking, as in assemble
+            column = _blank_data(column, ~rows)
+        if is_list:
+            if quiet is not None and not quiet(f, column.values):
+                return None
+            lists[f.name] = column
+        else:
+            if quiet is not None and not quiet(f, column.ravel().tolist()):
+                return None
+            columns[f.name] = column
+    return columns, lists
+
+
 def _same_offsets(a: np.ndarray, b: np.ndarray) -> bool:
     if a is b:
         return True
@@ -633,26 +656,14 @@ def assemble_quiet(data: dict, n: int, source_row: np.ndarray | None = None) -> 
     """
     if _any_unencodable(data):
         return None  # assemble repairs it and says so
-    columns: dict[str, np.ndarray] = {}
-    lists: dict[str, Ragged] = {}
     allowed = {"none": None}
     for consent in ("usage", "analytics"):
         given = [x == 1.0 for x in data[f"consent.{consent}"].tolist()]
         allowed[consent] = None if all(given) else np.array(given)
-    for f, is_list, quiet in _QUIET_PLAN:
-        column = data[f.name]
-        rows = allowed[f.consent]
-        if rows is not None:  # consent blanking, as in assemble
-            column = _blank_data(column, ~rows)
-        if is_list:
-            if quiet is not None and not quiet(f, column.values):
-                return None
-            lists[f.name] = column
-        else:
-            if quiet is not None and not quiet(f, column.ravel().tolist()):
-                return None
-            columns[f.name] = column
-
+    split = _quiet_fields(data, allowed)
+    if split is None:
+        return None
+    columns, lists = split
     ids = columns["submission_id"].tolist()
     if None in ids or None in columns["survey_id"].tolist() or (n > 1 and len(set(ids)) < n):
         return None
@@ -689,18 +700,10 @@ def assemble_one(data: dict, texts: list, source_row: np.ndarray | None = None) 
             "\x00".join(texts).encode("utf-8")
         except UnicodeEncodeError:
             return None  # assemble repairs it and says so
-    columns: dict[str, np.ndarray] = {}
-    lists: dict[str, Ragged] = {}
-    for f, is_list, quiet in _QUIET_PLAN:
-        column = data[f.name]
-        if is_list:
-            if quiet is not None and not quiet(f, column.values):
-                return None
-            lists[f.name] = column
-        else:
-            if quiet is not None and not quiet(f, column.ravel().tolist()):
-                return None
-            columns[f.name] = column
+    split = _quiet_fields(data)
+    if split is None:
+        return None
+    columns, lists = split
     if columns["submission_id"][0] is None or columns["survey_id"][0] is None:
         return None
     if not columns["started_at"][0] <= columns["submitted_at"][0]:  # also false for a missing (NaN) time
