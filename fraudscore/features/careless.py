@@ -236,11 +236,13 @@ def split_irv(x: np.ndarray, num_split: int = 3) -> np.ndarray:
     bounds = _split_bounds(x.shape[1], num_split)
     chunks = [slice(bounds[k], bounds[k + 1]) for k in range(num_split)]
     if not np.isnan(x).any():
-        # Every chunk's sum and sum of squares in two matrix products (exact for whole-number
-        # answers), then row_sd's formula (sd_from_sums): the same values as row_sd per chunk.
+        # Every chunk's sum and sum of squares by one reduceat over the columns each (exact for
+        # whole-number answers; no matrix product, which BLAS would spread over idle-spinning
+        # threads), then row_sd's formula (sd_from_sums): the same values as row_sd per chunk.
         # Rows where it cancels, and chunks of one item, go through row_sd as before.
-        weights, k = _split_weights(tuple(bounds))
-        out, cancels = sd_from_sums(x @ weights, (x * x) @ weights, k)
+        starts = np.asarray(bounds[:-1])
+        k = np.diff(np.asarray(bounds)).astype(np.float64)
+        out, cancels = sd_from_sums(np.add.reduceat(x, starts, axis=1), np.add.reduceat(x * x, starts, axis=1), k)
         redo = cancels | (k < 2)
         for j in np.flatnonzero(redo.any(axis=0)):
             rows = np.flatnonzero(redo[:, j])
@@ -251,17 +253,6 @@ def split_irv(x: np.ndarray, num_split: int = 3) -> np.ndarray:
     for j, chunk in enumerate(chunks):
         out[:, j] = row_sd(np.ascontiguousarray(x[:, chunk]))
     return out
-
-
-@functools.lru_cache(maxsize=64)
-def _split_weights(bounds: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """0/1 matrix (items, chunks) summing each chunk's items in one product, and the chunk sizes."""
-    weights = np.zeros((bounds[-1], len(bounds) - 1))
-    for j in range(len(bounds) - 1):
-        weights[bounds[j]:bounds[j + 1], j] = 1.0
-    k = np.diff(np.asarray(bounds)).astype(np.float64)
-    weights.flags.writeable = k.flags.writeable = False
-    return weights, k
 
 
 @functools.lru_cache(maxsize=64)

@@ -54,7 +54,7 @@ _BYTE_CLASSES = np.column_stack([_ASCII_LETTER, _VOWELS, _SCRIPT_OF_LEAD > 0]
                                 + [_SCRIPT_OF_LEAD == s for s in range(1, _HANGUL + 1)])
 _COMBOS, _COMBO_OF_BYTE = np.unique(_BYTE_CLASSES, axis=0, return_inverse=True)
 _COMBO_OF_BYTE = _COMBO_OF_BYTE.reshape(-1).astype(np.intp)
-_COMBO_COLUMNS = _COMBOS.astype(np.float64)
+_COMBO_COLUMNS = _COMBOS.astype(np.int64)  # integer product: numpy's own loop, exact, no BLAS threads
 #: c * log2(c) for byte counts c < _CLOGC_SIZE (0 for c = 0); larger counts (a row with that many
 #: equal bytes) are computed directly.
 _CLOGC_SIZE = 4096
@@ -128,7 +128,7 @@ def text(ctx: FeatureContext, state) -> dict:
             block = np.log2(total[lo:hi]) - clogc.reshape(-1, 256).sum(axis=1) / total[lo:hi]
         entropy[lo:hi] = np.maximum(block, 0.0)  # one repeated byte: 0, not a rounding of it below
         per_combo = np.bincount(local_rows * len(_COMBOS) + combo[a:z], minlength=(hi - lo) * len(_COMBOS))
-        classes[lo:hi] = per_combo.reshape(-1, len(_COMBOS)) @ _COMBO_COLUMNS
+        classes[lo:hi] = per_combo.reshape(-1, len(_COMBOS)) @ _COMBO_COLUMNS  # int64 counts, cast on store
     letters, vowels, classified = classes[:, 0], classes[:, 1], classes[:, 2]
     foreign = classified - classes[np.arange(n), 2 + _expected_script(ctx)]  # expected script >= 1
     repeats = np.zeros(n)
