@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "features"))
@@ -61,7 +62,18 @@ def _setup(n: int, seed: int = 21):
 
 def measure(n: int, repeat: int = 3) -> dict:
     """Batch figures: transform (wall and CPU) and each group per row, rows/s per family, kinematics
-    vs reference."""
+    vs reference.
+
+    BLAS is held to one thread, as ``OMP_NUM_THREADS=1`` would: otherwise the careless indices'
+    small matrix products wake OpenBLAS threads that spin on the other core through the rest of
+    the transform (CPU time about 2x wall from ~4,000 rows on, none below), which is no property
+    of this code's scaling.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _measure(n, repeat)
+
+
+def _measure(n: int, repeat: int) -> dict:
     sim, batch, extractor = _setup(n)
     seconds = best_of(lambda: extractor.transform(batch), repeat)
     cpu_seconds = best_cpu(lambda: extractor.transform(batch), repeat)
