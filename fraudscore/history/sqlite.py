@@ -37,6 +37,7 @@ import numpy as np
 
 from fraudscore.history._counting import ROW_DTYPE
 from fraudscore.history._index import HistoryIndex
+from fraudscore.history._log import decode_rows, encode_rows, split_by_batch
 from fraudscore.history.base import HistoryError, HistoryStore, HistoryUnavailableError
 from fraudscore.history.observations import KIND_FIELDS, KINDS
 
@@ -46,9 +47,6 @@ __all__ = ["SQLiteStore", "SCHEMA_VERSION"]
 SCHEMA_VERSION = 3
 
 _V1_ROW_COLUMNS = ["sub", "t", "survey", *(KIND_FIELDS[k] for k in KINDS), "seq"]
-#: A submission's stored record: its ROW_DTYPE fields, little-endian.
-_ROW_RECORD = np.dtype([(name, ROW_DTYPE[name].newbyteorder("<")) for name in ROW_DTYPE.names])
-
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO meta VALUES ('batch', 0)",
@@ -58,17 +56,6 @@ _SCHEMA = [
     "rows BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS log_batch ON log (batch)",  # erase and purge find a submission's batch
 ]
-
-
-def _records(rows: np.ndarray) -> bytes:
-    records = np.empty(len(rows), _ROW_RECORD)
-    for name in _ROW_RECORD.names:
-        records[name] = rows[name]
-    return records.tobytes()
-
-
-def _rows_from(blobs: list[bytes]) -> np.ndarray:
-    return np.frombuffer(b"".join(blobs), _ROW_RECORD).astype(ROW_DTYPE)
 
 
 class SQLiteStore(HistoryStore):
@@ -154,19 +141,15 @@ class SQLiteStore(HistoryStore):
 
     def _migrate_from_v2(self) -> None:
         """Version 2 kept a ``submissions`` table of records and one blob of occurrences per key."""
-        rows = _rows_from([r for (r,) in self._db.execute("SELECT record FROM submissions ORDER BY seq")])
+        rows = decode_rows([r for (r,) in self._db.execute("SELECT record FROM submissions ORDER BY seq")])
         self._append_by_batch(rows)
         for table in ["submissions", *(f"events_{kind}" for kind in KINDS)]:
             self._db.execute(f"DROP TABLE IF EXISTS {table}")
 
     def _append_by_batch(self, rows: np.ndarray) -> None:
         """Log ``rows`` as one entry per batch number (what erase and purge rewrite)."""
-        rows = rows[np.argsort(rows["seq"], kind="stable")]
-        batch = rows["seq"] >> 32
-        starts = np.flatnonzero(np.r_[True, batch[1:] != batch[:-1]]) if len(rows) else np.zeros(0, np.int64)
-        ends = np.r_[starts[1:], len(rows)]
         self._db.executemany("INSERT INTO log (batch, rows) VALUES (?, ?)",
-                             [(int(batch[a]), _records(rows[a:b])) for a, b in zip(starts, ends)])
+                             [(batch, encode_rows(part)) for batch, part in split_by_batch(rows)])
 
     # -- transactions ------------------------------------------------------------------------------
     def _unavailable(self, exc: sqlite3.Error) -> HistoryError:
@@ -212,7 +195,7 @@ class SQLiteStore(HistoryStore):
             self._index, self._seen, self._generation = HistoryIndex(), 0, generation
         found = db.execute("SELECT id, rows FROM log WHERE id > ? ORDER BY id", (self._seen,)).fetchall()
         if found:
-            self._index.add(_rows_from([blob for _, blob in found]))
+            self._index.add(decode_rows([blob for _, blob in found]))
             self._seen = found[-1][0]
 
     # -- the store interface -----------------------------------------------------------------------
@@ -228,7 +211,7 @@ class SQLiteStore(HistoryStore):
             logged = None
             if new.any():
                 logged = self._db.execute("INSERT INTO log (batch, rows) VALUES (?, ?)",
-                                          (number, _records(out[new]))).lastrowid
+                                          (number, encode_rows(out[new]))).lastrowid
             return out, new, values, plan, logged
 
         def committed(result):  # only now is the batch part of the history this index holds
@@ -252,10 +235,10 @@ class SQLiteStore(HistoryStore):
             db = self._db
             entries = db.execute("SELECT id, rows FROM log WHERE batch IN (SELECT value FROM json_each(?))",
                                  (json.dumps(batches.tolist()),)).fetchall()
-            kept = [(log_id, _rows_from([blob])) for log_id, blob in entries]
+            kept = [(log_id, decode_rows([blob])) for log_id, blob in entries]
             kept = [(log_id, r[~np.isin(r["sub"], gone)]) for log_id, r in kept]
             db.executemany("DELETE FROM log WHERE id = ?", [(log_id,) for log_id, r in kept if len(r) == 0])
-            db.executemany("UPDATE log SET rows = ? WHERE id = ?", [(_records(r), log_id) for log_id, r in kept if len(r)])
+            db.executemany("UPDATE log SET rows = ? WHERE id = ?", [(encode_rows(r), log_id) for log_id, r in kept if len(r)])
             generation = db.execute(
                 "UPDATE meta SET value = value + 1 WHERE name = 'generation' RETURNING value").fetchone()[0]
             return int(doomed.sum()), (doomed, generation)
