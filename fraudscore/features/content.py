@@ -47,14 +47,25 @@ _MIN_LETTERS = 5  # fewer letters than this say nothing about letter statistics
 
 
 #: Byte value -> indicator columns of the per-row counts: ASCII letter, vowel, classified script,
-#: then one column per script class. Bytes fall into few distinct combinations of these, so each
-#: byte gets the code of its combination, one bincount counts codes per row, and one small matrix
-#: product turns code counts into the columns (integer sums of integers: exact in any order).
+#: then one column per script class.
 _BYTE_CLASSES = np.column_stack([_ASCII_LETTER, _VOWELS, _SCRIPT_OF_LEAD > 0]
                                 + [_SCRIPT_OF_LEAD == s for s in range(1, _HANGUL + 1)])
-_COMBOS, _COMBO_OF_BYTE = np.unique(_BYTE_CLASSES, axis=0, return_inverse=True)
-_COMBO_OF_BYTE = _COMBO_OF_BYTE.reshape(-1).astype(np.intp)
-_COMBO_COLUMNS = _COMBOS.astype(np.int64)  # integer product: numpy's own loop, exact, no BLAS threads
+#: Entropy and repeats do not depend on which number stands for which byte, so bytes are renumbered
+#: (``_RENUMBER``) such that every column above is a contiguous range of the new numbers: one
+#: reduceat along each row's byte histogram gives the counts of the ranges' parts (``_PART_STARTS``),
+#: and each column is a difference of their cumulative sums (``_COLUMN_LO``, ``_COLUMN_HI``).
+#: Order of the parts: unclassified, non-ASCII Latin, ASCII consonants, ASCII vowels, then the
+#: other scripts in class order.
+_PART_OF_BYTE = np.select(
+    [_SCRIPT_OF_LEAD == 0, (_SCRIPT_OF_LEAD == _LATIN) & ~_ASCII_LETTER, _ASCII_LETTER & ~_VOWELS, _VOWELS],
+    [0, 1, 2, 3], default=_SCRIPT_OF_LEAD.astype(np.int64) + 2)
+_NEW_ORDER = np.argsort(_PART_OF_BYTE, kind="stable")  # new number -> byte
+_RENUMBER = np.empty(256, dtype=np.uint8)  # byte -> new number
+_RENUMBER[_NEW_ORDER] = np.arange(256)
+_PART_STARTS = np.searchsorted(_PART_OF_BYTE[_NEW_ORDER], np.arange(_HANGUL + 3))
+_PARTS_OF_COLUMN = [(2, 4), (3, 4), (1, _HANGUL + 3), (1, 4)] + [(s + 2, s + 3) for s in range(_GREEK, _HANGUL + 1)]
+_COLUMN_LO = np.array([lo for lo, _ in _PARTS_OF_COLUMN])  # columns = cumulative[:, hi] - cumulative[:, lo]
+_COLUMN_HI = np.array([hi for _, hi in _PARTS_OF_COLUMN])
 #: c * log2(c) for byte counts c < _CLOGC_SIZE (0 for c = 0); larger counts (a row with that many
 #: equal bytes) are computed directly.
 _CLOGC_SIZE = 4096
@@ -106,12 +117,12 @@ def text(ctx: FeatureContext, state) -> dict:
     offsets = offsets_from_lengths(row_bytes)
     total = row_bytes.astype(np.float64)
     entropy = np.zeros(n)
-    classes = np.zeros((n, _BYTE_CLASSES.shape[1]))
-    combo = _COMBO_OF_BYTE[data]
+    parts = np.zeros((n, len(_PART_STARTS) + 1), dtype=np.int64)  # column 0 stays 0: cumulative sums below
+    data = _RENUMBER.take(data)
     # Per block of rows: a dense byte histogram per row gives the entropy as
     # log2(N) - sum(c log2 c) / N (c: count of each byte value, N: the row's bytes), with c log2 c
     # from a table over every cell (a gather and a row sum: cheaper than finding the non-zero
-    # cells); a histogram of combination codes gives the letter, vowel and script counts.
+    # cells), and the counts of the byte classes' parts by one reduceat along its rows.
     for lo in range(0, n, _HIST_ROWS):
         hi = min(lo + _HIST_ROWS, n)
         a, z = offsets[lo], offsets[hi]
@@ -127,8 +138,9 @@ def text(ctx: FeatureContext, state) -> dict:
         with np.errstate(divide="ignore", invalid="ignore"):
             block = np.log2(total[lo:hi]) - clogc.reshape(-1, 256).sum(axis=1) / total[lo:hi]
         entropy[lo:hi] = np.maximum(block, 0.0)  # one repeated byte: 0, not a rounding of it below
-        per_combo = np.bincount(local_rows * len(_COMBOS) + combo[a:z], minlength=(hi - lo) * len(_COMBOS))
-        classes[lo:hi] = per_combo.reshape(-1, len(_COMBOS)) @ _COMBO_COLUMNS  # int64 counts, cast on store
+        parts[lo:hi, 1:] = np.add.reduceat(hist.reshape(-1, 256), _PART_STARTS, axis=1)
+    cumulative = parts.cumsum(axis=1)
+    classes = (cumulative[:, _COLUMN_HI] - cumulative[:, _COLUMN_LO]).astype(np.float64)  # exact integers
     letters, vowels, classified = classes[:, 0], classes[:, 1], classes[:, 2]
     foreign = classified - classes[np.arange(n), 2 + _expected_script(ctx)]  # expected script >= 1
     repeats = np.zeros(n)
