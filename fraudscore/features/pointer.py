@@ -122,18 +122,22 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
         speed = dist / dt_moved  # px/s where dt > 0: the definition's division (and its underflow)
         speed *= 1000.0
         seconds = dt_moved * 0.001  # for the changes: once, instead of "* 1000" after each division
-        speed_ok = dt_moved > 0
-        speed_ok &= np.isfinite(speed)
         speeds, consecutive = moves, turned
-        if not speed_ok.all():  # some moves at equal times (or overflowing): take out the speeds
-            speeds = moves.sub(speed_ok)
-            speed, seconds = speed.take(speeds.positions), seconds.take(speeds.positions)
-            consecutive = adjacent(at.take(speeds.positions))
+        # Speeds under 1e100 px/s over intervals above 1e-100 s (any real pointer): every move has
+        # a finite speed and no change of it can overflow, which two reductions show; otherwise
+        # the moves without a speed (equal times, overflow) are taken out first.
+        bounded = not len(speed) or (seconds.min() >= 1e-100 and speed.max() <= 1e100)
+        if not bounded:
+            speed_ok = dt_moved > 0
+            speed_ok &= np.isfinite(speed)
+            if not speed_ok.all():
+                speeds = moves.sub(speed_ok)
+                speed, seconds = speed.take(speeds.positions), seconds.take(speeds.positions)
+                consecutive = adjacent(at.take(speeds.positions))
+            bounded = not len(speed) or (speed.max() <= 1e100 and seconds.min() >= 1e-100)
         out["speed_mean"], out["speed_cv"] = speeds.mean_cv(speed)
         # Acceleration: change of speed over the time between the two intervals' midpoints;
-        # jerk: change of acceleration likewise, one level further down. Speeds under 1e100 px/s
-        # over intervals above 1e-100 s (any real pointer) cannot overflow either: no finiteness test.
-        bounded = not len(speed) or (speed.max() <= 1e100 and seconds.min() >= 1e-100)
+        # jerk: change of acceleration likewise, one level further down.
         accel, accel_ok, mid_dt = _per_second_change(speed, consecutive, seconds, bounded)
         if bounded and speeds is moves:  # every move has a speed: accelerations are the turns' pairs
             out["accel_mean"] = speeds.sums(where_zero(accel_ok, accel, absolute=True)) / turns
