@@ -25,7 +25,9 @@ last time each key was seen: no raw attribute, address, cookie, id or text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import struct
 from collections.abc import Mapping
 
@@ -44,6 +46,9 @@ MIN_TEXT_CHARS = 20
 
 _NONE = np.uint64(2**64 - 1)  # "no id" while linking; ids are never this value
 _MAGIC = b"FSLINK01"
+_M64 = 2**64 - 1
+_FOUNDING = 0x5851F42D4C957F2D  # mixed into a key's code to give the id it founds
+_MAX_PASSES = 8  # vectorized passes over a batch before the rest is settled row by row
 _HEADER = struct.Struct("<8sQ")  # format name and version, number of keys
 
 
@@ -60,6 +65,16 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+def _mix_int(x: int) -> int:
+    """:func:`_mix` of one Python int (the same value)."""
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _M64
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
+@functools.lru_cache(maxsize=64)
 def _kind_tag(kind: str) -> np.uint64:
     """A fixed 64-bit tag per signal kind, so equal values of two kinds give different keys."""
     return np.uint64(int.from_bytes(hashlib.blake2b(kind.encode(), digest_size=8).digest(), "little"))
@@ -67,7 +82,7 @@ def _kind_tag(kind: str) -> np.uint64:
 
 def _id_of(codes: np.ndarray) -> np.ndarray:
     """The link id a key founds (when a row starts a chain), never 0 or ``_NONE``."""
-    ids = _mix(codes ^ np.uint64(0x5851F42D4C957F2D))
+    ids = _mix(codes ^ np.uint64(_FOUNDING))
     ids[(ids == 0) | (ids == _NONE)] = 1
     return ids
 
@@ -135,6 +150,8 @@ class DeviceLinker:
         time = np.asarray(time_ms, dtype=np.float64)
         if time.shape != (n,):
             raise ValueError(f"time_ms has shape {time.shape}, expected ({n},)")
+        if n == 1:
+            return self._link_one(block, signals, time)
         rows, codes = self._keys(block, signals)
         out = np.zeros(n, np.uint64)
         if rows.size == 0:
@@ -170,17 +187,22 @@ class DeviceLinker:
         stored_rank = np.where(stored != _NONE, np.searchsorted(values, stored), none_rank)
         shift = (group[-1] - group) * span
         waiting = keyed_rows[has_earlier]
-        # Each pass settles at least the next link of every chain; a batch needs as many passes as
-        # its longest chain of rows joined through different keys (one or two in practice).
-        for _ in range(n + 1):
+        # Each pass settles at least the next link of every chain: one or two passes in practice.
+        # A longer chain (rows joined one after another through alternating keys, which a script
+        # can send) is finished row by row from its first unsettled row, so the cost stays linear.
+        for _ in range(_MAX_PASSES):
             before = np.empty(rows.size, np.int64)  # per occurrence: what its key held before it
             before[first] = stored_rank
             before[1:][~first[1:]] = row_rank[rows[:-1][~first[1:]]]
             before = np.minimum.accumulate(before + shift) - shift
             found = np.minimum.reduceat(before[by_row], row_starts)[has_earlier]
-            if np.array_equal(found, row_rank[waiting]):
+            changed = found != row_rank[waiting]
+            if not changed.any():
                 break
             row_rank[waiting] = found
+        else:
+            _finish_in_order(int(rank[waiting[changed]].min()), rank, rows, group, by_row, row_starts, keyed_rows,
+                             has_earlier, row_rank, stored_rank)
         values = np.append(values, _NONE)
         out[keyed_rows] = values[row_rank[keyed_rows]]
 
@@ -192,6 +214,25 @@ class DeviceLinker:
         seen = np.maximum.reduceat(np.nan_to_num(time, nan=np.iinfo(np.int64).min)[rows], np.flatnonzero(first))
         self._store(codes[first], new_ids, seen.astype(np.int64))
         return out
+
+    def _link_one(self, block: np.ndarray, signals: Mapping[str, np.ndarray], time: np.ndarray) -> np.ndarray:
+        """:meth:`link` of one row: the same keys and rule in Python integers (no batch plan)."""
+        b = int(block[0])
+        mixed = _mix_int(b)
+        codes = sorted({_mix_int(_mix_int(mixed ^ int(_kind_tag(kind))) ^ v)
+                        for kind, value in signals.items() if (v := int(np.asarray(value)[0]))} if b else ())
+        if not codes:
+            return np.zeros(1, np.uint64)
+        array = np.array(codes, np.uint64)
+        known = [v for v in self._lookup(array).tolist() if v != _NONE]
+        if known:
+            link_id = min(known)
+        else:
+            link_id = min(_mix_int(c ^ _FOUNDING) for c in codes)
+            link_id = 1 if link_id in (0, _M64) else link_id
+        seen = np.iinfo(np.int64).min if np.isnan(time[0]) else int(time[0])
+        self._store(array, np.full(array.size, link_id, np.uint64), np.full(array.size, seen, np.int64))
+        return np.array([link_id], np.uint64)
 
     @staticmethod
     def _keys(block: np.ndarray, signals: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -233,18 +274,33 @@ class DeviceLinker:
                 stored_seen[at[hit]] = np.maximum(stored_seen[at[hit]], seen[hit])
                 new &= ~hit
         if new.any():
-            self._delta = _merge(self._delta, (codes[new], ids[new], seen[new]))
-        if len(self._delta[0]) > max(1024, len(self._main[0]) // 8):
+            self._delta = _insert(self._delta, (codes[new], ids[new], seen[new]))
+        # The small part is kept near the square root of the main one: each insert copies the
+        # small part, each merge the main one.
+        if len(self._delta[0]) > max(4096, 8 * math.isqrt(len(self._main[0]))):
             self._compact()
 
     def _compact(self) -> None:
-        self._main = _merge(self._main, self._delta)
+        """Merge the small part into the main one."""
+        self._main = _insert(self._main, self._delta)
         self._delta = tuple(np.zeros(0, a.dtype) for a in self._delta)
 
     def purge(self, before_ms: float) -> int:
         """Forget keys last seen before ``before_ms`` (retention); returns how many were dropped."""
         self._compact()
         keep = self._main[2] >= before_ms
+        dropped = int(keep.size - keep.sum())
+        self._main = tuple(a[keep] for a in self._main)
+        return dropped
+
+    def forget(self, link_ids: np.ndarray) -> int:
+        """Forget every key that points to one of ``link_ids`` (erasure); returns how many were dropped.
+
+        A history store's ``erase(respondent_id)`` knows the link ids of that respondent's rows;
+        dropping their keys removes every trace of the chains from the table.
+        """
+        self._compact()
+        keep = ~np.isin(self._main[1], np.asarray(link_ids, dtype=np.uint64))
         dropped = int(keep.size - keep.sum())
         self._main = tuple(a[keep] for a in self._main)
         return dropped
@@ -283,11 +339,44 @@ class DeviceLinker:
         return linker
 
 
-def _merge(a: tuple, b: tuple) -> tuple:
-    """Two tables of distinct keys as one sorted table."""
-    keys = np.concatenate([a[0], b[0]])
-    order = np.argsort(keys, kind="stable")
-    return keys[order], np.concatenate([a[1], b[1]])[order], np.concatenate([a[2], b[2]])[order]
+def _insert(table: tuple, new: tuple) -> tuple:
+    """``table``'s columns with ``new``'s rows (keys sorted, absent from ``table``) in key order."""
+    keys = table[0]
+    size = keys.size + new[0].size
+    at = np.searchsorted(keys, new[0]) + np.arange(new[0].size)  # where each new key lands
+    old = np.ones(size, bool)
+    old[at] = False
+    out = []
+    for column, added in zip(table, new):
+        merged = np.empty(size, column.dtype)
+        merged[at] = added
+        merged[old] = column
+        out.append(merged)
+    return tuple(out)
+
+
+def _finish_in_order(start: int, rank, rows, group, by_row, row_starts, keyed_rows, has_earlier, row_rank,
+                     stored_rank) -> None:
+    """Settle, one row at a time in arrival order, the rows from arrival rank ``start`` on.
+
+    Rows before ``start`` are settled (the passes stopped changing them). ``row_rank`` (value ranks
+    per row) is filled in place; the other arrays are :meth:`DeviceLinker.link`'s batch plan.
+    """
+    held = stored_rank.copy()  # per key: the smallest value of its settled rows
+    settled = rank[rows] < start
+    np.minimum.at(held, group[settled], row_rank[rows[settled]])
+    held = held.tolist()
+    groups = group[by_row].tolist()
+    bounds = np.append(row_starts, by_row.size).tolist()
+    values, row_of, chained = row_rank.tolist(), keyed_rows.tolist(), has_earlier.tolist()
+    pending = np.flatnonzero(rank[keyed_rows] >= start)
+    for i in pending[np.argsort(rank[keyed_rows[pending]])].tolist():
+        keys = groups[bounds[i]:bounds[i + 1]]
+        value = min([held[g] for g in keys]) if chained[i] else values[row_of[i]]
+        for g in keys:
+            held[g] = value  # never above what the key held: it was one of the candidates
+        values[row_of[i]] = value
+    row_rank[:] = values
 
 
 # ---------------------------------------------------------------------------------------------

@@ -198,6 +198,16 @@ def test_purge_forgets_keys_last_seen_before_the_cutoff():
     assert again[0] == old[0]  # forgotten, founded again from the same key: the same id
 
 
+def test_forget_drops_every_key_of_a_chain():
+    linker = DeviceLinker()
+    ids = linker.link(u64([7, 7, 8]), {"network": u64([1, 2, 1]), "cookie": u64([5, 5, 6])}, np.array([0, 1, 2]))
+    assert ids[0] == ids[1] != ids[2]
+    assert linker.forget(ids[[0]]) == 3 and len(linker) == 2  # network 1, network 2, cookie 5
+    later = linker.link(u64([7, 8]), {"network": u64([2, 1])}, np.array([3, 4]))
+    assert later[1] == ids[2]  # the other device is still known
+    assert later[0] == _id_of(DeviceLinker._keys(u64([7]), {"network": u64([2])})[1])[0]  # founded anew
+
+
 def test_a_state_of_another_format_is_refused():
     with pytest.raises(StateError):
         DeviceLinker.from_state(b"not a state")
