@@ -387,7 +387,7 @@ def link_signals(batch, *, ip=None, secret: str | bytes | None = None) -> dict[s
     """Keyed hashes of the :data:`SIGNALS` of each row of a batch (0 = missing).
 
     ``network`` is the /24 (IPv4) or /48 (IPv6) network of a valid public address; ``cookie`` and
-    ``respondent`` the ids as sent; ``text`` the row's open-text answers joined, case-folded and
+    ``respondent`` the ids as sent; ``text`` the row's open-text answers joined, lower-cased and
     whitespace-collapsed, when at least :data:`MIN_TEXT_CHARS` long. Each kind has its own key
     (purpose ``"linking.<kind>"``). The batch has already blanked the fields that
     ``consent.usage`` gates (network, cookie).
@@ -429,22 +429,20 @@ def _hash(values: np.ndarray, key: str) -> np.ndarray:
 
 
 def _answer_text(batch) -> np.ndarray:
-    """Each row's open-text answers joined by newlines, normalised; None when shorter than MIN_TEXT_CHARS."""
+    """Each row's open-text answers joined, lower-cased, whitespace runs collapsed, shape (n,).
+
+    None where the result is shorter than :data:`MIN_TEXT_CHARS`. Whole-column Arrow kernels:
+    per-row Python string calls cost several times the rest of the linking.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     text = batch.column("answers.text")
-    out = np.full(batch.n, None, dtype=object)
-    lengths = np.diff(text.offsets)
-    if lengths.sum() == 0:
-        return out
-    values = pd.Series(text.values, dtype=object).fillna("").to_numpy(dtype=object)
-    starts = text.offsets[:-1]
-    present = lengths > 0
-    out[present] = values[starts[present]]
-    for k in range(1, int(lengths.max())):  # one pass per answer position, not per row
-        more = lengths > k
-        out[more] = out[more] + "\n" + values[starts[more] + k]
-    rows = np.flatnonzero(present)
-    normal = pd.Series(out[rows], dtype=object).str.casefold().str.replace(r"\s+", " ", regex=True).str.strip()
-    long_enough = (normal.str.len() >= MIN_TEXT_CHARS).to_numpy()
-    out[:] = None
-    out[rows[long_enough]] = normal.to_numpy(dtype=object)[long_enough]
+    values = pa.array(text.values, type=pa.string()).fill_null("")
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(text.offsets, pa.int64()), values), "\n")
+    words = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(pc.utf8_lower(joined)))  # 2x faster than a regex
+    normal = pc.binary_join(words, " ")
+    long_enough = pc.greater_equal(pc.utf8_length(normal), MIN_TEXT_CHARS).to_numpy(zero_copy_only=False)
+    out = normal.to_numpy(zero_copy_only=False).astype(object)
+    out[~long_enough] = None
     return out
