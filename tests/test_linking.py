@@ -112,6 +112,23 @@ def test_a_long_chain_within_one_batch_gets_one_id():
     assert ids.tolist() == reference_link(np.full(n, 7), {"network": network, "cookie": cookie}, np.arange(n)).tolist()
 
 
+def test_a_long_chain_after_ordinary_rows_and_a_stored_table_matches_the_reference():
+    # The passes settle the ordinary rows first; the chain is then finished row by row from its
+    # first unsettled row, on top of what the table and the settled rows hold.
+    rng = np.random.default_rng(5)
+    linker, table = DeviceLinker(), {}
+    n = 200
+    block, time = u64(rng.integers(1, 4, n)), rng.random(n)
+    signals = {"network": u64(rng.integers(0, 40, n)), "cookie": u64(rng.integers(0, 40, n))}
+    assert linker.link(block, signals, time).tolist() == reference_link(block, signals, time, table=table).tolist()
+    chain = 60
+    block = u64(np.r_[rng.integers(1, 4, n), np.full(chain, 2)])
+    time = np.r_[rng.random(n) + 1, 1.5 + np.arange(chain) / 1e3]
+    signals = {"network": u64(np.r_[rng.integers(0, 40, n), np.arange(chain) // 2 + 1]),
+               "cookie": u64(np.r_[rng.integers(0, 40, n), (np.arange(chain) + 1) // 2 + 1000])}
+    assert linker.link(block, signals, time).tolist() == reference_link(block, signals, time, table=table).tolist()
+
+
 # ---------------------------------------------------------------------------------------------
 # The batch path against the reference
 
