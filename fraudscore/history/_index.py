@@ -126,18 +126,22 @@ def _grow(array: np.ndarray, size: int) -> np.ndarray:
 class _Ids:
     """A dense id per distinct uint64 value, in order of first appearance: a numpy hash table.
 
-    Open addressing with linear probing, at most half full; each slot holds a value and its id. A
-    lookup of n values is a few vectorized probe rounds, O(n), where a sorted table costs a
-    cache-missing binary search per value per run (~6x slower at a million values). Growing lays
-    the table out again in order of home slot: the old table, read in slot order, is nearly sorted
-    already, so this is a few sequential passes, not random probing (20x faster at 10M values).
+    Open addressing with linear probing, at most half full. A slot holds only ``id + 1`` (int32, 0:
+    free); the values sit in a dense array by id. So a slot is 4 bytes, not 12: growing the table
+    writes (and first touches) a third of the memory, which is most of what growing costs (a
+    layout of 2M values into 8M 12-byte slots took ~120 ms, mostly page faults), and the table
+    holds ~20 bytes per value instead of ~35. A lookup of n values is a few vectorized probe
+    rounds, O(n), where a sorted table costs a cache-missing binary search per value per run (~6x
+    slower at a million values). Growing lays the table out again in order of home slot: the old
+    table, read in slot order, is nearly sorted already, so this is a few sequential passes, not
+    random probing (20x faster at 10M values).
     """
 
     def __init__(self):
         self.size = 0
         self.bits = 12
-        self.keys = np.zeros(1 << self.bits, np.uint64)
-        self.slots = np.full(1 << self.bits, -1, np.int32)  # id in each slot, -1: free
+        self.slots = np.zeros(1 << self.bits, np.int32)  # id + 1 of the value in each slot, 0: free
+        self.values = np.zeros(1024, np.uint64)  # by id
 
     def _home(self, values: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):  # Fibonacci hashing: spreads mixed or patterned values
@@ -150,9 +154,9 @@ class _Ids:
         out = np.full(len(values), -1, np.int64)
         pending, slot, mask = np.arange(len(values)), self._home(values), (1 << self.bits) - 1
         while len(pending):
-            ids = self.slots[slot]
+            ids = self.slots[slot] - 1
             taken = ids >= 0
-            hit = taken & (self.keys[slot] == values[pending])
+            hit = taken & (self.values[ids] == values[pending])  # id -1 reads the last value: masked
             out[pending[hit]] = ids[hit]
             go = taken & ~hit
             pending, slot = pending[go], (slot[go] + 1) & mask
@@ -179,44 +183,44 @@ class _Ids:
             which[order] = np.cumsum(first) - 1
         new = self.size + np.arange(len(fresh))
         self.size += len(fresh)
+        self.values = _grow(self.values, self.size)
+        self.values[new] = fresh
         if 2 * self.size > 1 << self.bits:
-            taken = self.slots >= 0  # read in slot order: nearly sorted by home
+            held = self.slots[self.slots > 0] - 1  # read in slot order: nearly sorted by home
             while 2 * self.size > 1 << self.bits:
                 self.bits += 1
-            self._lay_out(np.concatenate([self.keys[taken], fresh]), np.concatenate([self.slots[taken], new]))
+            self._lay_out(np.concatenate([held, new]))
         else:
             self._place(fresh, new)
         ids = ids.copy()
         ids[unknown] = new if distinct else new[which]
         return ids
 
-    def _lay_out(self, values: np.ndarray, ids: np.ndarray) -> None:
-        """A new table of ``values`` and their ``ids``: in order of home slot, each goes to the first
-        free slot from its home, i.e. ``pos[i] = max(home[i], pos[i - 1] + 1)``, a running maximum."""
-        home = self._home(values)
+    def _lay_out(self, ids: np.ndarray) -> None:
+        """A new table of ``ids``: in order of home slot, each goes to the first free slot from its
+        home, i.e. ``pos[i] = max(home[i], pos[i - 1] + 1)``, a running maximum."""
+        home = self._home(self.values[ids])
         order = np.argsort(home, kind="stable")  # timsort: fast on nearly sorted runs (see add)
-        home, values, ids = home[order], values[order], ids[order]
+        home, ids = home[order], ids[order]
         step = np.arange(len(ids))
         pos = np.subtract(home, step, out=home)
         np.maximum.accumulate(pos, out=pos)
         pos += step
         inside = int(np.searchsorted(pos, 1 << self.bits))  # pos is increasing
-        self.keys = np.zeros(1 << self.bits, np.uint64)
-        self.slots = np.full(1 << self.bits, -1, np.int32)
-        self.keys[pos[:inside]] = values[:inside]
-        self.slots[pos[:inside]] = ids[:inside]
-        self._place(values[inside:], ids[inside:])  # ran past the end: probing wraps to slot 0
+        self.slots = np.zeros(1 << self.bits, np.int32)
+        self.slots[pos[:inside]] = ids[:inside] + 1
+        self._place(self.values[ids[inside:]], ids[inside:])  # ran past the end: probing wraps to slot 0
 
     def _place(self, values: np.ndarray, ids: np.ndarray) -> None:
         slot, mask = self._home(values), (1 << self.bits) - 1
-        while len(ids):
-            free = self.slots[slot] < 0
-            self.slots[slot[free]] = ids[free]  # of several ids aiming at one free slot, one lands
-            landed = np.zeros(len(ids), bool)
-            landed[free] = self.slots[slot[free]] == ids[free]
-            self.keys[slot[landed]] = values[landed]
-            values, ids, slot = values[~landed], ids[~landed], slot[~landed]
-            slot = np.where(self.slots[slot] >= 0, (slot + 1) & mask, slot)
+        marks = ids.astype(np.int32) + 1
+        while len(marks):
+            free = self.slots[slot] == 0
+            self.slots[slot[free]] = marks[free]  # of several ids aiming at one free slot, one lands
+            landed = np.zeros(len(marks), bool)
+            landed[free] = self.slots[slot[free]] == marks[free]
+            marks, slot = marks[~landed], slot[~landed]
+            slot = np.where(self.slots[slot] > 0, (slot + 1) & mask, slot)
 
 
 class _KindIndex:
