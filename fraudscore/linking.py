@@ -95,10 +95,13 @@ class DeviceLinker:
     by one in that order, and a permutation of a batch's rows gets the same ids per row when
     ``tiebreak`` is given (e.g. a keyed hash of the submission id). Not thread-safe: one writer.
 
-    Memory: 24 bytes per key (a row brings at most ``len(signals)`` keys; repeats bring none).
-    The table is a sorted main part and a small sorted part for new keys, merged when the small
-    part outgrows an eighth of the main one, so one call costs O(k log N) for k keys plus, now and
-    then, one O(N) merge.
+    Memory: 24 bytes per key (a row brings at most ``len(signals)`` keys; a repeat brings only its
+    new ones): 2.7M keys for 1M simulated rows, 65 MB. The table is a sorted main part and a small
+    sorted part for new keys, merged when the small part outgrows 8 sqrt(N) keys (at least 4,096),
+    so a call costs O(k log N + k sqrt(N)) for k keys plus, now and then, one O(N) merge. Measured
+    (CPU, one core): 1.5-2 us per row in batches of 20k-100k rows, ~45 us for one row alone.
+    Ids are not idempotent under replays: a row that joined two chains re-linked later gets the
+    merged (smaller) id; callers that retry batches should keep each submission's first id.
 
     Examples
     --------
