@@ -123,12 +123,18 @@ def row_sd(x: np.ndarray) -> np.ndarray:
     partial = np.flatnonzero(skipped)
     y = x[partial]
     missing = np.isnan(y)
-    count = k - missing.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(missing, 0.0, y).sum(axis=1) / count
-        dev = np.where(missing, 0.0, y - mean[:, None])
-        sd = np.sqrt(np.einsum("ij,ij->i", dev, dev) / (count - 1))
-    sd[count < 2] = np.nan
+    count = (k - missing.sum(axis=1)).astype(np.float64)
+    y[missing] = 0.0  # a copy: skipped items add nothing to the sums
+    # As complete rows (and split_irv's chunks): the sums' formula, exact for whole answers, and
+    # the two-pass formula where it cancels.
+    sd, cancels = sd_from_sums(y.sum(axis=1), np.einsum("ij,ij->i", y, y), count)
+    redo = np.flatnonzero(cancels & (count >= 2))  # under two answered items: the formula's NaN
+    if len(redo):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            answered = ~missing[redo]
+            mean = y[redo].sum(axis=1) / count[redo]
+            dev = np.where(answered, y[redo] - mean[:, None], 0.0)
+            sd[redo] = np.sqrt(np.einsum("ij,ij->i", dev, dev) / (count[redo] - 1))
     out[partial] = sd
     return out
 

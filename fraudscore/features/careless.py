@@ -234,24 +234,24 @@ def split_irv(x: np.ndarray, num_split: int = 3) -> np.ndarray:
     if num_split > x.shape[1]:
         raise ValueError(f"num_split={num_split} exceeds the {x.shape[1]} items")
     bounds = _split_bounds(x.shape[1], num_split)
-    chunks = [slice(bounds[k], bounds[k + 1]) for k in range(num_split)]
-    if not np.isnan(x).any():
-        # Every chunk's sum and sum of squares by one reduceat over the columns each (exact for
-        # whole-number answers; no matrix product, which BLAS would spread over idle-spinning
-        # threads), then row_sd's formula (sd_from_sums): the same values as row_sd per chunk.
-        # Rows where it cancels, and chunks of one item, go through row_sd as before.
-        starts = np.asarray(bounds[:-1])
+    starts = np.asarray(bounds[:-1])
+    # Every chunk's count, sum and sum of squares of answered items by one reduceat over the
+    # columns each (exact for whole-number answers; no matrix product, which BLAS would spread
+    # over idle-spinning threads), then row_sd's formula (sd_from_sums): the same values as
+    # row_sd per chunk. Chunk-rows where it cancels go through row_sd itself.
+    missing = np.isnan(x)
+    if missing.any():
+        values = np.where(missing, 0.0, x)
+        k = np.add.reduceat(~missing, starts, axis=1, dtype=np.float64)  # answered items per chunk
+    else:
+        values = x
         k = np.diff(np.asarray(bounds)).astype(np.float64)
-        out, cancels = sd_from_sums(np.add.reduceat(x, starts, axis=1), np.add.reduceat(x * x, starts, axis=1), k)
-        redo = cancels | (k < 2)
-        for j in np.flatnonzero(redo.any(axis=0)):
-            rows = np.flatnonzero(redo[:, j])
-            out[rows, j] = row_sd(np.ascontiguousarray(x[rows, chunks[j]]))
-        return out
-    # cut() makes consecutive chunks: column slices, copied so each row SD reads contiguous memory.
-    out = np.empty((x.shape[0], num_split))
-    for j, chunk in enumerate(chunks):
-        out[:, j] = row_sd(np.ascontiguousarray(x[:, chunk]))
+    out, cancels = sd_from_sums(np.add.reduceat(values, starts, axis=1),
+                                np.add.reduceat(values * values, starts, axis=1), k)
+    redo = cancels & (k >= 2)  # under two answered items the formula's 0 / 0 is row_sd's NaN
+    for j in np.flatnonzero(redo.any(axis=0)):
+        rows = np.flatnonzero(redo[:, j])
+        out[rows, j] = row_sd(np.ascontiguousarray(x[rows, bounds[j]:bounds[j + 1]]))
     return out
 
 
