@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from fraudscore.ragged import Ragged
 from fraudscore.schema import KIND_VOCABULARIES, Field
 
-__all__ = ["Column", "from_python", "clean_from_python", "clean_converter", "one_converter", "one_row_ragged", "from_arrow",
+__all__ = ["Column", "from_python", "bulk_from_python", "clean_from_python", "clean_converter", "one_converter", "one_row_ragged", "from_arrow",
            "parse_timestamps"]
 
 _chain = itertools.chain.from_iterable
@@ -42,6 +42,9 @@ class Column:
     truncated: np.ndarray = field(default=None)  # text or list cut to its limit
     no_offset: np.ndarray = field(default=None)  # timestamps only: ISO text without UTC offset
     nan_input: np.ndarray = field(default=None)  # numbers only: NaN given explicitly (not null)
+    #: Text only: every text was decoded from valid UTF-8 (an Arrow string array), so none holds a
+    #: lone surrogate and the batch need not look for one.
+    utf8: bool = False
 
     def __post_init__(self) -> None:
         n = len(self.invalid)
@@ -368,6 +371,46 @@ def from_python(values: list, f: Field) -> Column:
     return _PY[f.dtype](values, f)
 
 
+# --------------------------------------------------------------------------- many clean rows
+
+# _py_string handles any value, at a price per field (pandas' isna, a second pass for lengths).
+# A text column of only str and None is three passes in C (types, objects, lengths), ~35 % less;
+# anything else goes to the converter above, so the result is always exactly from_python's.
+
+_NONE = type(None)
+_TEXT_KINDS = frozenset({str, _NONE})
+_length_hint = operator.length_hint
+
+
+def _bulk_string(values: list, f: Field) -> Column | None:
+    n = len(values)
+    kinds = set(map(type, values))
+    if not kinds <= _TEXT_KINDS:
+        return None
+    data = np.fromiter(values, dtype=object, count=n)
+    if kinds <= {_NONE}:  # (no rows, or all missing)
+        return Column(data, _zeros(n))
+    lengths = np.fromiter(map(_length_hint, values, itertools.repeat(-1, n)), dtype=np.int64, count=n)  # None: -1
+    if f.max_len is not None and _MAX(lengths) > f.max_len:
+        return None  # truncation: from_python says where
+    empty = lengths == 0
+    if _ANY(empty):
+        data[empty] = None  # as _py_string: empty text is missing
+    return Column(data, _zeros(n))
+
+
+#: (Numbers and flags: pyarrow's typed conversion in from_python is already as fast as numpy's.)
+_BULK = {"string": _bulk_string}
+_ANY, _MAX = np.logical_or.reduce, np.maximum.reduce  # reductions without ndarray's Python wrappers
+
+
+def bulk_from_python(values: list, f: Field) -> Column:
+    """:func:`from_python`, faster on a text column of only ``str`` and ``None`` (the same Column)."""
+    bulk = _BULK.get(f.dtype)
+    column = bulk(values, f) if bulk is not None else None
+    return column if column is not None else _PY[f.dtype](values, f)
+
+
 # --------------------------------------------------------------------------- a few clean rows
 
 # One submission scored alone spends most of its reading time in the fixed costs of the column
@@ -667,7 +710,7 @@ def _arrow_string(arr: pa.Array, f: Field) -> Column | None:
         arr = pc.utf8_slice_codeunits(arr, 0, f.max_len)
     data = _text_objects(arr)
     data[lengths == 0] = None
-    return Column(data, _zeros(n), truncated)
+    return Column(data, _zeros(n), truncated, utf8=True)
 
 
 #: Rows sampled to decide whether a text column repeats enough to go through its dictionary.
@@ -737,7 +780,7 @@ def _arrow_list(arr: pa.Array, f: Field) -> Column | None:
         truncated = np.zeros(n, dtype=bool)
         truncated[ragged.row_ids()[inner.truncated]] = True
         ragged, too_long = ragged.truncate(f.max_items)
-        return Column(ragged, _zeros(n), truncated | too_long)
+        return Column(ragged, _zeros(n), truncated | too_long, utf8=inner.utf8)
     ragged, too_long = Ragged.from_lengths(values, lengths).truncate(f.max_items)
     return Column(ragged, _zeros(n), too_long)
 
@@ -759,13 +802,22 @@ def _arrow_pair(arr: pa.Array, f: Field) -> Column | None:
     return Column(data, (lengths != 2) & (lengths != 0))
 
 
+def _epoch_ms(arr: pa.Array) -> Column:
+    """:func:`parse_timestamps` of a numeric Arrow array, without a Python object per row: null and
+    NaN are missing, values outside 2000..2100 invalid."""
+    ms = arr.cast(pa.float64()).to_numpy(zero_copy_only=False, writable=True)  # null -> NaN
+    present = ~np.isnan(ms)
+    with np.errstate(invalid="ignore"):
+        outside = present & ~((ms >= _EPOCH_MS_MIN) & (ms <= _EPOCH_MS_MAX))
+    ms[outside] = np.nan
+    return Column(ms, outside)
+
+
 def _arrow_timestamp(arr: pa.Array, f: Field) -> Column | None:
     if pa.types.is_timestamp(arr.type):
-        ms = arr.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).cast(pa.float64())
-        return parse_timestamps(ms.to_numpy(zero_copy_only=False).astype(object))
+        return _epoch_ms(arr.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()))
     if _is_numeric(arr.type) and not pa.types.is_boolean(arr.type):
-        data = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        return parse_timestamps(np.where(np.isnan(data), None, data).astype(object))
+        return _epoch_ms(arr)
     if _is_text(arr.type):
         return parse_timestamps(arr.to_numpy(zero_copy_only=False))
     return None

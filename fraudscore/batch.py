@@ -86,7 +86,7 @@ def _replace_lone_surrogates(converted: dict) -> list:
     found = []
     for name in _TEXT_FIELDS:
         column = converted.get(name)
-        values = _text_values(column.data) if column is not None else None
+        values = _text_values(column.data) if column is not None and not column.utf8 else None
         if values is None or not _unencodable(values):
             continue
         bad = np.fromiter((isinstance(v, str) and _unencodable((v,)) for v in values), dtype=bool,
@@ -748,7 +748,7 @@ def _blank(f, column: Column, rows: np.ndarray) -> Column:
     """Make a consent-gated field missing on rows without consent, and forget its findings there."""
     keep = ~rows
     return Column(_blank_data(column.data, rows), column.invalid & keep, column.truncated & keep,
-                  column.no_offset & keep, column.nan_input & keep)
+                  column.no_offset & keep, column.nan_input & keep, column.utf8)
 
 
 def _blank_data(data, rows: np.ndarray):

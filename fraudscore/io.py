@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fraudscore._convert import Column, _is_list, clean_converter, from_arrow, from_python, one_converter
+from fraudscore._convert import Column, _is_list, bulk_from_python, clean_converter, from_arrow, from_python, one_converter
 from fraudscore.batch import SubmissionBatch, assemble, assemble_one, assemble_quiet
 from fraudscore.codes import Code
 from fraudscore.schema import FIELD_BY_NAME, FIELDS
@@ -118,12 +118,12 @@ class _Levels:
         return unknown
 
 
-def _convert_levels(levels: _Levels, direct: dict[str, Column]) -> dict[str, Column]:
+def _convert_levels(levels: _Levels, direct: dict[str, Column], convert=from_python) -> dict[str, Column]:
     converted = dict(direct)
     for f in FIELDS:
         parent = f.name.rpartition(".")[0]
         if f.name not in converted and not levels.empty(parent):
-            converted[f.name] = from_python(levels.get(f.name), f)
+            converted[f.name] = convert(levels.get(f.name), f)
     _mark_not_objects(levels, converted)
     return converted
 
@@ -381,12 +381,12 @@ def _from_records(records, source_row, record_errors, check_unknown: bool, fast:
         errors.append((Code.NOT_AN_OBJECT, not_object & ~already, "the record is not a JSON object"))
     levels = _Levels(n, {"": records})
     if fast and n >= ARROW_MIN_ROWS:
-        converted: dict[str, Column] = {f.name: from_python(levels.get(f.name), f) for f in _TOP_FIELDS}
+        converted: dict[str, Column] = {f.name: bulk_from_python(levels.get(f.name), f) for f in _TOP_FIELDS}
         for c in _TOP_CONTAINERS:
             _convert_container(levels, c, converted)
         _mark_not_objects(levels, converted)
     else:
-        converted = _convert_levels(levels, {})
+        converted = _convert_levels(levels, {}, bulk_from_python if fast else from_python)
     if check_unknown:
         for c in _CONTAINERS:
             levels.get(c)  # every object's keys, also where Arrow read the values
