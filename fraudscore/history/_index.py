@@ -92,8 +92,14 @@ class _Runs:
             self.runs.append({name: table[name][order] for name in self.empty})
         while len(self.runs) > 1 and len(self.runs[-2][self.by]) < 4 * len(self.runs[-1][self.by]):
             newer, older = self.runs.pop(), self.runs[-1]
-            at = np.searchsorted(older[self.by], newer[self.by], "right")
-            self.runs[-1] = {name: np.insert(older[name], at, newer[name]) for name in self.empty}
+            # Timsort of two sorted runs end to end is one galloping merge: 4x faster than
+            # np.insert at a million elements (one column), 2x with the argsort of two columns.
+            both = {name: np.concatenate([older[name], newer[name]]) for name in self.empty}
+            if len(self.empty) == 1:
+                self.runs[-1] = {self.by: np.sort(both[self.by], kind="stable")}
+            else:
+                order = np.argsort(both[self.by], kind="stable")
+                self.runs[-1] = {name: column[order] for name, column in both.items()}
 
     def count(self, values: np.ndarray, side: str = "right") -> np.ndarray:
         """Elements ``<= values`` (``side="right"``) or ``< values`` (``"left"``), over all runs."""
