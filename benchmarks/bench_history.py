@@ -11,9 +11,12 @@ store that copied or scanned its tables per call would fail it); and, for the st
 from the in-memory index (memory, SQLite), a batch of hot keys with thousands of stored
 occurrences must cost about what a batch of new keys costs (a store that read each key's
 history would fail it).
+Over many batches into a store already holding rows, the log stores (SQLite, Redis), which count
+on the same in-memory index, must keep pace with MemoryStore (mean CPU rows/s, index upkeep
+included), and Redis's server must do a small share of the work.
 ``python benchmarks/bench_history.py`` runs the full size and prints absolute rows/s, including
-10k-row batches into stores already holding a million rows (``FRAUDSCORE_BENCH_FULL=1`` for full
-size under pytest).
+60 batches of 10k rows into stores already holding a million rows (mean, median and best, CPU and
+wall, memory per row, time to open) (``FRAUDSCORE_BENCH_FULL=1`` for full size under pytest).
 """
 
 from __future__ import annotations
@@ -167,33 +170,78 @@ def cost_growth(open_store, small: int, large: int, batch: int, repeat: int = 3,
     return at_large / at_small
 
 
-def into_large_store(open_store, stored: int, batch: int, repeat: int = 5, fill_batch: int = 100_000) -> dict:
-    """Rows/s of ``repeat`` batches of ``batch`` rows into a store already holding ``stored`` rows.
+def _rss_bytes() -> int:
+    """Resident memory of this process now (Linux), else 0."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
 
-    The traffic continues the stored one (same pools of repeated keys), as a live store sees.
-    Returns the best CPU and wall rates (noise only adds time), the mean CPU rate (it includes the
-    occasional index growth), the store's load time when it can be reopened (SQLite), in seconds.
+
+def _server_cpu_s(store) -> float:
+    """CPU seconds the store's Redis server has used so far (0 for the in-process stores)."""
+    if not isinstance(store, RedisStore):
+        return 0.0
+    info = store._redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def steady_state(open_store, stored: int, batch: int, batches: int, fill_batch: int = 100_000,
+                 reopen=None) -> dict:
+    """Rows/s of ``batches`` batches of ``batch`` rows into a store already holding ``stored`` rows.
+
+    The traffic continues the stored one (same pools of repeated keys), as a live store sees. The
+    mean is total rows over total time, so it includes the index upkeep that falls on some batches
+    only (table growth, merges of sorted runs); the median and best leave it out. CPU time is this
+    process's (plus, for Redis, the server's, read from ``INFO cpu``); wall time is reported too.
+    Memory is the growth of this process's resident set per stored row over the whole run (the
+    index, plus SQLite's page cache; only the first store of a process measures this cleanly),
+    and the index's own arrays per row. ``reopen(store)`` opens the same history anew: its time is
+    the load time of a new process's first call.
     """
-    obs = traffic(stored + repeat * batch)
+    obs = traffic(stored + batches * batch)
+    parts = [obs.take(slice(stored + k * batch, stored + (k + 1) * batch)) for k in range(batches)]
+    rss = _rss_bytes()
     store = open_store()
     for i in range(0, stored, fill_batch):
         store.observe(obs.take(slice(i, min(i + fill_batch, stored))))
-    cpu, wall = [], []
-    for k in range(repeat):
-        part = obs.take(slice(stored + k * batch, stored + (k + 1) * batch))
-        c, w = time.process_time(), time.perf_counter()
+    cpu, wall, server = [], [], []
+    for part in parts:
+        s, c, w = _server_cpu_s(store), time.process_time(), time.perf_counter()
         store.observe(part)
         cpu.append(time.process_time() - c)
         wall.append(time.perf_counter() - w)
-    figures = {"best_cpu_rows_per_s": batch / min(cpu), "best_wall_rows_per_s": batch / min(wall),
-               "mean_cpu_rows_per_s": batch * repeat / sum(cpu)}
-    if isinstance(store, SQLiteStore):
-        store.close()
+        server.append(_server_cpu_s(store) - s)
+    cpu, wall, server = np.array(cpu), np.array(wall), np.array(server)
+    figures = {}
+    for name, seconds in (("cpu", cpu + server), ("wall", wall)):
+        figures[f"mean_{name}_rows_per_s"] = batch * batches / seconds.sum()
+        figures[f"median_{name}_rows_per_s"] = batch / np.median(seconds)
+        figures[f"best_{name}_rows_per_s"] = batch / seconds.min()
+    if isinstance(store, RedisStore):
+        figures["server_cpu_share"] = server.sum() / (cpu + server).sum()
+    figures["rss_bytes_per_row"] = (_rss_bytes() - rss) / (stored + batches * batch)
+    index = getattr(store, "_index", None)
+    if hasattr(index, "nbytes"):
+        figures["index_bytes_per_row"] = index.nbytes() / (stored + batches * batch)
+    if reopen is not None:
         c, w = time.process_time(), time.perf_counter()
-        store = SQLiteStore(store.path, secret=SECRET)
+        again = reopen(store)
+        again.submission_count()
         figures["open_cpu_s"], figures["open_wall_s"] = time.process_time() - c, time.perf_counter() - w
+        again.close()
     store.close()
     return figures
+
+
+def _reopen(store):
+    """The same history as ``store``, through a new store object (None for MemoryStore)."""
+    if isinstance(store, SQLiteStore):
+        return SQLiteStore(store.path, secret=SECRET)
+    if isinstance(store, RedisStore):
+        return RedisStore(store.url, prefix=store.prefix, secret=SECRET)
+    return None
 
 
 def hot_key_cost(open_store, stored: int, batch: int, repeat: int = 3) -> float:
@@ -228,6 +276,36 @@ def hot_key_cost(open_store, stored: int, batch: int, repeat: int = 3) -> float:
         cold.append(time.process_time() - t0)
     store.close()
     return min(hot) / min(cold)
+
+
+@pytest.mark.bench
+def test_log_stores_keep_pace_with_memory_over_many_batches():
+    """Same run: over many batches into a store already holding rows, SQLite and Redis must reach
+    >= 0.75x MemoryStore's mean CPU rows/s (Redis: client plus server CPU), and Redis's server
+    must do < 25 % of that work.
+
+    All three count on the same in-memory index; what a log store adds per batch is encoding the
+    records and one append (measured at 1M rows: SQLite 0.9-1.0x, Redis 0.9-1.0x memory; server
+    ~2 % of the CPU). The Redis store before the log read every event of a batch's keys in a
+    script: ~0.2x memory's rate, most of it in the server.
+    """
+    stored, batch, batches = (1_000_000, 10_000, 60) if not quick_mode() else (100_000, 5_000, 20)
+    figures = {}
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp, _RedisServer() as redis_url:
+        warnings.simplefilter("ignore")
+        for name, open_store in _openers(Path(tmp), redis_url).items():
+            steady = steady_state(open_store, stored, batch, batches, fill_batch=50_000)
+            figures.update({f"{name}_{k}": v for k, v in steady.items()})
+    emit("history_steady_state", {"stored": stored, "batch": batch, "batches": batches, **figures})
+    memory = figures["memory_mean_cpu_rows_per_s"]
+    for name in ("sqlite", "redis"):
+        if f"{name}_mean_cpu_rows_per_s" not in figures:
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(f"{name} store not benchmarked (redis-server missing?)")
+            continue
+        assert figures[f"{name}_mean_cpu_rows_per_s"] >= 0.75 * memory, (name, figures)
+    if "redis_server_cpu_share" in figures:
+        assert figures["redis_server_cpu_share"] < 0.25, figures
 
 
 @pytest.mark.bench
@@ -298,12 +376,9 @@ if __name__ == "__main__":
         if key in result:
             print(f"{store_name:>7}: {result[key]:>10,.0f} rows/s batched, "
                   f"{result[store_name + '_row_at_a_time_rows_per_s']:>8,.0f} rows/s one at a time")
-    # Redis fills at a few thousand rows/s: a smaller store keeps the run short.
-    sizes = {"memory": 1_000_000, "sqlite": 1_000_000, "redis": 200_000}
+    # Steady state: 60 batches of 10k rows into stores holding a million rows; the mean includes
+    # the index upkeep that falls on a few batches (table growth, merges of sorted runs).
     with tempfile.TemporaryDirectory() as tmp, _RedisServer() as url:
         for store_name, open_store in _openers(Path(tmp), url).items():
-            large = into_large_store(open_store, sizes[store_name], 10_000,
-                                     fill_batch=50_000 if store_name == "redis" else 100_000)
-            emit("history_into_large_store", {"store": store_name, "stored": sizes[store_name], **large})
-            print(f"{store_name:>7}: 10k batches into {sizes[store_name]:,} rows: "
-                  + ", ".join(f"{k} {v:,.2f}" if k.startswith("open") else f"{k} {v:,.0f}" for k, v in large.items()))
+            steady = steady_state(open_store, 1_000_000, 10_000, 60, reopen=_reopen)
+            emit("history_steady_state", {"store": store_name, "stored": 1_000_000, **steady})

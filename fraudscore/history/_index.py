@@ -21,8 +21,10 @@ not count, which a first time cannot tell). It gathers the keys' events from the
 
 Memory, measured at a million submissions of ``benchmarks/bench_history.traffic`` (all seven
 kinds, ~5.8 occurrences, ~10.4 distinct keys and (key, survey) pairs and ~1.5 (key, paired key)
-pairs per submission), growth slack included: ~700 bytes per submission: hash tables ~430 (12
-bytes a slot, 2-4 slots an entry), the rows ~113, occurrence codes ~150. Not thread-safe: the
+pairs per submission), growth slack included: ~630 bytes per submission (:meth:`HistoryIndex.nbytes`):
+hash tables ~300 (4-byte slots, 2-4 per entry, and each entry's 8-byte value), the rows ~140,
+occurrence codes ~150, pairs' first times ~40; building it from a million rows at once (opening a
+log store) takes ~4.5 s of CPU. Not thread-safe: the
 stores lock around it.
 
 Limit: codes are int64, so the ids of one kind times the span of stored timestamps (ms) must stay
@@ -133,10 +135,9 @@ class _Ids:
     """A dense id per distinct uint64 value, in order of first appearance: a numpy hash table.
 
     Open addressing with linear probing, at most half full. A slot holds only ``id + 1`` (int32, 0:
-    free); the values sit in a dense array by id. So a slot is 4 bytes, not 12: growing the table
-    writes (and first touches) a third of the memory, which is most of what growing costs (a
-    layout of 2M values into 8M 12-byte slots took ~120 ms, mostly page faults), and the table
-    holds ~20 bytes per value instead of ~35. A lookup of n values is a few vectorized probe
+    free); the values sit in a dense array by id. So a slot is 4 bytes, not 12 (value and id):
+    growing writes a third of the memory, and the table holds 16-32 bytes per value instead of 24-48.
+    A lookup of n values is a few vectorized probe
     rounds, O(n), where a sorted table costs a cache-missing binary search per value per run (~6x
     slower at a million values). Growing lays the table out again in order of home slot: the old
     table, read in slot order, is nearly sorted already, so this is a few sequential passes, not
@@ -395,6 +396,14 @@ class HistoryIndex:
             if index.aux_field:
                 index.pair_codes.insert({"code": self._code(ids[changed & (kind_of == k)], t[changed & (kind_of == k)])})
                 index.pair_gone.insert({"code": gone[kind_of[earlier] == k]})
+
+    def nbytes(self) -> int:
+        """Bytes the index's arrays take, growth slack included."""
+        tables = [self.subs, self.pairs] + [kind.ids for kind in self.kinds.values()]
+        runs = [runs for kind in self.kinds.values() for runs in kind.code_runs()]
+        return int(self.rows.nbytes + self.pair_key.nbytes + self.pair_first.nbytes
+                   + sum(t.slots.nbytes + t.values.nbytes for t in tables)
+                   + sum(column.nbytes for r in runs for run in r.runs for column in run.values()))
 
     def all_rows(self) -> np.ndarray:
         """Every stored row (ROW_DTYPE), in the order recorded (a view: copy before changing the index)."""
