@@ -34,6 +34,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from fraudscore.fingerprint import _mix, _mix_int  # the same splitmix64 finaliser as the ids it links
 from fraudscore.secret import derive_key, get_secret, keyed_hash
 
 __all__ = ["DeviceLinker", "link_signals", "SIGNALS", "MIN_TEXT_CHARS", "StateError"]
@@ -54,24 +55,6 @@ _HEADER = struct.Struct("<8sQ")  # format name and version, number of keys
 
 class StateError(ValueError):
     """Bytes given to :meth:`DeviceLinker.from_state` are not a linker state."""
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser of uint64 values (invertible, not keyed)."""
-    x = x ^ (x >> np.uint64(30))
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-def _mix_int(x: int) -> int:
-    """:func:`_mix` of one Python int (the same value)."""
-    x ^= x >> 30
-    x = (x * 0xBF58476D1CE4E5B9) & _M64
-    x ^= x >> 27
-    x = (x * 0x94D049BB133111EB) & _M64
-    return x ^ (x >> 31)
 
 
 @functools.lru_cache(maxsize=64)

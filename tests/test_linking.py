@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fraudscore.linking import MIN_TEXT_CHARS, DeviceLinker, StateError, _id_of, link_signals
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import in importlib mode
+from test_fingerprint import pair_precision_recall  # noqa: E402  (the pairwise metric of docs/FINGERPRINT.md)
 
 SECRET = "test-secret-0123456789abcdef"
 U = np.uint64
@@ -293,18 +298,6 @@ def test_text_signal_is_normalised_and_needs_some_length():
 
 # ---------------------------------------------------------------------------------------------
 # Quality on the simulator's duplicate-respondent and honest families (docs/FINGERPRINT.md)
-
-
-def pair_precision_recall(ids: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """Pairwise precision and recall of "same id" against "same true device" (as tests/test_fingerprint.py)."""
-    counts = pd.Series(truth).value_counts()
-    true_pairs = int((counts * (counts - 1) // 2).sum())
-    frame = pd.DataFrame({"id": ids, "truth": truth})[ids != 0]
-    per_id = frame.groupby("id").size()
-    predicted = int((per_id * (per_id - 1) // 2).sum())
-    per_both = frame.groupby(["id", "truth"]).size()
-    hits = int((per_both * (per_both - 1) // 2).sum())
-    return hits / max(predicted, 1), hits / max(true_pairs, 1)
 
 
 def _simulated_quality(n: int, seed: int):
