@@ -754,7 +754,9 @@ def _blank(f, column: Column, rows: np.ndarray) -> Column:
 def _blank_data(data, rows: np.ndarray):
     """A copy of a column's data (a Ragged: new rows) that is missing on the rows of the mask ``rows``."""
     if isinstance(data, Ragged):
-        return data.clear_rows(rows)
+        # Rows without consent usually arrive empty (the collector records nothing before it):
+        # then there is nothing to clear, and no copy of every value of the column to make.
+        return data.clear_rows(rows) if _ANY(data.lengths[rows]) else data
     data = data.copy()
     data[rows] = None if data.dtype == object else np.nan
     return data
