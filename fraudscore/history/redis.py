@@ -56,23 +56,33 @@ LAYOUT = 2
 MIGRATED_NOTE = b"converted to history layout 2: upgrade fraudscore to use this store"
 
 # What every script returns when the log moved on: {0, layout, generation, batch, start, entries},
-# the entries from position `start` (0 if the generation is not the one the client read).
+# the entries from position `start`: 0 if the generation is not the one the client read, or the
+# log is shorter than what it read (the store expired or was flushed). A store's first write stamps
+# its generation from the server clock, so a store created again after expiring is another
+# generation to every client that held the old one.
 _STATE = """
 local function state(meta, log, seen_generation, seen_length)
   local m = redis.call('HMGET', meta, 'layout', 'generation', 'batch')
   local generation = m[2] or '0'
   local start = tonumber(seen_length)
-  if generation ~= seen_generation then start = 0 end
+  if generation ~= seen_generation or redis.call('LLEN', log) < start then start = 0 end
   return {0, m[1] or '', generation, m[3] or '0', start, redis.call('LRANGE', log, start, -1)}
 end
 local function moved(meta, log, seen_generation, seen_length)
   return (redis.call('HGET', meta, 'generation') or '0') ~= seen_generation
       or redis.call('LLEN', log) ~= tonumber(seen_length)
 end
+local function create(meta)
+  if redis.call('EXISTS', meta) == 0 then
+    local now = redis.call('TIME')
+    redis.call('HSET', meta, 'generation', now[1] .. string.format('%%06d', tonumber(now[2])))
+  end
+  redis.call('HSET', meta, 'layout', '%d')
+end
 local function touch(ttl)
   for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ttl) end
 end
-"""
+""" % LAYOUT
 
 # KEYS: meta, log, old counter. ARGV: generation, length. {1} if nothing moved, else the state.
 _SYNC = _STATE + """
@@ -82,19 +92,19 @@ return {1}
 
 # KEYS: meta, log, old counter. ARGV: ttl, generation, length, batch counter ('' for a reserved
 # number), batch number, records. Appends if nothing moved since the client read
-# (generation, length, counter): {1}; else the state.
+# (generation, length, counter): {1, generation}; else the state.
 _APPEND = _STATE + """
 local meta, log = KEYS[1], KEYS[2]
 if moved(meta, log, ARGV[2], ARGV[3])
    or (ARGV[4] ~= '' and (redis.call('HGET', meta, 'batch') or '0') ~= ARGV[4]) then
   return state(meta, log, ARGV[2], ARGV[3])
 end
+create(meta)
 if ARGV[4] ~= '' then redis.call('HSET', meta, 'batch', ARGV[5]) end
-redis.call('HSET', meta, 'layout', '%d')
 redis.call('RPUSH', log, ARGV[6])
 touch(ARGV[1])
-return {1}
-""" % LAYOUT
+return {1, redis.call('HGET', meta, 'generation')}
+"""
 
 # KEYS: meta, log, old counter. ARGV: ttl, generation, length, entries to drop from the head,
 # then (position, records) pairs. Rewrites if nothing moved: {1, new generation}; else the state.
@@ -104,19 +114,19 @@ if moved(meta, log, ARGV[2], ARGV[3]) then return state(meta, log, ARGV[2], ARGV
 for i = 5, #ARGV, 2 do redis.call('LSET', log, ARGV[i], ARGV[i + 1]) end
 local drop = tonumber(ARGV[4])
 if drop > 0 then redis.call('LTRIM', log, drop, -1) end
+create(meta)
 local generation = redis.call('HINCRBY', meta, 'generation', 1)
-redis.call('HSET', meta, 'layout', '%d')
 touch(ARGV[1])
 return {1, generation}
-""" % LAYOUT
+"""
 
 # KEYS: meta, log, old counter. ARGV: ttl, n. Returns the counter after adding n.
 _RESERVE = _STATE + """
+create(KEYS[1])
 local batch = redis.call('HINCRBY', KEYS[1], 'batch', ARGV[2])
-redis.call('HSET', KEYS[1], 'layout', '%d')
 touch(ARGV[1])
 return batch
-""" % LAYOUT
+"""
 
 # The first layout: 256 buckets (low byte of the hash) per kind; submissions' rows big-endian.
 _OLD_BUCKETS = 256
@@ -298,8 +308,9 @@ class RedisStore(HistoryStore):
             if not new.any():  # nothing to write: just confirm nothing was missed
                 self._script("sync", self._generation, self._length)
                 return out, new, values
-            self._script("append", self.retention_ms, self._generation, self._length,
-                         b"" if batch is not None else self._batch, number, encode_rows(out[new]))
+            reply = self._script("append", self.retention_ms, self._generation, self._length,
+                                 b"" if batch is not None else self._batch, number, encode_rows(out[new]))
+            self._generation = reply[1]  # a store's first write sets it
             self._index.add(out[new], plan)
             self._entry_rows = np.r_[self._entry_rows, int(new.sum())]
             self._length += 1

@@ -115,3 +115,16 @@ def test_every_write_refreshes_the_retention_ttl_of_the_store_keys(client, redis
     for key in keys:
         assert 86_000_000 < client.pttl(key) <= 86_400_000
     store.close()
+
+
+def test_a_client_holding_an_expired_store_starts_again_from_the_new_one(client, redis_url, prefix):
+    one, two = (RedisStore(redis_url, prefix=prefix, secret=SECRET) for _ in range(2))
+    one.observe(Observations.from_hashes(["a", "b", "c"], [T, T + 1, T + 2], 1, device_id=[5, 5, 5]))
+    client.delete(f"{prefix}:meta", f"{prefix}:log")  # what the retention TTL does to an idle store
+    for name in ("x", "y", "z", "w"):  # a longer log than `one` read: same length would not tell
+        two.observe(Observations.from_hashes([name], [T + 10], 1, device_id=[5]))
+    counts = one.observe(Observations.from_hashes(["p"], [T + 20], 1, device_id=[5]))
+    assert counts.prior_device_1h.tolist() == [4]  # x, y, z, w; nothing of the expired a, b, c
+    assert one.submission_count() == two.submission_count() == 5
+    one.close()
+    two.close()
