@@ -158,15 +158,23 @@ class _Ids:
 
     def get(self, values: np.ndarray) -> np.ndarray:
         """Ids of ``values`` (shape (n,)); -1 for values not seen."""
-        out = np.full(len(values), -1, np.int64)
-        pending, slot, mask = np.arange(len(values)), self._home(values), (1 << self.bits) - 1
+        # np.take and np.compress rather than fancy and boolean indexing: same result, 1.5-3x faster.
+        mask = (1 << self.bits) - 1
+        slot = self._home(values)
+        out = np.take(self.slots, slot).astype(np.int64) - 1  # first probe, for every value: most end here
+        taken = out >= 0
+        hit = taken & (np.take(self.values, out) == values)  # id -1 reads the last value: masked
+        go = taken & ~hit
+        out[~hit] = -1
+        pending = np.flatnonzero(go)
+        slot = (np.compress(go, slot) + 1) & mask
         while len(pending):
-            ids = self.slots[slot] - 1
+            ids = np.take(self.slots, slot) - 1
             taken = ids >= 0
-            hit = taken & (self.values[ids] == values[pending])  # id -1 reads the last value: masked
-            out[pending[hit]] = ids[hit]
+            hit = taken & (np.take(self.values, ids) == np.take(values, pending))
+            out[np.compress(hit, pending)] = np.compress(hit, ids)
             go = taken & ~hit
-            pending, slot = pending[go], (slot[go] + 1) & mask
+            pending, slot = np.compress(go, pending), (np.compress(go, slot) + 1) & mask
         return out
 
     def add(self, values: np.ndarray, ids: np.ndarray, distinct: bool = False) -> np.ndarray:
@@ -193,7 +201,7 @@ class _Ids:
         self.values = _grow(self.values, self.size)
         self.values[new] = fresh
         if 2 * self.size > 1 << self.bits:
-            held = self.slots[self.slots > 0] - 1  # read in slot order: nearly sorted by home
+            held = np.compress(self.slots > 0, self.slots) - 1  # in slot order: nearly sorted by home
             while 2 * self.size > 1 << self.bits:
                 self.bits += 1
             self._lay_out(np.concatenate([held, new]))
@@ -206,9 +214,9 @@ class _Ids:
     def _lay_out(self, ids: np.ndarray) -> None:
         """A new table of ``ids``: in order of home slot, each goes to the first free slot from its
         home, i.e. ``pos[i] = max(home[i], pos[i - 1] + 1)``, a running maximum."""
-        home = self._home(self.values[ids])
+        home = self._home(np.take(self.values, ids))
         order = np.argsort(home, kind="stable")  # timsort: fast on nearly sorted runs (see add)
-        home, ids = home[order], ids[order]
+        home, ids = np.take(home, order), np.take(ids, order)
         step = np.arange(len(ids))
         pos = np.subtract(home, step, out=home)
         np.maximum.accumulate(pos, out=pos)
@@ -222,12 +230,13 @@ class _Ids:
         slot, mask = self._home(values), (1 << self.bits) - 1
         marks = ids.astype(np.int32) + 1
         while len(marks):
-            free = self.slots[slot] == 0
-            self.slots[slot[free]] = marks[free]  # of several ids aiming at one free slot, one lands
+            free = np.take(self.slots, slot) == 0
+            target, mark = np.compress(free, slot), np.compress(free, marks)
+            self.slots[target] = mark  # of several ids aiming at one free slot, one lands
             landed = np.zeros(len(marks), bool)
-            landed[free] = self.slots[slot[free]] == marks[free]
-            marks, slot = marks[~landed], slot[~landed]
-            slot = np.where(self.slots[slot] > 0, (slot + 1) & mask, slot)
+            landed[free] = np.take(self.slots, target) == mark
+            marks, slot = np.compress(~landed, marks), np.compress(~landed, slot)
+            slot = np.where(np.take(self.slots, slot) > 0, (slot + 1) & mask, slot)
 
 
 class _KindIndex:
