@@ -624,10 +624,16 @@ def _series_ok(raggeds: list) -> bool:
     t = time.values
     if not len(t):
         return True
-    if _ALL(t[1:] >= t[:-1]):
-        # In order throughout (which a NaN fails), from a finite first to a finite last: all finite.
-        return math.isfinite(t[0]) and math.isfinite(t[-1])
-    return math.isfinite(np.add.reduce(t)) and not time.unsorted_rows().any()
+    if not math.isfinite(np.add.reduce(t)):  # a NaN or infinite time (or a sum that overflows)
+        return False
+    later_is_smaller = t[1:] < t[:-1]
+    if not _ANY(later_is_smaller):
+        return True
+    # Each row starts again from its own first event: a drop onto a row's first value is no drop
+    # (what Ragged.unsorted_rows finds, without finding which rows).
+    starts = time.offsets[1:-1]
+    later_is_smaller[starts[(starts > 0) & (starts < len(t))] - 1] = False
+    return not _ANY(later_is_smaller)
 
 
 def _series_quiet(lists: dict) -> bool:

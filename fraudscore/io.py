@@ -80,6 +80,13 @@ class _Levels:
         self.values[path] = values
         return values
 
+    def types(self, path: str) -> set:
+        """The set of types of the values at ``path`` (without keeping a list of the values)."""
+        if path in self.values:
+            return set(map(type, self.values[path]))
+        parent, _, key = path.rpartition(".")
+        return set(map(type, map(dict.get, self.get(parent), itertools.repeat(key, self.n))))
+
     def empty(self, path: str) -> bool:
         """True when no row has anything under ``path`` (skip converting its fields at all)."""
         # (Containers hold only dicts here, so "all empty" is "none truthy": any() stops at the first.)
@@ -180,7 +187,7 @@ def _convert_arrow_struct(arr: pa.StructArray, path: str, levels: _Levels, conve
         name = f"{path}.{field.name}"
         f = FIELD_BY_NAME.get(name)
         if f is not None:
-            if f.dtype in _LIST_DTYPES and not set(map(type, levels.get(name))) <= _LIST_CONTAINERS:
+            if f.dtype in _LIST_DTYPES and not levels.types(name) <= _LIST_CONTAINERS:
                 # pyarrow reads a set as a list; the reference path calls it a wrong type.
                 converted[name] = from_python(levels.get(name), f)
             else:

@@ -171,6 +171,26 @@ def test_unsorted_telemetry_is_sorted_and_its_parallel_arrays_follow():
     assert b.column("telemetry.pointer.kind").to_lists() == [[0, 0, 3]]
 
 
+def test_a_series_is_in_order_when_each_row_is_however_rows_restart():
+    """Only a drop inside a row is disorder, on multi-row batches with empty rows between."""
+    from fraudscore.batch import _series_ok
+    from fraudscore.ragged import Ragged
+
+    rows = [[5.0, 6.0], [], [1.0, 2.0, 2.0], [], [0.0], [3.0]]
+    in_order = Ragged.from_lengths(np.array([t for r in rows for t in r]), np.array([len(r) for r in rows]))
+    assert _series_ok([in_order])
+    for row, at in ((0, 1), (2, 1), (2, 2)):  # one drop, inside one row
+        broken = [list(r) for r in rows]
+        broken[row][at] = -1.0
+        r = Ragged.from_lengths(np.array([t for x in broken for t in x]), np.array([len(x) for x in broken]))
+        assert r.unsorted_rows().tolist() == [i == row for i in range(len(rows))]
+        assert not _series_ok([r])
+    two_rows = [record(submission_id="a"), record(submission_id="b", telemetry__pointer={
+        "t": [5.0, 1.0], "x": [1.0, 2.0], "y": [1.0, 2.0], "kind": ["move", "move"]})]
+    b = read_batch(two_rows)
+    assert only(b, 0) == set() and only(b, 1) == {"TELEMETRY_UNSORTED"}
+
+
 def test_unequal_telemetry_lengths_drop_that_series_only():
     b = read_batch([record(telemetry__keys={"t": [1.0, 2.0, 3.0], "kind": ["keydown"]})])
     assert only(b) == {"TELEMETRY_LENGTH_MISMATCH"}
