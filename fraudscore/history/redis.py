@@ -4,7 +4,7 @@ A log in Redis under an in-memory index in each client, as :class:`~fraudscore.h
 does with a file. Layout (``P`` is the key prefix)::
 
     P:meta    hash: layout (2), batch (counter, one per observe; reserve_batches advances it),
-              generation (bumped by erase and purge)
+              generation (set from the server clock by the first write, bumped by erase and purge)
     P:log     list: one entry per committed batch, its new submissions' 88-byte records end to end
               (keyed hashes, time, order; the codec of :mod:`fraudscore.history._log`)
 
@@ -18,14 +18,17 @@ recounts), and a killed client leaves all or nothing (the append is one command)
 rewrite the entries concerned the same way (compare, then ``LSET``) and bump the generation, which
 makes every other client reload the log.
 
-Retention: the two keys' TTL is the retention period, refreshed on every write, so a store nobody
-writes to for that long empties itself. In a store in use, submissions past retention are invisible
-to counts but stay in the log (and in every client's memory) until :meth:`~HistoryStore.purge`.
+Retention: the store's keys' TTL is the retention period, refreshed on every write, so a store
+nobody writes to for that long empties itself (a client that still holds it starts again from the
+new, empty one: the first write stamps a new generation from the server clock). In a store in
+use, submissions past retention are invisible to counts but stay in the log (and in every client's
+memory) until :meth:`~HistoryStore.purge`, which drops them from the log.
 
-Trade-off: each client process holds the index, about 700 bytes per retained submission, and its
-first call reads the whole log (~90 bytes per submission from Redis) and builds the index, seconds
-per million submissions; erase and purge make every client rebuild. Redis holds ~90 bytes per
-submission. Scripts name their keys, so this targets a single Redis (or a primary with replicas).
+Trade-off, measured at a million submissions: Redis holds ~100 bytes per submission (the layout
+before: ~670 at 400k); each client process holds the index, ~630 bytes per retained submission,
+and its first call reads the whole log and builds the index, 5-8 s of CPU per million submissions;
+erase and purge make every client rebuild. The scripts touch three keys of one prefix: this
+targets a single Redis (or a primary with replicas), not Redis Cluster.
 
 Older stores: the layout before (one hash per bucket and key kind, ``P:batch`` counter) is converted
 on first use, in one ``MULTI`` under ``WATCH`` of the keys read, and ``P:batch`` is left holding

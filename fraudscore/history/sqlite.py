@@ -19,9 +19,9 @@ Layout (schema version 3)::
     meta    batch counter, generation, schema_version
     log     id (INTEGER PRIMARY KEY AUTOINCREMENT: commit order), batch, rows (blob of 88-byte records)
 
-Trade-off: each process that opens a store holds its index, about 700 bytes per retained
+Trade-off: each process that opens a store holds its index, about 630 bytes per retained
 submission (on top of SQLite's page cache; the file itself is ~95 bytes per submission), and
-opening reads the whole log and builds the index: ~6.5 s of CPU per million submissions. Erase and
+opening reads the whole log and builds the index: ~5 s of CPU per million submissions. Erase and
 purge rebuild the index too (seconds at a million). Files of schema versions 1 and 2 are converted
 in place, in one transaction, when first opened.
 """
