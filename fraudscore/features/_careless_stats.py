@@ -14,6 +14,7 @@ from fraudscore.ragged import nans
 
 __all__ = [
     "BLOCK_ROWS",
+    "product_block_rows",
     "pair_correlation",
     "profile_correlation",
     "row_correlation",
@@ -28,6 +29,20 @@ __all__ = [
 #: 1.6 MB, so it stays in cache instead of streaming full-size copies through memory
 #: (measured: 2,048 rows beat 1,024 / 4,096 / 8,192 at 100k x 100).
 BLOCK_ROWS = 2_048
+
+#: OpenBLAS multiplies with one thread while ``m * n * k <= 65536 * 4`` (its SMP threshold).
+#: A product above it wakes BLAS threads that then busy-wait on the other cores for a while
+#: after it: without ``OMP_NUM_THREADS=1``, a 20k-row transform took ~40 % more CPU and more
+#: wall time (the spinning threads take the cores from the caller's own work).
+ONE_THREAD_PRODUCT = 65536 * 4
+
+
+def product_block_rows(inner: int, outer: int) -> int:
+    """Rows per block whose ``(rows, inner) @ (inner, outer)`` product stays on one BLAS thread.
+
+    At most :data:`BLOCK_ROWS`, at least 16 (below that the per-block Python cost dominates).
+    """
+    return int(min(BLOCK_ROWS, max(16, ONE_THREAD_PRODUCT // max(1, inner * outer))))
 
 
 def row_correlation(a: np.ndarray, b: np.ndarray, min_pairs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -389,8 +404,9 @@ def profile_correlation(x: np.ndarray, profile: np.ndarray, min_items: int = 2) 
         squares = np.einsum("ij,ij->i", xf, xf)
         spread = p * squares - tf * tf  # p * sum of squared deviations; exact for whole numbers
         with np.errstate(invalid="ignore", divide="ignore"):
-            # sum((x - mean) * centred) == x @ centred because centred sums to zero.
-            r_full = (xf @ centred) * np.sqrt(p / (spread * ss_profile))
+            # sum((x - mean) * centred) == x @ centred because centred sums to zero. By einsum,
+            # not BLAS: a matrix-vector product over more than ~9k values wakes BLAS threads.
+            r_full = np.einsum("ij,j->i", xf, centred) * np.sqrt(p / (spread * ss_profile))
         flat = (spread <= 1e-12 * p * squares) | bool(_no_spread(ss_profile, p, profile_mean))
         r_full[flat] = np.nan
         _clip_unit(r_full)

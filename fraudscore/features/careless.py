@@ -48,6 +48,7 @@ import numpy as np
 
 from fraudscore.features._careless_stats import (
     BLOCK_ROWS,
+    product_block_rows,
     pair_correlation,
     pairwise_moments,
     profile_correlation,
@@ -300,8 +301,9 @@ def evenodd(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     n_factors = len(factors)
     even_means = np.empty((x.shape[0], n_factors))
     odd_means = np.empty((x.shape[0], n_factors))
-    for start in range(0, x.shape[0], BLOCK_ROWS):
-        block = x[start:start + BLOCK_ROWS, :n_items]
+    step = product_block_rows(n_items, 2 * n_factors)
+    for start in range(0, x.shape[0], step):
+        block = x[start:start + step, :n_items]
         answered = ~np.isnan(block)
         # Sums of whole answers are exact, so equal half means come out identical (as R's
         # long-double mean gives them) and a person with no spread is NaN, not rounding noise.
@@ -311,8 +313,8 @@ def evenodd(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
             sums, counts = np.where(answered, block, 0.0) @ halves, answered.astype(np.float64) @ halves
         with np.errstate(invalid="ignore", divide="ignore"):
             means = sums / counts
-        even_means[start:start + BLOCK_ROWS] = means[:, :n_factors]
-        odd_means[start:start + BLOCK_ROWS] = means[:, n_factors:]
+        even_means[start:start + step] = means[:, :n_factors]
+        odd_means[start:start + step] = means[:, n_factors:]
     r, _ = row_correlation(even_means, odd_means, min_pairs=2)
     with np.errstate(invalid="ignore", divide="ignore"):
         stepped = 2.0 * r / (1.0 + r)
@@ -381,12 +383,13 @@ def mahad(x: np.ndarray, mean: np.ndarray | None = None, precision: np.ndarray |
     d_sq = np.empty(n)
     # Cache-sized blocks of rows, reusing two buffers: the centred block and its product with
     # the precision matrix stay small instead of streaming full-size temporaries through memory.
-    centred = np.empty((min(n, BLOCK_ROWS), p))
+    step = product_block_rows(p, p)  # small enough that the product never wakes BLAS threads
+    centred = np.empty((min(n, step), p))
     projected = np.empty_like(centred)
-    for start in range(0, n, BLOCK_ROWS):
-        block = x[start:start + BLOCK_ROWS]
+    for start in range(0, n, step):
+        block = x[start:start + step]
         z, zp = centred[:len(block)], projected[:len(block)]
-        out = d_sq[start:start + BLOCK_ROWS]
+        out = d_sq[start:start + step]
         with np.errstate(invalid="ignore"):
             np.subtract(block, mean, out=z)
             np.matmul(z, precision, out=zp)
