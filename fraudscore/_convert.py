@@ -305,8 +305,8 @@ def _timestamps_fast(values) -> Column | None:
         try:
             text = pa.array(values, type=pa.string(), from_pandas=True)
             arr = text.cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64()).cast(pa.float64())
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
-            return None
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, UnicodeEncodeError):
+            return None  # (UnicodeEncodeError: a lone surrogate, which the general parser reads as invalid)
     if pa.types.is_boolean(getattr(arr, "type", None)):
         return None
     ms = arr.to_numpy(zero_copy_only=False, writable=True)
@@ -314,6 +314,18 @@ def _timestamps_fast(values) -> Column | None:
     with np.errstate(invalid="ignore"):
         ms[~((ms >= _EPOCH_MS_MIN) & (ms <= _EPOCH_MS_MAX))] = np.nan
     return Column(ms, present & np.isnan(ms))
+
+
+def _utf8_text(v: Any) -> bool:
+    """A str that UTF-8 can hold: one with a lone surrogate is no timestamp (and would make
+    pandas' Arrow-backed caches raise)."""
+    if v.__class__ is not str:
+        return False
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_timestamps(values) -> Column:
@@ -335,7 +347,7 @@ def parse_timestamps(values) -> Column:
     text = present & np.isnan(numeric) & ~is_bool
     if text.any():
         raw = s[text]
-        is_str = raw.map(type).eq(str)
+        is_str = raw.map(_utf8_text).astype(bool)
         strings = raw[is_str]
         parsed = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
         as_ms = parsed.astype("datetime64[ns, UTC]").to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e6

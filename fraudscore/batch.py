@@ -324,6 +324,26 @@ def valid_ip_mask(ips: np.ndarray) -> np.ndarray:
     return ok
 
 
+def _valid_ips(ips: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """:func:`valid_ip_mask` of a column: strict dotted quads matched by one Arrow regex over the
+    column (~60 ns a row, against ~300 ns a row through the address parser), the rest parsed."""
+    if len(ips) <= 64:
+        return valid_ip_mask(ips)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(ips, type=pa.string())  # (lone surrogates were replaced before this rule)
+    except (pa.ArrowException, UnicodeError, TypeError):
+        return valid_ip_mask(ips)
+    ok = pc.fill_null(pc.match_substring_regex(text, _PLAIN_IPV4_FULL), False).to_numpy(zero_copy_only=False)
+    rest = present & ~ok
+    if _ANY(rest):
+        ok = ok.copy()
+        ok[rest] = valid_ip_mask(ips[rest])
+    return ok
+
+
 _FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
@@ -497,7 +517,7 @@ def assemble(converted: dict[str, Column], n: int, record_errors: list[tuple[Cod
     ip = columns["network.ip"]
     present = pd.notna(ip)
     if present.any():
-        bad_ip = present & ~valid_ip_mask(ip)
+        bad_ip = present & ~_valid_ips(ip, present)
         found.add(Code.INVALID_IP, "network.ip", bad_ip, "not an IPv4 or IPv6 address")
         if bad_ip.any():
             ip = ip.copy()
@@ -520,6 +540,10 @@ def assemble(converted: dict[str, Column], n: int, record_errors: list[tuple[Cod
 #: shortcut for one row only; any other text is asked).
 _PLAIN_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                          r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])", re.ASCII)
+
+
+#: The same, anchored for RE2 (Arrow's regex engine), whose ``$`` matches only at the very end.
+_PLAIN_IPV4_FULL = f"^{_PLAIN_IPV4.pattern}$"
 
 
 def _bounds(f) -> tuple[float, float]:

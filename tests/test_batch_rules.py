@@ -323,3 +323,36 @@ def test_rows_of_a_batch_equal_reading_those_records_alone():
     assert part.messages().tolist() == alone.messages().tolist()
     assert part.source_row.tolist() == list(range(4, 12))
     assert whole.rows(38, 99).n == 2 and whole.rows(10, 10).n == 0
+
+
+_ADDRESS_LIKE = ["1.2.3.4", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3.4\n", " 1.2.3.4", "1.2.3", "::1",
+                 "2001:db8::1", "::ffff:1.2.3.4", "1.2.3.4/24", "\u0661.2.3.4", "x", "0.0.0.0", "1..2.3"]
+
+
+def test_the_whole_column_ip_check_equals_the_address_parser():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from fraudscore.batch import _valid_ips, valid_ip_mask
+
+    texts = st.one_of(st.none(), st.sampled_from(_ADDRESS_LIKE), st.text(alphabet="0123456789.:af \n", max_size=16))
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(texts, min_size=65, max_size=90))
+    def check(values):
+        ips = np.array(values, dtype=object)
+        assert _valid_ips(ips, pd.notna(ips)).tolist() == valid_ip_mask(ips).tolist()
+
+    check()
+    ips = np.array(_ADDRESS_LIKE * 5, dtype=object)
+    expected = valid_ip_mask(ips)
+    assert expected.any() and not expected.all()
+    assert _valid_ips(ips, pd.notna(ips)).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("n", [1, 40, 5000])  # one record, the general reader, the Arrow records path
+def test_a_lone_surrogate_in_a_timestamp_is_an_invalid_timestamp_not_a_lost_batch(n):
+    rows = [record(submission_id=f"s{i}", started_at="2026-05-01T10:00\ud800" if i % 2 or n == 1 else GOOD["started_at"])
+            for i in range(n)]
+    b = read_batch(rows)
+    assert b.error_names()[:2].tolist() == (["MISSING_STARTED_AT"] if n == 1 else [None, "MISSING_STARTED_AT"])
