@@ -744,7 +744,10 @@ def _text_objects(arr: pa.Array) -> np.ndarray:
         # Spread over the column (sorted input has runs). A column of 20,000 distinct texts in 1M
         # rows still looks 82 % distinct in 8,192 rows, an all-distinct one 100 %.
         sample = arr.take(pa.array(np.linspace(0, n - 1, size).astype(np.int64)))
-        if len(pc.unique(sample)) <= 0.9 * size:
+        # Nulls cost nothing either way: a panel id missing on a third of the rows and distinct on
+        # the rest is a distinct column (through the dictionary: 70 instead of 21 ns a row).
+        present = size - sample.null_count
+        if present and pc.count_distinct(sample).as_py() <= 0.9 * present:
             encoded = pc.dictionary_encode(arr)
             uniques = np.append(encoded.dictionary.to_numpy(zero_copy_only=False), None)  # last: null
             codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
