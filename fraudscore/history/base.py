@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fraudscore.history._counting import COLUMNS, ROW_DTYPE, count_history
+from fraudscore.history._counting import COLUMNS, ROW_DTYPE
 from fraudscore.history.observations import KIND_FIELDS, KINDS, Observations, hash_values
 from fraudscore.secret import derive_key, get_secret, keyed_hash
 
@@ -125,29 +125,18 @@ class HistoryStore(abc.ABC):
         self._respondent_key = derive_key(key, "respondent")
 
     # -- what a store implements -------------------------------------------------------------------
+    @abc.abstractmethod
     def _record_and_count(self, rows: np.ndarray, cutoff_ms: int, batch: int | None
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Atomically record ``rows`` (as :meth:`_exchange`) and count them.
+        """Atomically record the rows of ``rows`` whose ``sub`` is not stored yet, and count them all.
 
-        Returns the rows as stored, the mask of rows added and their counts, shape (m, len(COLUMNS)).
-        By default the store's :meth:`_exchange` and :func:`count_history`; a store that keeps its
-        own index overrides this instead.
+        ``rows`` (ROW_DTYPE, distinct ``sub``, sorted by ``sub``) carry their batch position in
+        ``seq``; new rows are stored with ``seq = batch << 32 | position`` for a fresh, increasing
+        batch number (or the reserved ``batch`` given). Returns the rows as stored, in the order
+        given (replayed rows with their stored values), the bool mask of rows this call added, and
+        every row's counts, shape (m, len(COLUMNS)). Every store counts on a
+        :class:`~fraudscore.history._index.HistoryIndex` (``count_batch``).
         """
-        stored_rows, new, stored_events = self._exchange(rows, cutoff_ms, batch)
-        return stored_rows, new, count_history(stored_rows, stored_events, new, cutoff_ms)
-
-    def _exchange(self, rows: np.ndarray, cutoff_ms: int, batch: int | None
-                  ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """Atomically record ``rows`` whose ``sub`` is not stored yet, and read history.
-
-        ``rows`` (ROW_DTYPE, distinct ``sub``) carry their batch position in ``seq``; new rows are
-        stored with ``seq = batch << 32 | position`` for a fresh, increasing ``batch`` (or the
-        reserved ``batch`` given). Returns the
-        rows as stored, in the order given (replayed rows with their stored values), a bool mask
-        of the rows this call added, and, per kind, the events with ``t > cutoff_ms`` the store held
-        *before* this call for every key of those rows.
-        """
-        raise NotImplementedError
 
     @abc.abstractmethod
     def _reserve(self, n: int) -> int:
