@@ -128,3 +128,20 @@ def test_a_client_holding_an_expired_store_starts_again_from_the_new_one(client,
     assert one.submission_count() == two.submission_count() == 5
     one.close()
     two.close()
+
+
+def test_an_erased_respondent_leaves_no_hash_in_the_keyspace(client, redis_url, prefix):
+    store = RedisStore(redis_url, prefix=prefix, secret=SECRET)
+    for tag, who in (("a", ["keep", "erase-me"]), ("b", ["erase-me", "erase-me"]), ("c", ["later", "later"])):
+        store.observe(Observations.from_raw([f"{tag}1", f"{tag}2"], ["s", "s"], [T, T + 1], respondent_id=who,
+                                            secret=SECRET))
+    erased = np.uint64(store._respondent_hash("erase-me")).tobytes()
+    kept = np.uint64(store._respondent_hash("later")).tobytes()
+    assert store.erase("erase-me") == 3
+    content = b"".join(b"".join(client.lrange(key, 0, -1)) if client.type(key) == b"list" else client.dump(key)
+                       for key in client.scan_iter(match=f"{prefix}:*"))
+    assert kept in content and erased not in content
+    assert client.llen(f"{prefix}:log") == 3  # b's entry is empty now; a's first entry keeps "keep"
+    assert store.purge(now=T + 1 + store.retention_ms) == 3
+    assert client.llen(f"{prefix}:log") == 0  # entries emptied from the head are dropped
+    store.close()
