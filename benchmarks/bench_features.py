@@ -14,6 +14,10 @@ Gates (same run, ratios only; benchmarks/README.md "Features"):
   the gate could not tell old from new code, the batch path having sped up almost as much; a
   trivial numpy call as the unit varied 2x between processes.)
 
+- a transform in a process with BLAS at its default threads costs at most ``BLAS_THREADS_COST``
+  times the CPU of one with ``OMP_NUM_THREADS=1`` (child processes, alternated): no matrix
+  product may wake BLAS threads, which busy-wait on the other cores after it.
+
 Absolute figures (submissions/s, us/row per group, one-row ms) are printed as JSON lines and
 recorded in benchmarks/README.md. The issue's 100k submissions/s is not met (see there).
 """
@@ -21,7 +25,9 @@ recorded in benchmarks/README.md. The issue's 100k submissions/s is not met (see
 from __future__ import annotations
 
 import functools
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,6 +56,9 @@ KINEMATICS_SPEEDUP = 2.5
 #: Measured 2.9-3.6 (4.2-4.3 before the moves were taken out; the original code: 15-17, mostly
 #: pandas group-bys per call).
 ONE_ROW_IN_REFERENCE_CALLS = 6.0
+#: CPU of a transform with BLAS at its default threads over the same with ``OMP_NUM_THREADS=1``:
+#: measured 1.33 when careless products woke BLAS threads, 1.00-1.02 since.
+BLAS_THREADS_COST = 1.15
 
 
 def _setup(n: int, seed: int = 21):
@@ -183,8 +192,46 @@ def test_one_row_transform_fits_a_budget_of_reference_calls():
     assert figures["one_row_in_reference_calls"] <= ONE_ROW_IN_REFERENCE_CALLS, figures
 
 
+def transform_cpu_us_per_row(n: int, repeat: int = 3) -> float:
+    """Best CPU time per row of ``transform`` in this process, BLAS threads as the environment left them."""
+    _, batch, extractor = _setup(n)
+    return best_cpu(lambda: extractor.transform(batch), repeat) / n * 1e6
+
+
+def blas_threads_cost(n: int = 4_000) -> dict:
+    """CPU per row of ``transform`` in a child process with BLAS at its default threads against one
+    with ``OMP_NUM_THREADS=1``, alternated. BLAS threads woken by a product over OpenBLAS's one-thread
+    size busy-wait on the other core after it, which the default child pays in CPU time (the
+    threads exist only there: a limit set inside a process leaves them spinning)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+            f"import bench_features as b; print(b.transform_cpu_us_per_row({n}))")
+
+    def child(extra: dict) -> float:
+        out = subprocess.run([sys.executable, "-c", code], env={**env, **extra}, capture_output=True, text=True,
+                             check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+
+    default, one = [], []
+    for _ in range(1 if quick_mode() else 2):
+        default.append(child({}))
+        one.append(child({"OMP_NUM_THREADS": "1"}))
+    return emit("features_blas_threads", {"rows": n, "cpu_us_per_row_default_blas": min(default),
+                                          "cpu_us_per_row_one_blas_thread": min(one),
+                                          "ratio": min(default) / min(one)})
+
+
+def test_transform_costs_no_more_cpu_with_default_blas_threads():
+    # Commit 3b35e4d: 16.1 vs 12.1 us/row at 4,000 rows (1.33x; 1.34x at 20,000); now 1.00-1.02x.
+    figures = blas_threads_cost()
+    if figures["ratio"] > BLAS_THREADS_COST:  # one retry: load hits one child only
+        figures = blas_threads_cost()
+    assert figures["ratio"] <= BLAS_THREADS_COST, figures
+
+
 if __name__ == "__main__":
     measure(20_000)
     measure(100_000)
     measure_threads(100_000)
     measure_one_row(300)
+    blas_threads_cost()
