@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from fraudscore.history._counting import (
-    AUX_KIND, COLUMNS, DISTINCT_COLUMN, EVENT_DTYPE, ROW_DTYPE, WINDOWS, _mix, count_history,
+    AUX_KIND, COLUMNS, DISTINCT_COLUMN, EVENT_DTYPE, ROW_DTYPE, WINDOWS, _Columns, _count_kind, _mix, count_history,
 )
 from fraudscore.history.base import HistoryError
 from fraudscore.history.observations import KIND_FIELDS, KINDS
@@ -117,6 +117,49 @@ class _Runs:
             take = gather_ranges(np.searchsorted(run[self.by], lo), np.searchsorted(run[self.by], hi))
             parts.append({name: column[take] for name, column in run.items()})
         return {name: np.concatenate([self.empty[name]] + [p[name] for p in parts]) for name in self.empty}
+
+
+def count_within_batch(rows: np.ndarray, cutoff_ms: int) -> np.ndarray:
+    """Counts of a new batch's rows among themselves: ``count_history`` with nothing stored, faster.
+
+    Only keys that repeat inside the batch go through the kernel's ``_count_kind`` (as
+    ``count_history`` does); the rest of its work (building, concatenating and filtering event
+    tables per kind for stored events there are none of) is skipped: ~20 ms of a 10k-row batch.
+
+    Parameters
+    ----------
+    rows : ndarray of shape (m,), dtype ROW_DTYPE
+        Distinct new submissions of one batch, ``seq`` giving their position.
+    cutoff_ms : int
+
+    Returns
+    -------
+    ndarray of shape (m, len(COLUMNS)), dtype int64
+        Equal to ``count_history(rows, {kind: no events}, all new, cutoff_ms)``.
+    """
+    out = np.zeros((len(rows), len(COLUMNS)), np.int64)
+    by_position = np.argsort(rows["seq"])
+    live = by_position[rows["t"][by_position] > cutoff_ms]  # in position order: the kernel's prior order
+    for k, kind in enumerate(KINDS):
+        key = rows[KIND_FIELDS[kind]]
+        mine = live[key[live] != 0]
+        _, which, multiplicity = np.unique(key[mine], return_inverse=True, return_counts=True)
+        repeated = mine[multiplicity[which] > 1]
+        counted = kind in DISTINCT_COLUMN
+        aux = rows[KIND_FIELDS[AUX_KIND[kind]]] if counted else np.zeros(len(rows), np.uint64)
+        if counted:  # a key seen once, or out of retention: only the row's own paired key
+            col = DISTINCT_COLUMN[kind]
+            alone = key != 0
+            alone[repeated] = False
+            out[alone, col] = aux[alone] != 0
+        if len(repeated):
+            events = _Columns({"key": key[repeated], "t": rows["t"][repeated], "survey": rows["survey"][repeated],
+                               "aux": aux[repeated], "seq": rows["seq"][repeated]})
+            values = _count_kind(events, np.arange(len(repeated)), counted)
+            out[repeated, k * len(WINDOWS):(k + 1) * len(WINDOWS)] = values[:, :3]
+            if counted:
+                out[repeated, col] = values[:, 3]
+    return out
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -508,7 +551,7 @@ class HistoryIndex:
             Equal to ``count_reference(rows, all new, cutoff_ms)``.
         """
         new = np.ones(len(rows), bool)
-        out = count_history(rows, {kind: np.zeros(0, EVENT_DTYPE) for kind in KINDS}, new, cutoff_ms)
+        out = count_within_batch(rows, cutoff_ms)
         if len(self) == 0:
             return out
         self._cover(rows["t"])

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudscore.history._counting import COLUMNS, ROW_DTYPE
-from fraudscore.history._index import HistoryIndex, _Ids
+from fraudscore.history._counting import COLUMNS, EVENT_DTYPE, ROW_DTYPE, count_history
+from fraudscore.history._index import HistoryIndex, _Ids, count_within_batch
 from fraudscore.history.observations import KIND_FIELDS, KINDS
 
 HOUR = 3_600_000
@@ -53,6 +53,20 @@ def test_new_batch_counts_by_search_equal_the_reference_kernel(stored, query, cu
     rows, new = index.stamp(_rows(query, sub), 2 * len(stored) + 1)
     fast = index.count_new(rows, cutoff)
     reference = index.count_reference(rows, new, cutoff)
+    assert np.array_equal(fast, reference), [
+        (c, fast[:, i].tolist(), reference[:, i].tolist()) for i, c in enumerate(COLUMNS)
+        if not np.array_equal(fast[:, i], reference[:, i])]
+
+
+@settings(max_examples=300, deadline=None)
+@given(batch=st.lists(row, min_size=1, max_size=30), cutoff_step=st.integers(-1, 60))
+def test_counts_within_a_new_batch_equal_the_reference_kernel(batch, cutoff_step):
+    rows = _rows(batch, 1)
+    rows["seq"] |= 7 << 32  # one batch number, as stamped
+    cutoff = T0 + cutoff_step * HOUR // 2
+    empty = {kind: np.zeros(0, EVENT_DTYPE) for kind in KINDS}
+    reference = count_history(rows, empty, np.ones(len(rows), bool), cutoff)
+    fast = count_within_batch(rows, cutoff)
     assert np.array_equal(fast, reference), [
         (c, fast[:, i].tolist(), reference[:, i].tolist()) for i, c in enumerate(COLUMNS)
         if not np.array_equal(fast[:, i], reference[:, i])]
