@@ -68,3 +68,30 @@ def test_numeric_arrow_timestamps_read_as_parse_timestamps_reads_them(values):
     data = arr.to_numpy(zero_copy_only=False)
     reference = parse_timestamps(np.where(np.isnan(data), None, data).astype(object))
     assert _same_column(fast, reference), values
+
+
+def _rule(arr) -> bool:
+    """The dictionary rule itself: at most 90 % of the non-null values distinct in min(8192, n / 4)
+    rows spread over the column."""
+    n = len(arr)
+    size = min(8192, n // 4)
+    sample = arr.take(pa.array(np.linspace(0, n - 1, size).astype(np.int64))).drop_null()
+    return len(sample) > 0 and len(sample.unique()) <= 0.9 * len(sample)
+
+
+def _column(n: int, per_value: int, null_every: int = 0, seed: int = 0) -> pa.Array:
+    rng = np.random.default_rng(seed)
+    values = np.array([f"value-{i // per_value}" for i in range(n)], dtype=object)
+    rng.shuffle(values)
+    if null_every:
+        values[::null_every] = None
+    return pa.array(values.tolist(), type=pa.string())
+
+
+@pytest.mark.parametrize("n, per_value, null_every", [
+    (20_000, 1, 0), (20_000, 1, 3),  # ids, and a panel id missing on a third of the rows
+    (20_000, 3, 0), (20_000, 5_000, 0),  # a few repeats, four values
+    (200_000, 2, 0), (200_000, 20, 0), (200_000, 50_000, 2)])  # the rule asks more repeats of more rows
+def test_the_small_sample_takes_the_dictionary_rule_s_decision(n, per_value, null_every):
+    arr = _column(n, per_value, null_every)
+    assert convert._repeats_enough(arr) == _rule(arr)
