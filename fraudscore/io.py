@@ -348,7 +348,8 @@ def from_records(records: Iterable, source_row: np.ndarray | None = None,
     handed to pyarrow's C++ converter in one call and read as Arrow; an object Arrow refuses
     (mixed or wrong types in some row) is read field by field in Python instead, so a bad row
     costs speed, never its per-row codes. In between, and wherever the other two give up, every
-    field is converted by the whole-column Python converters (:func:`from_records_reference`).
+    field is converted by the whole-column Python converters (:func:`from_records_reference`; text
+    columns of only ``str`` and ``None`` through :func:`fraudscore._convert.bulk_from_python`).
     All ways give the same batch; tests hold them equal on hostile input.
 
     ``check_unknown`` also lists keys the schema does not know (``batch.unknown_fields``); it
