@@ -8,10 +8,12 @@ window *W* are those with ``max(q.t - W, cutoff) < t <= q.t``. With each kind's 
 an int64 code of (key id, t), that is the difference of two ``np.searchsorted`` results, however
 long the key's history. The survey window uses a second code of ((key, survey) id, t).
 
-Distinct counts (respondents per device, ...) use each (key, paired key)'s first time: stored pairs
-visible to *q* are those first seen in ``(cutoff, q.t]`` (searchsorted again); the batch's own rows
-are counted by the reference kernel on the batch alone, with one "phantom" event per stored pair the
-batch repeats (at its first time) so that a pair is counted once, from its earliest occurrence.
+The batch's rows among themselves are counted by :func:`count_within_batch`: the reference kernel's
+per-key counting, run only on the keys that repeat inside the batch. Distinct counts (respondents
+per device, ...) use each (key, paired key)'s first time: stored pairs visible to *q* are those
+first seen in ``(cutoff, q.t]`` (searchsorted again); the batch's own pairs are counted by the
+reference kernel on the batch alone, with one "phantom" event per stored pair the batch repeats (at
+its first time) so that a pair is counted once, from its earliest occurrence.
 
 The reference path stays for what is rare: rows that replay a held submission (they count as of
 their original position), batches under a reserved number (they order before stored rows), and
@@ -42,7 +44,7 @@ from fraudscore.history._counting import (
 from fraudscore.history.base import HistoryError
 from fraudscore.history.observations import KIND_FIELDS, KINDS
 
-__all__ = ["HistoryIndex", "gather_ranges"]
+__all__ = ["HistoryIndex", "count_within_batch", "gather_ranges"]
 
 # Codes are id * span + (t - t0) in int64; keep a bit of headroom under 2**63.
 _CODE_LIMIT = 2**62
