@@ -877,14 +877,55 @@ def _text_like(t: pa.DataType) -> bool:
     return _is_text(t) or pa.types.is_null(t) or pa.types.is_dictionary(t)
 
 
+def _invalid_utf8(arr: pa.Array) -> bool:
+    """Whether a string array (or a list of them) holds bytes that are not UTF-8.
+
+    pyarrow builds such arrays without complaint (a binary column viewed as text, a Parquet file
+    written unchecked) and fails only when a value becomes a Python ``str``.
+    """
+    try:
+        arr.validate(full=True)
+    except pa.ArrowInvalid:
+        return True
+    return False
+
+
+def _as_binary(t: pa.DataType) -> pa.DataType:
+    if _is_list(t):
+        return pa.list_(_as_binary(t.value_type))
+    return pa.large_binary() if pa.types.is_large_string(t) else pa.binary()
+
+
+def _escaped(value):
+    """Bytes decoded as UTF-8, each invalid byte kept as a lone surrogate (``surrogateescape``)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    return value
+
+
 def from_arrow(arr: pa.Array | pa.ChunkedArray, f: Field, python_values=None) -> Column:
     """Convert one field's Arrow column; an unexpected Arrow type falls back to the Python path.
 
     ``python_values`` (a callable) gives the field's original Python values, for Arrow arrays that
     pyarrow built from Python objects: its type inference turns ``[0.0, False]`` into two floats,
     so a text field whose inferred type is not text is read from the objects themselves.
+
+    Text that is not valid UTF-8 goes through the Python path with each invalid byte as a lone
+    surrogate, which the batch then replaces by U+FFFD with ``INVALID_UNICODE`` (the rule for
+    JSON's lone surrogates): the rows keep their other fields, the batch is not lost.
     """
     arr = _decoded(arr)
+    try:
+        return _from_arrow(arr, f, python_values)
+    except (pa.ArrowException, UnicodeDecodeError):
+        if not _invalid_utf8(arr):
+            raise
+    return from_python(_escaped(arr.cast(_as_binary(arr.type)).to_pylist()), f)
+
+
+def _from_arrow(arr: pa.Array, f: Field, python_values) -> Column:
     column = None
     if python_values is None or f.dtype not in _TEXT_FIELDS or _text_like(arr.type):
         try:

@@ -460,7 +460,7 @@ def assemble(converted: dict[str, Column], n: int, record_errors: list[tuple[Cod
     for code, rows, detail in record_errors:
         found.add(code, "", rows, detail)
     for name, rows in _replace_lone_surrogates(converted):
-        found.add(Code.INVALID_UNICODE, name, rows, "held a lone surrogate, replaced by U+FFFD")
+        found.add(Code.INVALID_UNICODE, name, rows, "held a lone surrogate or bytes that are not UTF-8, replaced by U+FFFD")
     columns: dict[str, np.ndarray] = {}
     lists: dict[str, Ragged] = {}
     refused = {"none": None}  # per consent: rows without it, or None when every row has it

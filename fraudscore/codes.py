@@ -80,7 +80,7 @@ MEANING = {
     Code.UNKNOWN_EVENT_KIND: "an event kind was not in the vocabulary; coded -1",
     Code.INVALID_LIKERT: "a Likert answer was not a whole number in range; treated as skipped",
     Code.DUPLICATE_SUBMISSION_ID: "the submission_id appeared earlier in the same batch",
-    Code.INVALID_UNICODE: "a text held a lone surrogate (JSON allows \\ud800; UTF-8 cannot hold it): each became U+FFFD",
+    Code.INVALID_UNICODE: "a text held a lone surrogate (JSON allows \\ud800; UTF-8 cannot hold it) or, from Arrow, bytes that are not UTF-8: each became U+FFFD",
 }
 
 _NAMES = np.array([""] * 64, dtype=object)

@@ -356,3 +356,38 @@ def test_a_lone_surrogate_in_a_timestamp_is_an_invalid_timestamp_not_a_lost_batc
             for i in range(n)]
     b = read_batch(rows)
     assert b.error_names()[:2].tolist() == (["MISSING_STARTED_AT"] if n == 1 else [None, "MISSING_STARTED_AT"])
+
+
+def _not_utf8(values: list, text_type=pa.string()) -> pa.Array:
+    """A string array holding bytes that are not UTF-8 (as a binary column viewed as text, or a
+    file written unchecked, gives): pyarrow builds it and fails only when a value becomes a str."""
+    binary = pa.large_binary() if text_type == pa.large_string() else pa.binary()
+    return pa.array(values, binary).view(text_type)
+
+
+@pytest.mark.parametrize("text_type", [pa.string(), pa.large_string()])
+def test_arrow_text_that_is_not_utf8_is_replaced_and_flagged_not_allowed_to_lose_the_batch(text_type):
+    rows = [record(submission_id=f"s{i}") for i in range(4)]
+    table = pa.Table.from_pylist(rows)
+    flat = table.flatten().flatten()
+    flat = flat.set_column(flat.schema.get_field_index("device.user_agent"), "device.user_agent",
+                           _not_utf8([b"Mozilla/5.0 ok", b"bad \xff\xfe", None, b"fine"], text_type))
+    flat = flat.set_column(flat.schema.get_field_index("submission_id"), "submission_id",
+                           _not_utf8([b"s0", b"s1", b"s\xc3", b"s3"], text_type))
+    binary = pa.large_binary() if text_type == pa.large_string() else pa.binary()
+    texts = pa.array([[b"hi"], [b"ok"], [b"x \xe2\x82"], []], pa.list_(binary)).view(pa.list_(text_type))
+    flat = flat.set_column(flat.schema.get_field_index("answers.text"), "answers.text", texts)
+    b = read_batch(flat)
+    assert b.n == 4 and b.error_names().tolist() == [None] * 4
+    assert b.column("device.user_agent").tolist() == ["Mozilla/5.0 ok", "bad \ufffd\ufffd", None, "fine"]
+    assert b.column("submission_id").tolist() == ["s0", "s1", "s\ufffd", "s3"]
+    assert b.column("answers.text").values.tolist() == ["hi", "ok", "x \ufffd\ufffd"]
+    assert [("INVALID_UNICODE" in w) for w in b.warning_names()] == [False, True, True, False]
+    assert b.column("device.pixel_ratio").tolist() == [1.25] * 4  # the rows keep their other fields
+
+
+def test_an_arrow_timestamp_text_that_is_not_utf8_is_an_invalid_timestamp():
+    table = pa.Table.from_pylist([record(submission_id=f"s{i}") for i in range(3)])
+    table = table.set_column(table.schema.get_field_index("started_at"), "started_at",
+                             _not_utf8([GOOD["started_at"].encode(), b"2026-05-01T10:00\xff", None]))
+    assert read_batch(table).error_names().tolist() == [None, "MISSING_STARTED_AT", "MISSING_STARTED_AT"]
