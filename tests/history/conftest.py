@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 SECRET = "history-tests-secret-0123456789abcdef"
@@ -49,3 +51,26 @@ def store_kind(request) -> str:
 def store(make_store, store_kind):
     """One store of each kind, in turn: the shared suite runs against all three."""
     return make_store(store_kind)
+
+
+@pytest.fixture
+def old_layout_case() -> SimpleNamespace:
+    """Two committed batches to write in an older store layout, a later batch and the counts a
+    MemoryStore gives it: a migrated store must count ``later`` the same (``held``: the rows of
+    the first two batches, as the index holds them)."""
+    from fraudscore.history import MemoryStore, Observations
+
+    t, minute = 1_800_000_000_000, 60_000
+    first = Observations.from_raw(["a", "b", "c"], ["s"] * 3, [t, t + minute, t + 2 * minute],
+                                  device_id=np.array([5, 5, 6], np.uint64), respondent_id=["r1", "r2", "r1"],
+                                  text=["yes", "yes", "no"], secret=SECRET)
+    second = Observations.from_raw(["d"], ["s"], [t + minute // 2], device_id=np.array([5], np.uint64),
+                                   respondent_id=["r3"], secret=SECRET)
+    later = Observations.from_raw(["e"], ["s"], [t + 3 * minute], device_id=np.array([5], np.uint64),
+                                  respondent_id=["r1"], text=["yes"], secret=SECRET)
+    reference = MemoryStore(secret=SECRET)
+    reference.observe(first)
+    reference.observe(second)
+    expected = reference.observe(later).values
+    held = reference._index.all_rows()
+    return SimpleNamespace(first=first, later=later, expected=expected, held=held[held["seq"] >> 32 <= 2])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import redis
 
-from fraudscore.history import HistoryError, MemoryStore, Observations, RedisStore
+from fraudscore.history import HistoryError, Observations, RedisStore
 from fraudscore.history.observations import KIND_FIELDS, KINDS
 from fraudscore.history.redis import LAYOUT, MIGRATED_NOTE
 
@@ -50,20 +50,9 @@ def _write_first_layout(client, prefix: str, rows: np.ndarray, batch: int) -> No
             client.hset(f"{prefix}:device:{device & 255:02x}", np.array([device], ">u8").tobytes(), b"x" * 40)
 
 
-def test_a_store_of_the_first_layout_is_converted_and_counts_as_before(client, redis_url, prefix):
-    first = Observations.from_raw(["a", "b", "c"], ["s"] * 3, [T, T + MIN, T + 2 * MIN],
-                                  device_id=np.array([5, 5, 6], np.uint64), respondent_id=["r1", "r2", "r1"],
-                                  text=["yes", "yes", "no"], secret=SECRET)
-    second = Observations.from_raw(["d"], ["s"], [T + MIN // 2], device_id=np.array([5], np.uint64),
-                                   respondent_id=["r3"], secret=SECRET)
-    later = Observations.from_raw(["e"], ["s"], [T + 3 * MIN], device_id=np.array([5], np.uint64),
-                                  respondent_id=["r1"], text=["yes"], secret=SECRET)
-    reference = MemoryStore(secret=SECRET)
-    reference.observe(first)
-    reference.observe(second)
-    expected = reference.observe(later).values
-    held = reference._index.all_rows()
-    _write_first_layout(client, prefix, held[held["seq"] >> 32 <= 2], batch=2)
+def test_a_store_of_the_first_layout_is_converted_and_counts_as_before(client, redis_url, prefix, old_layout_case):
+    first, later, expected = old_layout_case.first, old_layout_case.later, old_layout_case.expected
+    _write_first_layout(client, prefix, old_layout_case.held, batch=2)
 
     store = RedisStore(redis_url, prefix=prefix, secret=SECRET)
     assert store.submission_count() == 4

@@ -81,20 +81,9 @@ def _write_v2_file(path, rows: np.ndarray, batch: int) -> None:
     db.close()
 
 
-def test_a_version_2_file_is_migrated_and_counts_as_before(tmp_path):
-    first = Observations.from_raw(["a", "b", "c"], ["s"] * 3, [T, T + MIN, T + 2 * MIN],
-                                  device_id=np.array([5, 5, 6], np.uint64), respondent_id=["r1", "r2", "r1"],
-                                  text=["yes", "yes", "no"], secret=SECRET)
-    second = Observations.from_raw(["d"], ["s"], [T + MIN // 2], device_id=np.array([5], np.uint64),
-                                   respondent_id=["r3"], secret=SECRET)
-    later = Observations.from_raw(["e"], ["s"], [T + 3 * MIN], device_id=np.array([5], np.uint64),
-                                  respondent_id=["r1"], text=["yes"], secret=SECRET)
-    reference = MemoryStore(secret=SECRET)
-    reference.observe(first)
-    reference.observe(second)
-    expected = reference.observe(later).values
-    held = reference._index.all_rows()
-    _write_v2_file(tmp_path / "v2.db", held[held["seq"] >> 32 <= 2], batch=2)
+def test_a_version_2_file_is_migrated_and_counts_as_before(tmp_path, old_layout_case):
+    first, later, expected = old_layout_case.first, old_layout_case.later, old_layout_case.expected
+    _write_v2_file(tmp_path / "v2.db", old_layout_case.held, batch=2)
 
     store = SQLiteStore(tmp_path / "v2.db", secret=SECRET)
     assert store.submission_count() == 4
