@@ -35,14 +35,19 @@ BLOCK_ROWS = 2_048
 #: after it: without ``OMP_NUM_THREADS=1``, a 20k-row transform took ~40 % more CPU and more
 #: wall time (the spinning threads take the cores from the caller's own work).
 ONE_THREAD_PRODUCT = 65536 * 4
+MIN_PRODUCT_ROWS = 256
 
 
 def product_block_rows(inner: int, outer: int) -> int:
     """Rows per block whose ``(rows, inner) @ (inner, outer)`` product stays on one BLAS thread.
 
-    At most :data:`BLOCK_ROWS`, at least 16 (below that the per-block Python cost dominates).
+    At most :data:`BLOCK_ROWS`. When even :data:`MIN_PRODUCT_ROWS` rows would be over the
+    threshold (Mahalanobis distance on more than 32 Likert items), :data:`BLOCK_ROWS`: smaller
+    blocks would cost more in per-block calls than they save (100 items in blocks of 26 rows ran
+    1.2x slower) and could not keep BLAS on one thread anyway.
     """
-    return int(min(BLOCK_ROWS, max(16, ONE_THREAD_PRODUCT // max(1, inner * outer))))
+    rows = ONE_THREAD_PRODUCT // max(1, inner * outer)
+    return int(BLOCK_ROWS if rows < MIN_PRODUCT_ROWS else min(BLOCK_ROWS, rows))
 
 
 def row_correlation(a: np.ndarray, b: np.ndarray, min_pairs: int) -> tuple[np.ndarray, np.ndarray]:
