@@ -272,21 +272,21 @@ def test_country_only_data_file_is_refused():
 
 def test_distinct_addresses_skip_factorizing_and_give_the_factorized_answer():
     from fraudscore.enrich._factorize import estimated_repeats, factorize_objects
-    from fraudscore.enrich.ip import _FIELDS
+    from fraudscore.enrich.ip import _FACTORIZE_MIN_REPEATS, _FIELDS
 
     rng = np.random.default_rng(4)
     v4 = [f"{a}.{b}.{c}.{d}" for a, b, c, d in rng.integers(1, 250, (20_000, 4)).tolist()]
     v6 = [f"2001:db8:{a:x}::{b:x}" for a, b in rng.integers(0, 0xFFFF, (2_000, 2)).tolist()]
     junk = [None, float("nan"), "", "x", " 10.0.0.1 ", "::1", "999.1.1.1"] * 100
     arr = np.array(v4 + v6 + junk, dtype=object)[rng.permutation(22_700)]
-    assert estimated_repeats(arr) < 1.5  # the direct path
+    assert estimated_repeats(arr) < _FACTORIZE_MIN_REPEATS  # the direct path
     db = IPDatabase.default()
     direct = db.lookup(arr)
     factorized = db.lookup(arr, factorized=factorize_objects(arr))
     for f in _FIELDS:
         assert np.array_equal(getattr(direct, f), getattr(factorized, f)), f
-    repeated = arr[rng.integers(0, len(arr), 50_000)]
-    assert estimated_repeats(repeated) > 1.5
+    repeated = arr[rng.integers(0, len(arr), 100_000)]
+    assert estimated_repeats(repeated) > _FACTORIZE_MIN_REPEATS
 
 
 def test_one_value_at_a_time_equals_the_batch_lookup(db):
