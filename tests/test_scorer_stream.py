@@ -1,0 +1,121 @@
+"""score_file reads, scores and writes in overlapping threads: same results as one chunk after another, bounded read-ahead."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import fraudscore
+import fraudscore.scorer as scorer_module
+from fraudscore.history import SQLiteStore
+from fraudscore.io import iter_batches
+from fraudscore.results import Results
+from fraudscore.scorer import Scorer, score_file
+
+SECRET = "stream-tests-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return Scorer(history=False, secret=SECRET).model
+
+
+@pytest.fixture(scope="module")
+def submissions(tmp_path_factory):
+    """A JSONL file of simulated submissions with broken rows among them, and a Parquet file."""
+    sim = fraudscore.simulate(130, seed=31, output="records")
+    records = list(sim.records)
+    records[7] = {"survey_id": "s"}  # no submission id
+    records[40] = dict(records[40], submission_id=records[39]["submission_id"])  # repeated id
+    records[77] = dict(records[77], device={"screen": "big", "user_agent": 5})
+    lines = [json.dumps(r) for r in records]
+    lines.insert(90, "{broken")
+    folder = tmp_path_factory.mktemp("stream")
+    jsonl = folder / "in.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n")
+    parquet = folder / "in.parquet"
+    pq.write_table(fraudscore.simulate(70, seed=32, output="arrow").data, parquet, row_group_size=25)
+    return sim.survey, [jsonl, parquet]
+
+
+def _one_after_another(model, survey, paths, chunk_size, history_path):
+    """What score_file did before it overlapped its stages: read, score, write, one chunk at a time."""
+    scorer = Scorer(model, history=SQLiteStore(history_path, secret=SECRET), survey=survey, secret=SECRET)
+    parts = [scorer.score(batch) for path in paths for batch in iter_batches(path, chunk_size=chunk_size)]
+    return Results.concat(parts).to_arrow().to_pandas()
+
+
+@pytest.mark.parametrize("chunk_size", [1, 16, 1_000])
+def test_results_and_history_equal_scoring_chunk_after_chunk(model, submissions, tmp_path, chunk_size):
+    survey, paths = submissions
+    store = SQLiteStore(tmp_path / "threads.sqlite", secret=SECRET)
+    scorer = Scorer(model, history=store, survey=survey, secret=SECRET)
+    stats = score_file(scorer, paths, tmp_path / "out.parquet", chunk_size=chunk_size, progress=False)
+    got = pq.read_table(tmp_path / "out.parquet").to_pandas()
+    expected = _one_after_another(model, survey, paths, chunk_size, tmp_path / "sequential.sqlite")
+    pd.testing.assert_frame_equal(got, expected)
+    assert stats["rows"] == len(expected) == 201
+    assert stats["errors"] == {"MISSING_SUBMISSION_ID": 1, "INVALID_JSON": 1}
+    repeated = got["warnings"].map(lambda codes: "DUPLICATE_SUBMISSION_ID" in list(codes))
+    assert repeated.sum() == (chunk_size > 1)  # a repeat inside one chunk
+    assert (got["duplicate_count"] > 0).any()  # history counted across chunks
+    assert store.submission_count() == SQLiteStore(tmp_path / "sequential.sqlite").submission_count()
+
+
+def test_the_reader_is_never_more_than_one_chunk_ahead(model, submissions, tmp_path, monkeypatch):
+    survey, paths = submissions
+    read, scored, worst = [0], [0], [0]
+    lock = threading.Lock()
+    real_chunks = scorer_module._chunks
+
+    def counted_chunks(*args):
+        for batch in real_chunks(*args):
+            with lock:
+                read[0] += 1
+                worst[0] = max(worst[0], read[0] - scored[0])
+            yield batch
+
+    scorer = Scorer(model, history=False, survey=survey, secret=SECRET)
+    real_score = scorer.score
+
+    def counted_score(batch):
+        results = real_score(batch)
+        with lock:
+            scored[0] += 1
+        return results
+
+    monkeypatch.setattr(scorer_module, "_chunks", counted_chunks)
+    monkeypatch.setattr(scorer, "score", counted_score)
+    score_file(scorer, paths, tmp_path / "out.parquet", chunk_size=10, progress=False)
+    assert scored[0] == read[0] == 21
+    assert worst[0] <= 2  # the chunk being scored and the one read ahead
+
+
+def test_a_file_that_cannot_be_read_raises_from_score_file(model, submissions, tmp_path):
+    survey, paths = submissions
+    scorer = Scorer(model, history=False, survey=survey, secret=SECRET)
+    with pytest.raises(FileNotFoundError):
+        score_file(scorer, [paths[0], tmp_path / "missing.parquet"], tmp_path / "out.parquet", chunk_size=50,
+                   progress=False)
+
+
+def test_a_failed_write_raises_from_score_file(model, submissions, tmp_path, monkeypatch):
+    survey, paths = submissions
+    calls = [0]
+    real_write = scorer_module._ResultsWriter.write
+
+    def failing_write(self, results):
+        calls[0] += 1
+        if calls[0] == 2:
+            raise OSError("disk full")
+        real_write(self, results)
+
+    monkeypatch.setattr(scorer_module._ResultsWriter, "write", failing_write)
+    scorer = Scorer(model, history=False, survey=survey, secret=SECRET)
+    with pytest.raises(OSError, match="disk full"):
+        score_file(scorer, paths, tmp_path / "out.parquet", chunk_size=10, progress=False)
+    assert calls[0] <= 3  # stopped at the next chunk, not at the end of the input
