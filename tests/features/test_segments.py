@@ -190,3 +190,16 @@ def test_bucketed_median_equals_the_lexsort_median(lengths, data):
                                          | st.floats(0, 86_400_000), min_size=sum(lengths), max_size=sum(lengths))))
     r = Ragged.from_lengths(values, np.array(lengths, dtype=np.int64))
     np.testing.assert_array_equal(_segment_median(r, values), _lexsort_median(r, values))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 40), st.lists(st.booleans(), min_size=2, max_size=12), st.data())
+def test_median_of_rows_of_one_length_between_empty_rows_equals_the_lexsort_median(m, answered, data):
+    """The dense path (every row with values has the same number, as in a one-survey batch)."""
+    from fraudscore.features.timing import _segment_median
+
+    lengths = np.where(answered, m, 0).astype(np.int64)
+    values = np.array(data.draw(st.lists(st.floats(0, 86_400_000) | st.sampled_from([0.0, 1000.0, 3e6]),
+                                         min_size=int(lengths.sum()), max_size=int(lengths.sum()))))
+    r = Ragged.from_lengths(values, lengths)
+    np.testing.assert_array_equal(_segment_median(r, values), _lexsort_median(r, values))
