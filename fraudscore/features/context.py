@@ -85,12 +85,19 @@ class FeatureContext:
         return per_unique[codes]
 
     @cached_property
+    def answer_texts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(which values of the ragged ``answers.text`` are texts, not None; those texts)."""
+        values = self.batch.column("answers.text").values
+        present = values != None  # noqa: E711 - elementwise on an object array
+        return present, values[present]
+
+    @cached_property
     def answer_text_chars(self) -> np.ndarray:
         """Characters of open-text answers per row (float64)."""
         text = self.batch.column("answers.text")
         if not len(text.values):
             return np.zeros(self.n)
-        present = text.values != None  # noqa: E711 - elementwise on an object array
+        present, strings = self.answer_texts
         lengths = np.zeros(len(text.values))
-        lengths[present] = np.fromiter(map(len, text.values[present]), dtype=np.float64, count=int(present.sum()))
+        lengths[present] = np.fromiter(map(len, strings), dtype=np.float64, count=len(strings))
         return text.sums(lengths)

@@ -144,16 +144,18 @@ def test_longstring_from_run_starts_equals_the_item_loop(x):
 @given(st.lists(st.one_of(st.none(), st.text(max_size=12), st.just("\ud800 x"), st.just("ééé ъ 漢字")),
                 min_size=1, max_size=20))
 def test_python_encoded_texts_equal_the_arrow_encoding(texts):
-    class _Ctx:
-        n = 1
-        batch = type("B", (), {"column": staticmethod(lambda name: Ragged(np.array(texts + [None], dtype=object)[:-1],
+    from fraudscore.features.context import FeatureContext
+
+    ctx = FeatureContext.__new__(FeatureContext)  # only the text column: no batch to build
+    ctx.n = 1
+    ctx.batch = type("B", (), {"column": staticmethod(lambda name: Ragged(np.array(texts + [None], dtype=object)[:-1],
                                                                           np.array([0, len(texts)])))})()
     limit = content_module._PY_ENCODE
     try:
         content_module._PY_ENCODE = 10**9
-        python = content_module._text_bytes(_Ctx)
+        python = content_module._text_bytes(ctx)
         content_module._PY_ENCODE = -1
-        arrow = content_module._text_bytes(_Ctx)
+        arrow = content_module._text_bytes(ctx)
     finally:
         content_module._PY_ENCODE = limit
     np.testing.assert_array_equal(python[0], arrow[0])
