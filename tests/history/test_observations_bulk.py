@@ -1,4 +1,4 @@
-"""The Arrow path of Observations.from_raw gives the hashes the pandas path gave (stored keys keep matching)."""
+"""The Arrow and few-values paths of Observations.from_raw give the hashes the pandas path gave (stored keys keep matching)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ HOSTILE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u200a\u2028\u202
 
 
 def _general(monkeypatch):
-    """Make every call below take the pandas path (what the code did before the Arrow path)."""
+    """Make every call below take the pandas path (what the code did before the Arrow and few-values paths)."""
     monkeypatch.setattr(obs_module, "_text_array", lambda values: None)
+    monkeypatch.setattr(obs_module, "_few_strings", lambda values: None)
 
 
 def _by_definition(value):
@@ -37,10 +38,11 @@ def _by_definition(value):
     return re.sub(r"\s+", " ", value.casefold()).strip() or None
 
 
-texts = st.lists(st.one_of(st.none(), st.just(float("nan")), st.just(""),
-                           st.text(alphabet=st.sampled_from(HOSTILE), max_size=12),
-                           st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)),
-                 min_size=_FEW + 1, max_size=60)
+_value = st.one_of(st.none(), st.just(float("nan")), st.just(""),
+                   st.text(alphabet=st.sampled_from(HOSTILE), max_size=12),
+                   st.text(st.characters(blacklist_categories=("Cs",)), max_size=12))
+#: Up to _FEW values take the few-values path, more the Arrow path: both, equally often.
+texts = st.one_of(st.lists(_value, max_size=_FEW), st.lists(_value, min_size=_FEW + 1, max_size=60))
 
 
 def test_whitespace_class_is_pythons_whitespace_on_every_code_point():
@@ -106,9 +108,10 @@ def test_non_string_values_take_the_pandas_path_with_its_meaning():
     assert hash_values(values, KEY).tolist() == obs_module._hash_values_general(values, KEY).tolist()
 
 
-def test_lone_surrogates_still_refuse_to_hash_as_before():
+@pytest.mark.parametrize("n", [1, _FEW + 1])
+def test_lone_surrogates_still_refuse_to_hash_as_before(n):
     with pytest.raises(UnicodeEncodeError):
-        hash_values(["ok"] * _FEW + ["\udc80"], KEY)
+        hash_values(["ok"] * (n - 1) + ["\udc80"], KEY)
 
 
 #: Hashes written by fraudscore before the Arrow path (pandas path, this secret): stores on disk
