@@ -8,10 +8,12 @@ over the flat event arrays (no loop over rows).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from fraudscore.features._segments import (EventLevels, Selection, adjacent, both, lag_diff, lag_mean, row_blocks,
-                                           where_zero)
+from fraudscore.features._segments import (_ONE_PASS_CV, EventLevels, Selection, adjacent, both, lag_diff, lag_mean,
+                                           row_blocks, where_zero)
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
@@ -25,6 +27,7 @@ _TWO_PI = 2 * np.pi
 
 _NAMES = ("move_share", "speed_mean", "speed_cv", "accel_mean", "jerk_mean", "curvature_mean", "straightness",
           "pauses_per_min", "interval_cv", "interval_repeat", "click_no_approach")
+_KEYS = tuple(f"pointer.{name}" for name in _NAMES) + ("pointer.events",)
 
 
 @register("kinematics", "pointer", "analytics", [
@@ -47,8 +50,10 @@ def kinematics(ctx: FeatureContext, state) -> dict:
     t, x, y = t_r.values, b.column("telemetry.pointer.x").values, b.column("telemetry.pointer.y").values
     kind = b.column("telemetry.pointer.kind").values
     offsets = t_r.offsets
+    if ctx.n == 1:  # score_one: the row's statistics as scalars (a fifth of the block code's numpy calls)
+        return _as_columns(_kinematics_one(t, x, y, kind), t_r.lengths)
     blocks = row_blocks(offsets)
-    if len(blocks) == 1:  # a small batch (a single row included): the block's columns are the result
+    if len(blocks) == 1:  # a small batch: the block's columns are the result
         block = _kinematics_block(t, x, y, kind, offsets)
         out = {f"pointer.{name}": block[name] if name in block else _nans(ctx.n) for name in _NAMES}
         out["pointer.events"] = t_r.lengths.astype(np.float64)
@@ -58,6 +63,10 @@ def kinematics(ctx: FeatureContext, state) -> dict:
     # Blocks of rows: every statistic is per row, so blocks only bound the scratch memory.
     for lo, hi in blocks:
         a, z = int(offsets[lo]), int(offsets[hi])
+        if hi - lo == 1:  # a row over BLOCK_EVENTS long has its block alone
+            for name, value in zip(_NAMES, _kinematics_one(t[a:z], x[a:z], y[a:z], kind[a:z])):
+                out[f"pointer.{name}"][lo] = value
+            continue
         block = _kinematics_block(t[a:z], x[a:z], y[a:z], kind[a:z], offsets[lo:hi + 1] - a)
         for name, values in block.items():
             out[f"pointer.{name}"][lo:hi] = values
@@ -106,7 +115,7 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
         out["click_no_approach"] = _click_no_approach(lev, t, in_order, is_move, clicks, clicks_per_row)
 
         # Paths and their displacements now, while x and y are in cache (the path lengths come last).
-        starts, first, last = _paths(lev, clicks)
+        starts, first, last = _paths(lev.size, lev.starts, clicks)
         displacement = _distance(x.take(last) - x.take(first), y.take(last) - y.take(first))
 
         moved = dx != 0
@@ -162,6 +171,142 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
         pairs = lev.level_lengths(2)
         out["interval_repeat"] = np.where(pairs >= 1, repeats / pairs, np.nan)
     return out
+
+
+# ------------------------------------------------------------------------------ one row (score_one)
+
+#: reduceat index of a whole array: a row's sum exactly as the block code's segment sums take it.
+_WHOLE = np.zeros(1, dtype=np.intp)
+
+
+def _row_sum(values: np.ndarray) -> float:
+    """``np.add.reduceat`` of one row's values (0.0 for none), bit for bit the block code's sums.
+
+    Not ``values.sum()``: reduceat starts from the first value and adds the pairwise sum of the
+    rest, which differs from ``sum`` in the last bits from 9 values on (and below, by association).
+    """
+    return float(np.add.reduceat(values, _WHOLE)[0]) if len(values) else 0.0
+
+
+def _quotient(a: float, b: float) -> float:
+    """``a / b`` with numpy's float division: x / 0 is a signed infinity, 0 / 0 and NaN / 0 are NaN."""
+    if b:
+        return a / b
+    if a != a or not a:  # NaN or zero
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _mean_cv_one(values: np.ndarray, min_count: int = 2) -> tuple[float, float]:
+    """:meth:`~fraudscore.features._segments.Selection.mean_cv` of one row's values, as floats.
+
+    The same arithmetic in the same order: one-pass variance, two-pass where the CV is under
+    ``_ONE_PASS_CV`` or the variance is not finite.
+    """
+    count = len(values)
+    if not count:
+        return math.nan, math.nan
+    mean = _row_sum(values) / count
+    var = _row_sum(np.square(values)) / count - mean * mean
+    if count < min_count:
+        return mean, math.nan
+    if not var >= _ONE_PASS_CV ** 2 * (mean * mean):  # NaN and inf fail too
+        centred = values - mean
+        var = _row_sum(np.multiply(centred, centred, out=centred)) / count
+    return mean, _quotient(math.sqrt(var) if var >= 0.0 else math.nan, mean)
+
+
+def _kinematics_one(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndarray) -> list[float]:
+    """:func:`_kinematics_block` of a block of one row, bit for bit, as floats in ``_NAMES`` order.
+
+    The block code's arithmetic on the row's arrays, in the same order, with its segment
+    reductions as whole-array reductions (:func:`_row_sum`) and its per-row divisions on floats:
+    ~60 numpy calls instead of ~250. Rows whose times go back, or with a move of undefined or
+    overflowing speed (hand-built or hostile series), take the block code itself.
+    """
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return _kinematics_one_quiet(t, x, y, kind)
+
+
+def _kinematics_one_quiet(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndarray) -> list[float]:
+    m = len(t)
+    is_move = kind == MOVE
+    move_share = _quotient(float(np.count_nonzero(is_move)), m)
+    clicks = (kind == CLICK).nonzero()[0]
+    if m < 2:  # no interval: a click here (the first event) has nothing before it
+        return [move_share] + [math.nan] * 9 + [1.0 if len(clicks) else math.nan]
+    steps = np.empty((3, m))
+    steps[:, 0] = 0.0  # the first event ends no interval (the block code's zeros at row starts)
+    txy = np.array((t, x, y))
+    np.subtract(txy[:, 1:], txy[:, :-1], out=steps[:, 1:])
+    dt, dx, dy = steps
+    if not dt.min() >= 0.0:  # times go back (or NaN): the block code's look-back loop
+        return _block_of_one(t, x, y, kind)
+
+    starts, first, last = _paths(m, _WHOLE, clicks)
+    displacement = _distance(x.take(last) - x.take(first), y.take(last) - y.take(first))
+    moved = dx != 0
+    moved |= dy != 0
+    at = moved.nonzero()[0]
+    dt_moved, dx, dy = steps.take(at, axis=1)
+    dist = _distance(dx, dy)
+    turned = adjacent(at)
+    turns = float(np.count_nonzero(turned))
+    curvature = _quotient(_row_sum(_abs_turn(np.arctan2(dy, dx), turned)), turns)
+
+    speed = dist / dt_moved
+    speed *= 1000.0
+    seconds = dt_moved * 0.001
+    if len(speed) and not (seconds.min() >= 1e-100 and speed.max() <= 1e100):
+        return _block_of_one(t, x, y, kind)  # a move without a finite speed (equal times, overflow)
+    speed_mean, speed_cv = _mean_cv_one(speed)
+    accel, accel_ok, mid_dt = _per_second_change(speed, turned, seconds, True)
+    accel_mean = _quotient(_row_sum(where_zero(accel_ok, accel, absolute=True)), turns)
+    jerk, jerk_ok, _ = _per_second_change(accel, both(accel_ok), mid_dt, True)
+    jerk_mean = _quotient(_row_sum(where_zero(jerk_ok, jerk, absolute=True)), float(np.count_nonzero(jerk_ok)))
+
+    ok, ratio = _path_ratios(starts, first, displacement, at, dist)
+    straightness = _quotient(_row_sum(ratio), float(np.count_nonzero(ok)))
+
+    dt_positive = dt[dt > 0]
+    interval_cv = _mean_cv_one(dt_positive)[1]
+    active_min = float(t[m - 1] - t[0]) / 60_000.0
+    pauses = float(np.count_nonzero(dt_positive > _PAUSE_MS))
+    pauses_per_min = pauses / active_min if active_min > 0 else math.nan
+    # Level-2 differences (each interval minus the one before) under 1 ms: a timer's repeats.
+    ddt = np.subtract(dt[2:], dt[1:-1])
+    interval_repeat = _quotient(float(np.count_nonzero(np.abs(ddt, out=ddt) < 1.0)), m - 2) if m > 2 else math.nan
+    return [move_share, speed_mean, speed_cv, accel_mean, jerk_mean, curvature, straightness, pauses_per_min,
+            interval_cv, interval_repeat, _click_no_approach_one(t, is_move, clicks)]
+
+
+def _click_no_approach_one(t: np.ndarray, is_move: np.ndarray, clicks: np.ndarray) -> float:
+    """:func:`_click_no_approach` of one row whose times never go back: a click is approached when
+    its second-last move before it is among the ``_APPROACH_LOOKBACK`` events before it and within
+    ``_APPROACH_MS`` of it."""
+    if not len(clicks):
+        return math.nan
+    moves = is_move.nonzero()[0]
+    if len(moves) < 2:
+        return 1.0
+    before = np.searchsorted(moves, clicks)  # moves before each click (a click is not a move)
+    second = moves.take(np.maximum(before - 2, 0))
+    approached = before >= 2
+    approached &= clicks - second <= _APPROACH_LOOKBACK
+    approached &= t.take(clicks) - t.take(second) <= _APPROACH_MS
+    return (len(clicks) - int(np.count_nonzero(approached))) / len(clicks)
+
+
+def _block_of_one(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndarray) -> list[float]:
+    """:func:`_kinematics_block` of a one-row block, as floats in ``_NAMES`` order."""
+    block = _kinematics_block(t, x, y, kind, np.array([0, len(t)], dtype=np.int64))
+    return [float(block[name][0]) if name in block else math.nan for name in _NAMES]
+
+
+def _as_columns(values: list[float], lengths: np.ndarray) -> dict:
+    """The family's columns of a batch of one row (one array, viewed as a column per feature)."""
+    columns = np.array(values + [lengths[0]], dtype=np.float64).reshape(-1, 1)
+    return dict(zip(_KEYS, columns))
 
 
 def _per_second_change(values: np.ndarray, pair_ok: np.ndarray, dt: np.ndarray, bounded: bool = False):
@@ -225,37 +370,44 @@ def _abs_turn(heading: np.ndarray, turned: np.ndarray) -> np.ndarray:
     return np.multiply(turn, turned, out=turn)
 
 
-def _paths(lev: EventLevels, clicks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Click-delimited paths: one starts at each row's first event and right after each click.
+def _paths(size: int, row_starts: np.ndarray, clicks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Click-delimited paths of ``size`` events: one starts at each row's first event (``row_starts``)
+    and right after each click.
 
     Returns whether each event starts a path (bool of shape (size,)), and each path's first and
     last event.
     """
-    starts = np.zeros(lev.size + 1, dtype=bool)  # one spare element for a click at the end
-    starts[lev.starts] = True
+    starts = np.zeros(size + 1, dtype=bool)  # one spare element for a click at the end
+    starts[row_starts] = True
     starts[clicks + 1] = True
     starts = starts[:-1]
     first = starts.nonzero()[0]
     last = np.empty(len(first), dtype=np.int64)
     last[:-1] = first[1:] - 1
-    last[-1:] = lev.size - 1
+    last[-1:] = size - 1
     return starts, first, last
+
+
+def _path_ratios(starts: np.ndarray, first: np.ndarray, displacement: np.ndarray, at: np.ndarray,
+                 dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which paths are longer than 10 px, and their displacement / length (0 for the others).
+
+    A path's length sums the steps into its events but the first (``starts``, ``first``: see
+    :func:`_paths`); only moves have a step (``dist``, one per move at the events ``at``), so it
+    is summed over them, in event order, by bincount (reduceat would pay its per-segment cost for
+    every path).
+    """
+    path_of = starts.cumsum(dtype=np.int32)  # 1 + the path of each event
+    inner = np.where(starts.take(at), 0.0, dist)
+    path = np.bincount(path_of.take(at) - 1, weights=inner, minlength=len(first))
+    ok = path > 10.0
+    return ok, np.where(ok, displacement / path, 0.0)
 
 
 def _straightness(lev: EventLevels, starts: np.ndarray, first: np.ndarray, displacement: np.ndarray,
                   moves: Selection, dist: np.ndarray) -> np.ndarray:
-    """Mean over click-delimited paths (longer than 10 px) of displacement / path length.
-
-    A path's length sums the steps into its events but the first (``starts``, ``first``: see
-    :func:`_paths`); only moves have a step (``dist``, one per move), so it is summed over them,
-    in event order, by bincount (reduceat would pay its per-segment cost for every path).
-    """
-    path_of = starts.cumsum(dtype=np.int32)  # 1 + the path of each event
-    at = moves.positions
-    inner = np.where(starts.take(at), 0.0, dist)
-    path = np.bincount(path_of.take(at) - 1, weights=inner, minlength=len(first))
-    ok = path > 10.0
-    ratio = np.where(ok, displacement / path, 0.0)
+    """Mean over click-delimited paths (longer than 10 px) of displacement / path length."""
+    ok, ratio = _path_ratios(starts, first, displacement, moves.positions, dist)
     # A row's paths run from the path starting at its first event (rows without events have none).
     row_first = np.searchsorted(first, lev.starts)
     counted = np.add.reduceat(ok.view(np.uint8), row_first, dtype=np.int64)

@@ -1,0 +1,175 @@
+"""The one-row paths (``score_one``) give the column code's values bit for bit.
+
+Each family's one-row path is compared with the column code on the same row inside a batch of
+several rows, on hostile rows: no events, one event, equal times, NaN, huge and tiny values,
+times out of order (hand-built) or repaired by the batch rules, all-skipped and constant
+answers, answers that are not whole numbers, no consent. Equal means the same bits (NaN equals
+NaN; the sign of a zero counts).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fraudscore.features import pointer
+from fraudscore.features import _segments
+from fraudscore.features.context import FeatureContext
+from fraudscore.ragged import Ragged
+
+
+def assert_same_bits(got, want, name: str = "") -> None:
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    assert got.shape == want.shape, name
+    same = (got.view(np.int64) == want.view(np.int64)) | (np.isnan(got) & np.isnan(want))
+    assert same.all(), (name, got[~same], want[~same])
+
+
+# --------------------------------------------------------------------------- segment sums
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0.0, -0.0, 1.0, -1.0, 1e-300, 3e300, 0.1, 1 / 3]) | st.floats(-1e6, 1e6),
+                max_size=70), st.integers(0, 9), st.integers(0, 9))
+def test_a_row_sum_is_the_block_codes_reduceat_of_its_segment(values, before, after):
+    row = np.array(values, dtype=np.float64)
+    if not len(row):
+        assert_same_bits(pointer._row_sum(row), 0.0)  # Selection.sums of a row without values
+        return
+    block = np.concatenate([np.full(before, 0.7), row, np.full(after, -3.0)])
+    index = [0] * (before > 0) + [before] + [before + len(row)] * (after > 0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = np.add.reduceat(block, index)[1 if before else 0]
+        assert_same_bits(pointer._row_sum(row), want)
+
+
+def test_a_row_sum_is_not_ndarray_sum():
+    """Why _row_sum exists: reduceat and sum add in different orders (from 9 values on)."""
+    rng = np.random.default_rng(3)
+    rows = [rng.standard_normal(40) * 10.0 ** rng.integers(-5, 5, 40) for _ in range(200)]
+    assert any(pointer._row_sum(r) != r.sum() for r in rows)
+
+
+# --------------------------------------------------------------------------- pointer kinematics
+
+
+class _HandBuiltBatch:
+    """Just enough of a SubmissionBatch for the pointer family, with any series (unsorted too)."""
+
+    def __init__(self, columns: dict[str, Ragged]) -> None:
+        self._columns = columns
+        self.n = len(next(iter(columns.values())))
+
+    def column(self, name: str) -> Ragged:
+        return self._columns[name]
+
+    def row(self, i: int) -> "_HandBuiltBatch":
+        return _HandBuiltBatch({name: r.take(np.array([i])) for name, r in self._columns.items()})
+
+
+_STEP = st.sampled_from([0.0, 0.0, 1.0, 16.0, 250.0, 499.0, 500.0, 501.0, 1e-300, 1e300, -3.0, float("nan")])
+_COORD = st.sampled_from([0.0, 0.0, 2.0, -5.0, 0.5, 1e300, -1e300, 5e-324, 1e-160, float("nan")]) | st.floats(-500, 500)
+
+
+@st.composite
+def pointer_rows(draw, hostile: bool = True):
+    lengths = draw(st.lists(st.sampled_from([0, 1, 2, 3]) | st.integers(0, 60), min_size=2, max_size=7))
+    total = sum(lengths)
+    step = _STEP if hostile else st.sampled_from([0.0, 1.0, 8.0, 16.0, 17.0, 499.0, 501.0])
+    coord = _COORD if hostile else st.floats(-300, 300)
+    t = np.cumsum(draw(st.lists(step, min_size=total, max_size=total)) or [0.0])[:total]
+    x = np.cumsum(draw(st.lists(coord, min_size=total, max_size=total)) or [0.0])[:total]
+    y = np.cumsum(draw(st.lists(coord, min_size=total, max_size=total)) or [0.0])[:total]
+    kind = np.array(draw(st.lists(st.sampled_from([0, 0, 0, 1, 2, 3]), min_size=total, max_size=total)),
+                    dtype=np.int8)
+    lengths = np.array(lengths, dtype=np.int64)
+    return _HandBuiltBatch({
+        "telemetry.pointer.t": Ragged.from_lengths(np.asarray(t, dtype=np.float64), lengths),
+        "telemetry.pointer.x": Ragged.from_lengths(np.asarray(x, dtype=np.float64), lengths),
+        "telemetry.pointer.y": Ragged.from_lengths(np.asarray(y, dtype=np.float64), lengths),
+        "telemetry.pointer.kind": Ragged.from_lengths(kind, lengths)})
+
+
+def _assert_rows_alone_equal_the_batch(batch) -> None:
+    with np.errstate(all="ignore"):
+        in_batch = pointer.kinematics(FeatureContext(batch), None)
+        for i in range(batch.n):
+            alone = pointer.kinematics(FeatureContext(batch.row(i)), None)
+            assert alone.keys() == in_batch.keys()
+            for name, values in in_batch.items():
+                assert_same_bits(alone[name], values[i:i + 1], name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pointer_rows())
+def test_one_row_kinematics_equal_the_rows_of_a_batch_on_hostile_series(batch):
+    _assert_rows_alone_equal_the_batch(batch)
+
+
+@settings(max_examples=150, deadline=None)
+@given(pointer_rows(hostile=False))
+def test_one_row_kinematics_equal_the_rows_of_a_batch_on_plain_series(batch):
+    # Rows that stay on the one-row path (times in order, finite speeds), longer than numpy's
+    # 8-value summation blocks.
+    _assert_rows_alone_equal_the_batch(batch)
+
+
+@settings(max_examples=80, deadline=None)
+@given(pointer_rows())
+def test_rows_with_a_block_of_their_own_equal_the_rows_of_one_block(batch):
+    # Rows over BLOCK_EVENTS events get a block of their own, which takes the one-row path.
+    with np.errstate(all="ignore"), pytest.MonkeyPatch.context() as mp:
+        one_block = pointer.kinematics(FeatureContext(batch), None)
+        mp.setattr(_segments, "BLOCK_EVENTS", 4)
+        many_blocks = pointer.kinematics(FeatureContext(batch), None)
+    for name, values in one_block.items():
+        assert_same_bits(many_blocks[name], values, name)
+
+
+def test_the_one_row_path_is_taken_and_its_fallbacks_are_the_block_code(monkeypatch):
+    calls = []
+    block_code = pointer._kinematics_block
+    monkeypatch.setattr(pointer, "_kinematics_block", lambda *a: calls.append(1) or block_code(*a))
+    t = Ragged.from_lengths(np.array([0.0, 16.0, 33.0, 50.0]), np.array([4]))
+    xy = Ragged.from_lengths(np.array([0.0, 3.0, 9.0, 20.0]), np.array([4]))
+    kind = Ragged.from_lengths(np.array([0, 0, 0, 3], dtype=np.int8), np.array([4]))
+    columns = {"telemetry.pointer.t": t, "telemetry.pointer.x": xy, "telemetry.pointer.y": xy,
+               "telemetry.pointer.kind": kind}
+    pointer.kinematics(FeatureContext(_HandBuiltBatch(columns)), None)
+    assert not calls
+    columns["telemetry.pointer.t"] = Ragged.from_lengths(np.array([0.0, 16.0, 8.0, 50.0]), np.array([4]))
+    pointer.kinematics(FeatureContext(_HandBuiltBatch(columns)), None)  # time goes back
+    assert calls
+
+
+_KINDS = ["move", "down", "up", "click"]
+
+
+@st.composite
+def pointer_records(draw, i):
+    m = draw(st.sampled_from([0, 1, 2]) | st.integers(0, 50))
+    t = draw(st.lists(st.sampled_from([0.0, 5.0, 5.0, 16.0, 499.0, 1000.0, 1e15]), min_size=m, max_size=m))
+    coord = st.sampled_from([0.0, 3.0, -3.0, 1e9]) | st.floats(-2000, 2000)
+    return {"submission_id": f"p{i}", "survey_id": "s", "started_at": 1_777_622_400_000,
+            "submitted_at": 1_777_622_500_000,
+            "consent": {"usage": True, "analytics": draw(st.sampled_from([True, True, False]))},
+            "telemetry": {"pointer": {"t": t,  # unsorted: the batch rules repair (sort) the series
+                                      "x": draw(st.lists(coord, min_size=m, max_size=m)),
+                                      "y": draw(st.lists(coord, min_size=m, max_size=m)),
+                                      "kind": draw(st.lists(st.sampled_from(_KINDS), min_size=m, max_size=m))}}}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 6).flatmap(lambda n: st.tuples(*[pointer_records(i) for i in range(n)])))
+def test_one_row_kinematics_of_records_equal_the_batch_rows(records):
+    from fraudscore.io import read_batch
+
+    batch = read_batch(list(records))
+    with np.errstate(all="ignore"):
+        in_batch = pointer.kinematics(FeatureContext(batch), None)
+        for i, record in enumerate(records):
+            alone = pointer.kinematics(FeatureContext(read_batch([record])), None)
+            for name, values in in_batch.items():
+                assert_same_bits(alone[name], values[i:i + 1], name)
