@@ -14,7 +14,9 @@ Gates (quick mode under pytest, same run, in chunks of 1,000):
 
 - **retention**: a 2,000-row file streamed 10 times vs 2 times (16,000 more rows of the same
   content, so no cache sees anything new) may raise the scoring peak by at most
-  ``RETAINED_KB_PER_ROW_GATE`` KB per extra row. Measured ~0.5 KB/row (allocator churn); a stream
+  ``RETAINED_KB_PER_ROW_GATE`` KB per extra row. Measured 0.05-0.7 KB/row (allocator churn, and
+  since ``score_file`` reads one chunk ahead and writes one behind in threads, how their peaks
+  happen to coincide: 2, 10 and 40 reads of the file peaked at 456, 458 and 457-471 MB); a stream
   that kept its input (~6 KB of Arrow per row, more once validated) would show 6+ KB/row.
 - **distinct content**: 8,000 distinct rows vs 2,000 may raise the peak by at most 25 %. Part of
   this is legitimate: bounded caches (the user-agent LRU) fill with new content (measured
