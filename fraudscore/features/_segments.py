@@ -22,6 +22,8 @@ scratch arrays of a block stay in cache; results do not depend on the cut (every
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from fraudscore.ragged import Ragged, nan_to_num
@@ -129,16 +131,23 @@ class EventLevels:
         nonempty = self.lengths > 0
         self.nonempty = nonempty
         self.starts = offsets[:-1][nonempty]
+        self._valid: dict[int, np.ndarray] = {}
+        self._segments: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    @cached_property
+    def first(self) -> np.ndarray:
+        """Whether each event is its row's first, bool of shape (size,) (made when asked: two passes
+        over the events that the families' reductions do not need)."""
         first = np.zeros(self.size, dtype=bool)
         first[self.starts] = True
-        self.first = first
-        self._valid = {1: ~first}
-        self._segments: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        return first
 
     def valid(self, k: int) -> np.ndarray:
         """Events at position ``>= k`` in their row (where level ``k`` is defined), bool of shape (size,)."""
         if k == 0:
             return np.ones(self.size, dtype=bool)
+        if k == 1 and k not in self._valid:
+            self._valid[1] = ~self.first
         if k not in self._valid:
             below = self.valid(k - 1)
             out = below.copy()
@@ -245,7 +254,8 @@ class Selection:
     def _per_row(self, reduced: np.ndarray, fill) -> np.ndarray:
         if self._all:
             return reduced
-        out = np.full(self.n, fill, dtype=reduced.dtype)
+        out = np.empty(self.n, dtype=reduced.dtype)
+        out.fill(fill)  # np.full's Python layer costs more than the fill at a block's few hundred rows
         out[self._rows] = reduced
         return out
 
