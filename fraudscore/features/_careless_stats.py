@@ -8,6 +8,8 @@ under ``np.errstate`` and turns undefined values into NaN explicitly.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fraudscore.ragged import nans
@@ -24,6 +26,10 @@ __all__ = [
     "r_cut_labels",
 ]
 
+
+#: Whether a matrix of one row takes the one-row paths (the same values, bit for bit, with a
+#: fraction of the numpy calls); tests turn them off to compare with the column code.
+_ONE_ROW = True
 
 #: Rows per block where a kernel builds (n, p) temporaries: for a 100-item survey a block is
 #: 1.6 MB, so it stays in cache instead of streaming full-size copies through memory
@@ -69,6 +75,9 @@ def row_correlation(a: np.ndarray, b: np.ndarray, min_pairs: int) -> tuple[np.nd
         Number of complete pairs per row.
     """
     n, k = a.shape
+    if n == 1 and _ONE_ROW:
+        r, complete = row_correlation_one(a, b, min_pairs)
+        return np.array([r]), np.array([complete])
     missing = np.isnan(a) | np.isnan(b)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if not missing.any():
@@ -130,6 +139,10 @@ def row_sd(x: np.ndarray) -> np.ndarray:
     n, k = x.shape
     if k == 0:
         return nans(n)
+    if n == 1 and _ONE_ROW:
+        sd = _row_sd_one(x[0])
+        if sd is not None:
+            return np.array([sd])
     total = x.sum(axis=1)  # NaN exactly where a row has a skipped item: no isnan pass needed
     skipped = np.isnan(total)
     if not skipped.any():
@@ -323,6 +336,10 @@ def pair_correlation(x: np.ndarray, pairs: np.ndarray, min_pairs: int = 3) -> tu
     complete = np.zeros(n, dtype=np.int64)
     if k == 0 or n == 0:
         return r, complete
+    if n == 1 and _ONE_ROW:
+        one = _pair_correlation_one(x[0], pairs, min_pairs)
+        if one is not None:
+            return np.array([one[0]]), np.array([one[1]])
     first, second = pairs[:, 0], pairs[:, 1]
     # Only the paired items matter: a skipped item outside every pair must not turn the
     # sums below into NaN.
@@ -397,6 +414,10 @@ def profile_correlation(x: np.ndarray, profile: np.ndarray, min_items: int = 2) 
     r = nans(n)
     if n == 0 or p == 0:
         return r
+    if n == 1 and _ONE_ROW:
+        one = _profile_correlation_one(x[0], profile, min_items)
+        if one is not None:
+            return np.array([one])
     total = x.sum(axis=1)  # NaN exactly for rows with a skipped item: no separate isnan pass
     has_missing = np.isnan(total) | np.isnan(profile).any()
     full = (~has_missing).nonzero()[0]
@@ -421,3 +442,174 @@ def profile_correlation(x: np.ndarray, profile: np.ndarray, min_items: int = 2) 
         xp = x[partial]
         r[partial], _ = row_correlation(xp, np.broadcast_to(profile, xp.shape), min_items)
     return r
+
+
+
+# --------------------------------------------------------------------------------------------
+# One row (score_one): the kernels above on one submission's answers, with the sums of whole
+# answers on Python floats and what rounds (means of them, BLAS and einsum products) by the
+# same numpy calls on the same shapes as the kernels, so the results are the same bit for bit.
+# --------------------------------------------------------------------------------------------
+
+try:  # einsum without its Python layer (half of a one-row call's ~2 us): the same kernel, same bits
+    from numpy._core.multiarray import c_einsum as einsum_one
+except ImportError:  # pragma: no cover - another numpy layout
+    einsum_one = np.einsum
+
+#: Sums of whole numbers under 2**53 in magnitude are exact in float64 whatever the order of the
+#: additions (numpy's pairwise sums, BLAS, einsum, Python's left to right): the same value.
+_EXACT_INTEGERS = 2.0 ** 53
+#: Answers over this magnitude are left to the column kernels (the rules cap Likert answers at 1,000).
+_LARGEST_ANSWER = 2.0 ** 20
+
+
+def exact_sums(values: list[float], terms: int) -> bool:
+    """Whether ``values`` (NaN = skipped) are whole numbers whose sums of ``terms`` products of two,
+    and ``terms`` times those, are exact: when the one-row kernels may sum them on floats."""
+    largest = 0.0
+    for v in set(values):  # a few distinct answers (NaN, unequal to itself, fails every test below)
+        magnitude = abs(v)
+        if magnitude <= _LARGEST_ANSWER:
+            if v != math.floor(v):
+                return False
+            if magnitude > largest:
+                largest = magnitude
+        elif v == v:  # too large, or infinite
+            return False
+    return (terms * largest) ** 2 < _EXACT_INTEGERS
+
+
+def answered_sums(values: list[float]) -> tuple[float, float, int]:
+    """(sum, sum of squares, count) of the answered values (NaN = skipped)."""
+    total = squares = 0.0
+    k = 0
+    for v in values:
+        if v == v:
+            total += v
+            squares += v * v
+            k += 1
+    return total, squares, k
+
+
+def sd_one(total: float, squares: float, k: int) -> float | None:
+    """The SD :func:`row_sd` gives ``k`` whole values of exact ``total`` and ``squares``.
+
+    :func:`sd_from_sums` and its two-pass redo where it cancels: NaN under two values, 0.0 when the
+    values are all equal (the zero spread is exact, and the redo of such a row gives 0.0); None for
+    a row the redo would change otherwise (not with Likert answers), to go through :func:`row_sd`.
+    """
+    if k < 2:
+        return math.nan
+    spread = k * squares - total * total
+    if spread <= 1e-6 * k * squares:
+        return 0.0 if spread == 0.0 else None
+    return math.sqrt(spread / (k * (k - 1)))
+
+
+def _row_sd_one(row: np.ndarray) -> float | None:
+    """:func:`row_sd` of one row of whole answers (None: not whole, or the two-pass redo is needed)."""
+    values = row.tolist()
+    if not exact_sums(values, len(values)):
+        return None
+    return sd_one(*answered_sums(values))
+
+
+def clip_unit(r: float) -> float:
+    """:func:`_clip_unit` of one value: into [-1, 1], NaN stays NaN."""
+    if r > 1.0:
+        return 1.0
+    return -1.0 if r < -1.0 else r
+
+
+def row_correlation_one(a: np.ndarray, b: np.ndarray, min_pairs: int) -> tuple[float, int]:
+    """:func:`row_correlation` of one pair of rows (``a``, ``b`` of shape (1, k)), bit for bit:
+    (r, complete pairs).
+
+    The means, deviations and sums of products are the kernel's numpy calls on the same shapes
+    (their rounding depends on numpy's order of summation); the counts, the tests and the last
+    division are on scalars.
+    """
+    missing = np.isnan(a)
+    missing |= np.isnan(b)
+    n_missing = int(np.count_nonzero(missing))
+    complete = a.shape[1] - n_missing
+    if complete < min_pairs:
+        return math.nan, complete
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if not n_missing:
+            # Both rows in one array for the elementwise steps; the row sums (reduce along a row)
+            # are each row's alone. The sums of products stay on (1, k) arrays: einsum's order of
+            # summation depends on the shape.
+            both = np.concatenate((a, b))
+            means = np.add.reduce(both, axis=1) / complete
+            deviations = both - means[:, None]
+            da, db = deviations[:1], deviations[1:]
+            ma, mb = means
+        else:
+            valid = ~missing
+            counts = valid.sum(axis=1)
+            mean_a = np.where(valid, a, 0.0).sum(axis=1) / counts
+            mean_b = np.where(valid, b, 0.0).sum(axis=1) / counts
+            da = np.where(valid, a - mean_a[:, None], 0.0)
+            db = np.where(valid, b - mean_b[:, None], 0.0)
+            ma, mb = mean_a[0], mean_b[0]
+        # numpy scalars from here: a zero or non-finite division follows numpy's rules, as in the kernel.
+        ss_a = einsum_one("ij,ij->i", da, da)[0]
+        ss_b = einsum_one("ij,ij->i", db, db)[0]
+        if ss_a <= 1e-20 * complete * ma * ma or ss_b <= 1e-20 * complete * mb * mb:
+            return math.nan, complete
+        r = einsum_one("ij,ij->i", da, db)[0] / np.sqrt(ss_a * ss_b)
+    return clip_unit(float(r)), complete
+
+
+def _pair_correlation_one(row: np.ndarray, pairs: np.ndarray, min_pairs: int) -> tuple[float, int] | None:
+    """:func:`pair_correlation` of one row: (r, complete pairs), or None for answers that are not
+    whole numbers (the kernel itself then).
+
+    With every paired item answered, the kernel's sums are of whole answers, hence exact: the
+    same formula on floats. Otherwise :func:`row_correlation_one` over the pairs, as the kernel.
+    """
+    k = len(pairs)
+    values = row.tolist()
+    first = [values[i] for i in pairs[:, 0].tolist()]
+    second = [values[j] for j in pairs[:, 1].tolist()]
+    if not exact_sums(first + second, k):
+        return None
+    if any(v != v for v in first) or any(v != v for v in second):
+        x = row[None, :]
+        return row_correlation_one(x[:, pairs[:, 0]], x[:, pairs[:, 1]], min_pairs)
+    if k < min_pairs:
+        return math.nan, k
+    total_a, squares_a, _ = answered_sums(first)
+    total_b, squares_b, _ = answered_sums(second)
+    cross = 0.0
+    for a, b in zip(first, second):
+        cross += a * b
+    spread_a = k * squares_a - total_a * total_a
+    spread_b = k * squares_b - total_b * total_b
+    if spread_a <= 1e-12 * k * squares_a or spread_b <= 1e-12 * k * squares_b:
+        return math.nan, k
+    return clip_unit((k * cross - total_a * total_b) / math.sqrt(spread_a * spread_b)), k
+
+
+def _profile_correlation_one(row: np.ndarray, profile: np.ndarray, min_items: int) -> float | None:
+    """:func:`profile_correlation` of one row (None for answers that are not whole numbers: the
+    kernel itself then)."""
+    values = row.tolist()
+    p = len(values)
+    if not exact_sums(values, p):
+        return None
+    total, squares, k = answered_sums(values)
+    if k < p or np.isnan(profile).any():  # a skipped item, or a profile with an unknown mean
+        return row_correlation_one(row[None, :], profile[None, :], min_items)[0]
+    if p < min_items:
+        return math.nan
+    profile_mean = np.add.reduce(profile) / p
+    centred = profile - profile_mean
+    ss_profile = centred @ centred
+    spread = p * squares - total * total
+    if spread <= 1e-12 * p * squares or _no_spread(ss_profile, p, profile_mean):
+        return math.nan
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        r = einsum_one("ij,j->i", row[None, :], centred)[0] * np.sqrt(p / (spread * ss_profile))
+    return clip_unit(float(r))

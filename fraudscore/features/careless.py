@@ -42,20 +42,26 @@ Meade, A. W., & Craig, S. B. (2012). Identifying careless responses in survey da
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from fraudscore.features._careless_stats import (
     BLOCK_ROWS,
+    answered_sums,
+    einsum_one,
+    exact_sums,
     product_block_rows,
     pair_correlation,
     pairwise_moments,
     profile_correlation,
     r_cut_labels,
     row_correlation,
+    row_correlation_one,
     row_sd,
     sd_from_sums,
+    sd_one,
 )
 from fraudscore.ragged import Ragged
 from fraudscore.survey import SurveySpec
@@ -77,6 +83,10 @@ __all__ = [
     "psychsyn",
     "split_irv",
 ]
+
+#: Whether a matrix of one row takes the one-row paths (the same values, bit for bit, with a
+#: fraction of the numpy calls); tests turn them off to compare with the column code.
+_ONE_ROW = True
 
 #: careless' default critical correlation for psychometric synonyms (antonyms: its negative).
 CRITICAL_VALUE = 0.60
@@ -148,6 +158,9 @@ def longstring(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, p = x.shape
     if p == 0:
         return np.full(n, np.nan), np.full(n, np.nan)
+    if n == 1 and _ONE_ROW:
+        longest, average = _longstring_one(x[0].tolist())
+        return np.array([longest]), np.array([average])
     if 0 < n <= _RUN_ROWS:
         return _longstring_runs(x)
     run_type = np.uint8 if p < 255 else (np.uint16 if p < 65535 else np.int64)
@@ -195,6 +208,22 @@ def _longstring_runs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum.reduceat(lengths, row_first_run).astype(np.float64), p / n_runs
 
 
+def _longstring_one(values: list[float]) -> tuple[float, float]:
+    """:func:`longstring` of one row of ``p >= 1`` answers: its runs counted in Python (NaN, which
+    equals nothing, ends a run and is one)."""
+    runs = longest = run = 1
+    previous = values[0]
+    for v in values[1:]:
+        if v == previous:
+            run += 1
+            longest = max(longest, run)
+        else:
+            run = 1
+            runs += 1
+        previous = v
+    return float(longest), len(values) / runs
+
+
 def irv(x: np.ndarray) -> np.ndarray:
     """Intra-individual response variability: the row's sample SD (Dunn et al., 2018).
 
@@ -235,6 +264,10 @@ def split_irv(x: np.ndarray, num_split: int = 3) -> np.ndarray:
     if num_split > x.shape[1]:
         raise ValueError(f"num_split={num_split} exceeds the {x.shape[1]} items")
     bounds = _split_bounds(x.shape[1], num_split)
+    if x.shape[0] == 1 and _ONE_ROW:
+        one = _split_irv_one(x[0].tolist(), bounds)
+        if one is not None:
+            return np.array([one])
     starts = np.asarray(bounds[:-1])
     # Every chunk's count, sum and sum of squares of answered items by one reduceat over the
     # columns each (exact for whole-number answers; no matrix product, which BLAS would spread
@@ -253,6 +286,20 @@ def split_irv(x: np.ndarray, num_split: int = 3) -> np.ndarray:
     for j in np.flatnonzero(redo.any(axis=0)):
         rows = np.flatnonzero(redo[:, j])
         out[rows, j] = row_sd(np.ascontiguousarray(x[rows, bounds[j]:bounds[j + 1]]))
+    return out
+
+
+def _split_irv_one(values: list[float], bounds: tuple[int, ...]) -> list[float] | None:
+    """:func:`split_irv` of one row: each chunk's SD from its exact sums (:func:`sd_one`, as
+    :func:`row_sd`); None when the answers are not whole numbers or a chunk needs the two-pass redo."""
+    if not exact_sums(values, len(values)):
+        return None
+    out = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        sd = sd_one(*answered_sums(values[lo:hi]))
+        if sd is None:
+            return None
+        out.append(sd)
     return out
 
 
@@ -297,6 +344,10 @@ def evenodd(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     if min(factors) < 1 or sum(factors) > x.shape[1]:
         raise ValueError("factor lengths must be positive and fit in the columns of x")
     n_items = sum(factors)
+    if x.shape[0] == 1 and _ONE_ROW:
+        one = _evenodd_one(x[0, :n_items].tolist(), factors)
+        if one is not None:
+            return np.array([one])
     halves, half_counts = _evenodd_weights(tuple(factors))
     n_factors = len(factors)
     even_means = np.empty((x.shape[0], n_factors))
@@ -320,6 +371,25 @@ def evenodd(x: np.ndarray, factors: Sequence[int]) -> np.ndarray:
         stepped = 2.0 * r / (1.0 + r)
     stepped[stepped < -1.0] = -1.0  # r <= -1/3 would step below -1
     return -stepped
+
+
+def _evenodd_one(values: list[float], factors: list[int]) -> float | None:
+    """:func:`evenodd` of one row: the half means from exact sums of whole answers (the block
+    products' sums), their correlation by :func:`row_correlation_one`; None for answers that are
+    not whole numbers."""
+    if not exact_sums(values, len(values)):
+        return None
+    even_means, odd_means = [], []
+    start = 0
+    for length in factors:
+        for means, first in ((odd_means, start), (even_means, start + 1)):  # positions 1, 3, ... and 2, 4, ...
+            total, _, count = answered_sums(values[first:start + length:2])
+            means.append(total / count if count else math.nan)  # the block code's 0 / 0 is NaN
+        start += length
+    r = row_correlation_one(np.array([even_means]), np.array([odd_means]), 2)[0]
+    if r == -1.0:  # 2r / (1 + r) is -inf there, floored at -1
+        return 1.0
+    return -max(2.0 * r / (1.0 + r), -1.0) if r == r else math.nan
 
 
 @functools.lru_cache(maxsize=64)
@@ -379,6 +449,13 @@ def mahad(x: np.ndarray, mean: np.ndarray | None = None, precision: np.ndarray |
         batch_mean, covariance, _ = pairwise_moments(x)
         mean = batch_mean if mean is None else mean
         precision = _precision(covariance) if precision is None else precision
+    if x.shape[0] == 1 and _ONE_ROW:
+        return np.array([_mahad_one(x, mean, precision)])
+    return _mahad_blocks(x, mean, precision)
+
+
+def _mahad_blocks(x: np.ndarray, mean: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """:func:`mahad` against given reference statistics, in blocks of rows."""
     n, p = x.shape
     d_sq = np.empty(n)
     # Cache-sized blocks of rows, reusing two buffers: the centred block and its product with
@@ -404,6 +481,27 @@ def mahad(x: np.ndarray, mean: np.ndarray | None = None, precision: np.ndarray |
             redone[missing.all(axis=1)] = np.nan
             out[redo] = redone
     return d_sq
+
+
+def _mahad_one(x: np.ndarray, mean: np.ndarray, precision: np.ndarray) -> float:
+    """:func:`_mahad_blocks` of a matrix of one row, bit for bit: its numpy calls on the same
+    shapes (the product and its sum round), without the loop and its buffers.
+
+    Like the block code's own result for a one-row matrix, this can differ in the last bit from
+    the same row's distance inside a block of several rows: BLAS computes a vector-matrix product
+    (gemv) in another order than the rows of a matrix product (gemm), and gemm's order can depend
+    on the row's place in the block.
+    """
+    with np.errstate(invalid="ignore"):
+        z = x - mean
+        d_sq = einsum_one("ij,ij->i", z @ precision, z)[0]
+        if d_sq != d_sq:  # a skipped item (or an unusable reference): its deviation counts as zero
+            missing = np.isnan(z)
+            if missing.all():
+                return math.nan
+            z[missing] = 0.0
+            d_sq = einsum_one("ij,ij->i", z @ precision, z)[0]
+    return float(d_sq)
 
 
 def psychometric_pairs(x: np.ndarray, critval: float = CRITICAL_VALUE, antonyms: bool = False,
@@ -550,6 +648,9 @@ def attention_check_failures(x: np.ndarray, checks: Mapping[int, int]) -> np.nda
     x = _as_matrix(x)
     if not checks:
         return np.full(x.shape[0], np.nan)
+    if x.shape[0] == 1 and _ONE_ROW:  # one row: the checks read one by one (NaN != expected: a failure)
+        values = x[0].tolist()
+        return np.array([float(sum(not values[item] == float(expected) for item, expected in checks.items()))])
     items = np.fromiter(checks.keys(), dtype=np.int64, count=len(checks))
     expected = np.fromiter(checks.values(), dtype=np.float64, count=len(checks))
     answers = x[:, items]
@@ -711,6 +812,14 @@ class CarelessReference:
         return out, splits
 
     def _evenodd(self, matrix: np.ndarray) -> np.ndarray:
+        if matrix.shape[0] == 1 and _ONE_ROW:  # the scales' answers recoded on floats (exact: whole answers)
+            values = matrix[0].tolist()
+            reverse = set(self.reverse_keyed_.tolist()) if self.likert_points_ is not None else set()
+            flip = (self.likert_points_ or 0) + 1
+            keyed = [flip - values[i] if i in reverse else values[i] for i in self.scale_items_.tolist()]
+            one = _evenodd_one(keyed, self.factors_)  # the factors were checked in fit
+            if one is not None:
+                return np.array([one])
         keyed = matrix[:, self.scale_items_]  # a copy of the scales' columns only, recoded in place
         if len(self.reverse_keyed_) and self.likert_points_ is not None:
             reverse = _positions_of(tuple(self.scale_items_.tolist()), tuple(self.reverse_keyed_.tolist()))

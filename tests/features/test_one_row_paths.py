@@ -9,15 +9,18 @@ NaN; the sign of a zero counts).
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudscore.features import pointer
+from fraudscore.features import _careless_stats, careless, pointer
 from fraudscore.features import _segments
 from fraudscore.features.context import FeatureContext
 from fraudscore.ragged import Ragged
+from fraudscore.survey import SurveySpec
 
 
 def assert_same_bits(got, want, name: str = "") -> None:
@@ -173,3 +176,140 @@ def test_one_row_kinematics_of_records_equal_the_batch_rows(records):
             alone = pointer.kinematics(FeatureContext(read_batch([record])), None)
             for name, values in in_batch.items():
                 assert_same_bits(alone[name], values[i:i + 1], name)
+
+
+# --------------------------------------------------------------------------- careless indices
+
+
+def _calibration(p: int, seed: int = 0) -> np.ndarray:
+    """Answers with synonym and antonym pairs (items of one latent trait, half reverse-keyed)."""
+    rng = np.random.default_rng(seed)
+    trait = rng.standard_normal((300, 1))
+    sign = np.where(np.arange(p) % 2 == 0, 1.0, -1.0)
+    answers = np.clip(np.rint(3 + 1.3 * trait * sign + 0.5 * rng.standard_normal((300, p))), 1, 5)
+    answers[rng.random(answers.shape) < 0.02] = np.nan
+    return answers
+
+
+_ANSWER = st.sampled_from([np.nan, 1.0, 2.0, 3.0, 4.0, 5.0, 0.0, -1000.0, 1000.0])
+
+
+@st.composite
+def likert_rows(draw, p: int, whole: bool = True):
+    n = draw(st.integers(2, 6))
+    answer = _ANSWER if whole else (_ANSWER | st.sampled_from([2.5, 1e300, np.inf, 1e7]))
+    rows = []
+    for _ in range(n):
+        shape = draw(st.sampled_from(["any", "constant", "skipped", "one"]))
+        if shape == "constant":
+            rows.append([draw(_ANSWER)] * p)
+        elif shape == "skipped":
+            rows.append([np.nan] * p)
+        elif shape == "one":
+            row = [np.nan] * p
+            row[draw(st.integers(0, p - 1))] = draw(_ANSWER)
+            rows.append(row)
+        else:
+            rows.append(draw(st.lists(answer, min_size=p, max_size=p)))
+    return np.array(rows, dtype=np.float64)
+
+
+_P = 12
+_SPEC = SurveySpec(survey_id="s", n_likert=_P, likert_points=5, scales=((0, 1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11)),
+                   reverse_keyed=(1, 3, 6, 10), attention_checks={2: 3, 11: 1})
+_REFERENCE = careless.CarelessReference().fit(_calibration(_P), _SPEC)
+
+
+def test_the_reference_has_pairs_of_both_kinds():
+    assert len(_REFERENCE.synonym_pairs_) >= 3 and len(_REFERENCE.antonym_pairs_) >= 3
+
+
+@contextlib.contextmanager
+def _column_code():
+    """The column code for every number of rows (the one-row paths off)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(careless, "_ONE_ROW", False)
+        mp.setattr(_careless_stats, "_ONE_ROW", False)
+        yield
+
+
+#: Indices whose column code sums products by einsum or BLAS over non-integers: their rounding
+#: depends on the shape of the matrix (a row alone or in a block: another order of summation), so
+#: a row's value alone equals its value in a batch to ~1e-16 relative, not bit for bit. The
+#: one-row path equals the column code on the one-row matrix (which score_one ran before) exactly.
+_ROUNDED_BY_SHAPE = {"mahad", "evenodd", "psychsyn", "psychant", "person_total"}
+
+
+def _assert_one_row_equals_column_code(fn, matrix, by_shape=()):
+    """``fn`` of each row alone equals the column code on that row alone bit for bit, and the row of
+    ``fn(matrix)`` bit for bit too but for the names (or the whole result, ``True``) in ``by_shape``:
+    to 1e-12 relative or 1e-14 absolute (correlations near 0)."""
+    with np.errstate(all="ignore"):
+        in_batch = fn(matrix)
+        for i in range(len(matrix)):
+            alone = fn(matrix[i:i + 1])
+            with _column_code():
+                column = fn(matrix[i:i + 1])
+            if not isinstance(in_batch, dict):
+                alone, column, in_batch_row = {"": alone}, {"": column}, {"": in_batch[i:i + 1]}
+                by_row = {""} if by_shape is True else set()
+            else:
+                in_batch_row = {name: values[i:i + 1] for name, values in in_batch.items()}
+                by_row = set(by_shape)
+            for name, values in in_batch_row.items():
+                assert_same_bits(alone[name], column[name], name)
+                if name in by_row:
+                    np.testing.assert_allclose(alone[name], values, rtol=1e-12, atol=1e-14, err_msg=name)
+                else:
+                    assert_same_bits(alone[name], values, name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(likert_rows(_P) | likert_rows(_P, whole=False))
+def test_one_row_careless_indices_equal_the_column_code(matrix):
+    _assert_one_row_equals_column_code(_REFERENCE.transform, matrix, by_shape=_ROUNDED_BY_SHAPE)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 9).flatmap(lambda p: likert_rows(p) | likert_rows(p, whole=False)))
+def test_one_row_reference_free_indices_equal_the_column_code(matrix):
+    p = matrix.shape[1]
+    _assert_one_row_equals_column_code(careless.irv, matrix)
+    _assert_one_row_equals_column_code(lambda x: np.column_stack(careless.longstring(x)), matrix)
+    _assert_one_row_equals_column_code(lambda x: careless.attention_check_failures(x, {0: 2, p - 1: 5}), matrix)
+    if p >= 3:
+        _assert_one_row_equals_column_code(lambda x: careless.split_irv(x, 3), matrix)
+    if p >= 4:
+        _assert_one_row_equals_column_code(lambda x: careless.evenodd(x, [p // 2, p - p // 2]), matrix, True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(likert_rows(_P) | likert_rows(_P, whole=False))
+def test_one_row_kernels_equal_the_column_code(matrix):
+    pairs = np.concatenate([_REFERENCE.synonym_pairs_, _REFERENCE.antonym_pairs_])
+    for some in (pairs, pairs[:2], pairs[:3]):
+        _assert_one_row_equals_column_code(lambda x: np.column_stack(_careless_stats.pair_correlation(x, some)), matrix,
+                                           True)
+    _assert_one_row_equals_column_code(lambda x: _careless_stats.profile_correlation(x, _REFERENCE.mean_), matrix, True)
+    _assert_one_row_equals_column_code(lambda x: np.column_stack(_careless_stats.row_correlation(x[:, :6], x[:, 6:], 2)),
+                                       matrix, True)
+    _assert_one_row_equals_column_code(lambda x: careless.mahad(x, _REFERENCE.mean_, _REFERENCE.precision_), matrix, True)
+    _assert_one_row_equals_column_code(_careless_stats.row_sd, matrix)
+
+
+def test_a_reference_with_unknown_item_means_takes_the_skipped_answers_route():
+    calibration = _calibration(_P, seed=1)
+    calibration[:, 4] = np.nan  # nobody answered item 4: its mean is unknown
+    reference = careless.CarelessReference().fit(calibration, _SPEC)
+    matrix = np.array([[1.0, 2, 3, 4, 5, 4, 3, 2, 1, 2, 3, 4], [3.0] * _P, [5.0, 1] * (_P // 2)])
+    _assert_one_row_equals_column_code(reference.transform, matrix, by_shape=_ROUNDED_BY_SHAPE)
+
+
+def test_whole_answers_have_exact_sums_and_others_go_to_the_kernels():
+    assert _careless_stats.exact_sums([1.0, np.nan, 5.0, -1000.0], 1000)
+    assert not _careless_stats.exact_sums([2.5], 1)
+    assert not _careless_stats.exact_sums([np.inf, 1.0], 1)
+    assert not _careless_stats.exact_sums([1e7], 1000)  # sums of squares no longer exact
+    # A row whose SD formula cancels without being constant goes through the two-pass redo.
+    assert _careless_stats.sd_one(3 * 1000.0 + 999.0, 3 * 1e6 + 999.0 ** 2, 4) is None
+    assert _careless_stats.sd_one(4.0, 4.0, 4) == 0.0
