@@ -8,6 +8,7 @@ hardware without touch, a platform string from another OS, and a battery that is
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -19,8 +20,13 @@ from fraudscore.features.registry import register
 
 __all__: list[str] = []
 
-_SOFTWARE_RENDERER = r"swiftshader|llvmpipe|softpipe|software|mesa offscreen|microsoft basic render"
-_EMULATOR_RENDERER = r"emulator|android sdk|gfxstream|translator|bluestacks|virtualbox|vmware|parallels"
+_SOFTWARE_RENDERER = re.compile(r"swiftshader|llvmpipe|softpipe|software|mesa offscreen|microsoft basic render",
+                                re.IGNORECASE)
+_EMULATOR_RENDERER = re.compile(r"emulator|android sdk|gfxstream|translator|bluestacks|virtualbox|vmware|parallels",
+                                re.IGNORECASE)
+_CLASSES = ("desktop", "phone", "tablet")
+_MOBILE = ("phone", "tablet")
+_MOBILE_OS = ("iOS", "Android")
 #: navigator.platform prefixes each OS family reports (iPadOS reports MacIntel on purpose).
 _PLATFORMS = {
     "Windows": ("win",), "Mac OS X": ("mac",), "iOS": ("iphone", "ipad", "ipod", "mac"),
@@ -29,9 +35,8 @@ _PLATFORMS = {
 }
 
 
-def _contains(values: np.ndarray, pattern: str) -> np.ndarray:
-    """Case-insensitive regex search per row: 1.0 / 0.0, NaN where the text is missing."""
-    regex = re.compile(pattern, re.IGNORECASE)
+def _contains(values: np.ndarray, regex: re.Pattern) -> np.ndarray:
+    """Regex search per row: 1.0 / 0.0, NaN where the text is missing."""
     return per_unique(lambda text: float(regex.search(text) is not None), values)
 
 
@@ -55,6 +60,8 @@ def _flag(values: np.ndarray) -> np.ndarray:
     ("no_cookie", "no first-party cookie id (cleared cookies or private window)"),
 ])
 def automation(ctx: FeatureContext, state) -> dict:
+    if ctx.n == 1:
+        return _automation_one(ctx)
     b = ctx.batch
     renderer = b.column("device.webgl_renderer")
     cookies = b.column("device.cookies_enabled")
@@ -83,13 +90,15 @@ def automation(ctx: FeatureContext, state) -> dict:
     ("pixel_ratio", "devicePixelRatio"),
 ])
 def consistency(ctx: FeatureContext, state) -> dict:
+    if ctx.n == 1:
+        return _consistency_one(ctx)
     b = ctx.batch
     device_class = ctx.ua.device_class
-    known_class = isin(device_class, ["desktop", "phone", "tablet"])
-    mobile = isin(device_class, ["phone", "tablet"])
+    known_class = isin(device_class, _CLASSES)
+    mobile = isin(device_class, _MOBILE)
     touch = b.column("device.touch_points")
     touch_known = known_class & ~np.isnan(touch)
-    mobile_os = isin(ctx.ua.os_family, ["iOS", "Android"])
+    mobile_os = isin(ctx.ua.os_family, _MOBILE_OS)
     touch_mismatch = np.where(touch_known, (mobile & (touch == 0)) | (mobile_os & (touch == 0)), np.nan)
     width = np.nanmax(b.column("device.screen"), axis=1, initial=-np.inf)
     width = np.where(np.isfinite(width), width, np.nan)
@@ -110,3 +119,72 @@ def consistency(ctx: FeatureContext, state) -> dict:
         "device.device_memory_gb": b.column("device.device_memory_gb"),
         "device.pixel_ratio": b.column("device.pixel_ratio"),
     }
+
+
+# ------------------------------------------------------------------------------ one row (score_one)
+
+_AUTOMATION_COMPUTED = ("device.crawler_ua", "device.software_renderer", "device.emulator_renderer", "device.plugins",
+                        "device.languages", "device.cookies_disabled", "device.no_cookie")
+_CONSISTENCY_COMPUTED = ("device.mobile", "device.touch_mismatch", "device.platform_mismatch", "device.screen_mismatch",
+                         "device.battery_full_charging")
+
+
+def _columns_of_one(names: tuple[str, ...], values: list) -> dict:
+    """One-row columns (views of one array) of ``values`` (floats or bools) under ``names``."""
+    return dict(zip(names, np.array(values, dtype=np.float64).reshape(-1, 1)))
+
+
+def _automation_one(ctx: FeatureContext) -> dict:
+    """:func:`automation` of a batch of one row: the same tests on the row's values (the text
+    checks through :func:`per_unique`'s one-row path), one array for the computed columns."""
+    b = ctx.batch
+    renderer = b.column("device.webgl_renderer")
+    cookies = float(b.column("device.cookies_enabled")[0])
+    out = _columns_of_one(_AUTOMATION_COMPUTED, [
+        float(ctx.ua.is_crawler[0]) if ctx.ua.present[0] else math.nan,
+        _contains(renderer, _SOFTWARE_RENDERER)[0],
+        _contains(renderer, _EMULATOR_RENDERER)[0],
+        b.column("device.plugins").lengths[0],
+        b.column("device.languages").lengths[0],
+        math.nan if cookies != cookies else 1.0 - cookies,
+        bool(pd.isna(b.column("device.cookie_id")[0])),  # the cookie id column holds str or None
+    ])
+    out["device.webdriver"] = b.column("device.webdriver")
+    return out
+
+
+def _consistency_one(ctx: FeatureContext) -> dict:
+    """:func:`consistency` of a batch of one row: its comparisons on the row's values as floats (a
+    NaN compares false, as in the arrays), one array for the computed columns."""
+    b = ctx.batch
+    ua = ctx.ua
+    device_class = ua.device_class
+    known_class = bool(isin(device_class, _CLASSES)[0])
+    mobile = bool(isin(device_class, _MOBILE)[0])
+    touch = float(b.column("device.touch_points")[0])
+    if known_class and touch == touch:
+        touch_mismatch = touch == 0 and (mobile or bool(isin(ua.os_family, _MOBILE_OS)[0]))
+    else:
+        touch_mismatch = math.nan
+    # np.nanmax(screen, initial=-inf), NaN unless finite
+    width = max((v for v in b.column("device.screen")[0].tolist() if v == v), default=-math.inf)
+    if known_class and math.isfinite(width):
+        screen_mismatch = ((mobile and (width > 1400 or width < 240))
+                           or (device_class[0] == "desktop" and width < 600))
+    else:
+        screen_mismatch = math.nan
+    level = float(b.column("device.battery.level")[0])
+    charging = float(b.column("device.battery.charging")[0])
+    full = math.nan if level != level or charging != charging else level >= 1.0 and charging == 1.0
+    out = _columns_of_one(_CONSISTENCY_COMPUTED, [
+        mobile if known_class else math.nan,
+        touch_mismatch,
+        _platform_mismatch(ua.os_family, b.column("device.platform"))[0],
+        screen_mismatch,
+        full,
+    ])
+    out["device.browser_major"] = ua.browser_major
+    out["device.hardware_concurrency"] = b.column("device.hardware_concurrency")
+    out["device.device_memory_gb"] = b.column("device.device_memory_gb")
+    out["device.pixel_ratio"] = b.column("device.pixel_ratio")
+    return out

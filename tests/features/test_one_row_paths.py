@@ -313,3 +313,64 @@ def test_whole_answers_have_exact_sums_and_others_go_to_the_kernels():
     # A row whose SD formula cancels without being constant goes through the two-pass redo.
     assert _careless_stats.sd_one(3 * 1000.0 + 999.0, 3 * 1e6 + 999.0 ** 2, 4) is None
     assert _careless_stats.sd_one(4.0, 4.0, 4) == 0.0
+
+
+# --------------------------------------------------------------------------- device
+
+
+_UAS = [None, "", "curl/8.4.0", "Googlebot/2.1 (+http://www.google.com/bot.html)",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.4 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
+        "Mobile Safari/537.36",
+        "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 "
+        "Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
+        "Safari/537.36",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 "
+        "Safari/537.36"]
+_MISSING = st.sampled_from([None, float("nan"), "x", [1]])
+
+
+@st.composite
+def device_records(draw, i):
+    device = {
+        "user_agent": draw(st.sampled_from(_UAS)),
+        "platform": draw(st.sampled_from([None, "", "Win32", "MacIntel", "iPhone", "Linux armv8l", "Linux x86_64"])),
+        "screen": draw(st.sampled_from([None, [390, 844], [1920, 1080], [200, 100], [1440, 900], [0, 0],
+                                        [float("nan"), 800], [800, None], [1e12, 5], [599, 400], [600, 400],
+                                        [239, 200], [240, 200], [1400, 900], [1401, 900]])),
+        "touch_points": draw(st.sampled_from([None, 0, 1, 5, -1, float("nan")])),
+        "battery": {"level": draw(st.sampled_from([None, 0.0, 0.5, 1.0, 1.5])),
+                    "charging": draw(st.sampled_from([None, True, False]))},
+        "webgl_renderer": draw(st.sampled_from([None, "", "Google SwiftShader", "llvmpipe (LLVM 15)",
+                                                "Android Emulator OpenGL ES Translator", "ANGLE (NVIDIA GeForce)"])),
+        "cookies_enabled": draw(st.sampled_from([None, True, False])),
+        "cookie_id": draw(st.sampled_from([None, "", "c-1"])),
+        "plugins": draw(st.sampled_from([None, [], ["PDF Viewer"], ["a", "b", "c"]])),
+        "languages": draw(st.sampled_from([None, [], ["en-US"], ["de", "en"]])),
+        "webdriver": draw(st.sampled_from([None, True, False])),
+        "hardware_concurrency": draw(st.sampled_from([None, 4, 0])),
+        "device_memory_gb": draw(st.sampled_from([None, 8, 0.25])),
+        "pixel_ratio": draw(st.sampled_from([None, 1, 3])),
+    }
+    if draw(st.booleans()):  # wrong types: the rules read them as missing
+        device[draw(st.sampled_from(sorted(device)))] = draw(_MISSING)
+    return {"submission_id": f"d{i}", "survey_id": "s", "device": device,
+            "consent": {"usage": draw(st.sampled_from([True, True, False])), "analytics": True}}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(2, 6).flatmap(lambda n: st.tuples(*[device_records(i) for i in range(n)])))
+def test_one_row_device_groups_equal_the_batch_rows(records):
+    from fraudscore.features import device
+    from fraudscore.io import read_batch
+
+    batch = FeatureContext(read_batch(list(records)))
+    for group in (device.automation, device.consistency):
+        in_batch = group(batch, None)
+        for i, record in enumerate(records):
+            alone = group(FeatureContext(read_batch([record])), None)
+            assert alone.keys() == in_batch.keys()
+            for name, values in in_batch.items():
+                assert_same_bits(alone[name], values[i:i + 1], name)
