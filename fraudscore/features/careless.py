@@ -670,6 +670,8 @@ def honeypot_filled(honeypot: np.ndarray) -> np.ndarray:
     ndarray of shape (n,), float64
     """
     honeypot = np.asarray(honeypot, dtype=object)
+    if len(honeypot) == 1 and _ONE_ROW:
+        return np.array([_honeypot_filled_one(honeypot[0])])
     out = np.zeros(len(honeypot))
     present = np.flatnonzero(np.not_equal(honeypot, None))
     if len(present):
@@ -678,6 +680,14 @@ def honeypot_filled(honeypot: np.ndarray) -> np.ndarray:
         out[present] = (np.char.str_len(text) > 0).astype(np.float64)
     return out
 
+
+
+def _honeypot_filled_one(value) -> float:
+    """:func:`honeypot_filled` of one value, on the Python string: numpy's fixed-width strings
+    drop trailing NUL characters, before stripping and again after it, so these are dropped too."""
+    if value is None:
+        return 0.0
+    return float(len(str(value).rstrip("\x00").strip().rstrip("\x00")) > 0)
 
 # --------------------------------------------------------------------------------------------
 # Fitted mode

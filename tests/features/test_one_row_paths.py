@@ -374,3 +374,15 @@ def test_one_row_device_groups_equal_the_batch_rows(records):
             assert alone.keys() == in_batch.keys()
             for name, values in in_batch.items():
                 assert_same_bits(alone[name], values[i:i + 1], name)
+
+
+_SPACES = st.sampled_from([" ", "\t", "\n", "\x00", "\x1c", "\x85", "\xa0", "\u2028", "\u3000", "\u200b", "a", "é"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.none() | st.text(_SPACES, max_size=6) | st.text(max_size=4), min_size=2, max_size=5))
+def test_one_row_honeypot_equals_the_batch_rows(texts):
+    column = np.array(texts + [None], dtype=object)[:-1]
+    in_batch = careless.honeypot_filled(column)
+    for i in range(len(column)):
+        assert_same_bits(careless.honeypot_filled(column[i:i + 1]), in_batch[i:i + 1])
