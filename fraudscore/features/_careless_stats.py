@@ -4,6 +4,10 @@ Every kernel works on a whole ``(n, p)`` float64 matrix at once (NaN = missing) 
 the R function careless calls: ``stats::cor``/``stats::cov`` with ``use = "pairwise.complete.obs"``,
 ``stats::sd`` with ``na.rm = TRUE``, ``base::cut`` on item positions. No kernel warns: each runs
 under ``np.errstate`` and turns undefined values into NaN explicitly.
+
+A matrix of one row (``score_one``) goes through the kernels' one-row versions (``*_one``, at
+the end): the same values bit for bit, with sums of whole answers on Python floats (exact, so
+their order does not matter) and the rest by the kernels' own numpy calls on one-row shapes.
 """
 
 from __future__ import annotations

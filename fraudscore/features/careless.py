@@ -2,7 +2,8 @@
 
 Each index takes the Likert matrix of shape ``(n, p)`` (float64, NaN = skipped item; build it
 from ``answers.likert`` with :func:`likert_matrix`) and returns one value per row, computed for
-all rows at once. Higher means more careless for every index except IRV, psychometric
+all rows at once (a single row, as ``score_one`` gives, by one-row paths with the same results
+bit for bit). Higher means more careless for every index except IRV, psychometric
 synonyms and person-total correlation (low = careless) and psychometric antonyms (high =
 careless, since attentive people answer antonym pairs in opposite directions, giving r < 0).
 
