@@ -18,11 +18,13 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from fraudscore.features._unique import isin, per_unique
+from fraudscore.features._unique import _missing, isin, per_unique
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
 __all__ = ["preferred_regions"]
+
+_NAN = float("nan")
 
 
 @functools.lru_cache(maxsize=1)
@@ -84,6 +86,8 @@ def _primary_language(tag) -> str:
     ("gps_tz_mismatch_h", "hours between GPS longitude / 15 and the time zone's UTC offset"),
 ])
 def geo(ctx: FeatureContext, state) -> dict:
+    if ctx.n == 1:
+        return _geo_one(ctx)
     b, ip = ctx.batch, ctx.ip
     valid = ip.valid
     country = ip.country
@@ -123,6 +127,72 @@ def geo(ctx: FeatureContext, state) -> dict:
         "network.header_language_mismatch": header_mismatch,
         "network.gps_tz_mismatch_h": gps_gap,
     }
+
+
+def _one_row(names: tuple, values: list) -> dict:
+    """A group's columns for a batch of one row: one array, a one-element view per feature."""
+    array = np.array(values, dtype=np.float64)
+    return {name: array[i:i + 1] for i, name in enumerate(names)}
+
+
+def _checked(fn, *values, mask: bool = True) -> float:
+    """:func:`per_unique` of one row: ``fn(*values)``, NaN where ``mask`` fails or a value is missing."""
+    if not mask or any(_missing(v) for v in values):
+        return _NAN
+    return fn(*values)
+
+
+def _in_zones(zone) -> bool:
+    """:func:`isin` of one value against the known zones."""
+    return not _missing(zone) and zone in _zone_countries()
+
+
+def _zone_offset_one(zone, ms: float) -> float:
+    """:func:`_zone_offsets_min` of one row."""
+    if _missing(zone) or ms != ms:  # per_unique leaves out missing zones and times
+        return _NAN
+    day = float(np.floor(ms / _DAY_MS))
+    start = _offset_min(zone, day * _DAY_MS)
+    if start != _offset_min(zone, (day + 1) * _DAY_MS - 1):
+        start = _offset_min(zone, float(np.floor(ms / _QUARTER_MS)) * _QUARTER_MS)
+    return start
+
+
+_GEO_NAMES = ("network.hosting", "network.private_ip", "network.ip_country_mismatch", "network.tz_country_mismatch",
+              "network.tz_offset_mismatch_h", "network.language_mismatch", "network.header_language_mismatch",
+              "network.gps_tz_mismatch_h")
+
+
+def _geo_one(ctx: FeatureContext) -> dict:
+    """:func:`geo` of a batch of one row (``score_one``) on the row's values as Python scalars:
+    the same tests and float64 arithmetic, without ~60 numpy calls sized for columns."""
+    b, ip = ctx.batch, ctx.ip
+    valid, country = bool(ip.valid[0]), ip.country[0]
+    known_country = valid and country != ""
+    survey_country = ctx.survey_value("country")[0]
+    ip_mismatch = float(country != survey_country) if known_country and not _missing(survey_country) else _NAN
+    zone = b.column("device.timezone")[0]
+    zones = _zone_countries()
+    tz_mismatch = _checked(lambda z, c: float(bool(zones[z]) and c not in zones[z]), zone, country,
+                           mask=known_country and _in_zones(zone))
+    actual_min = _zone_offset_one(zone, float(b.submitted_at_ms[0]))
+    offset_gap = abs(float(b.column("device.tz_offset_min")[0]) - actual_min) / 60.0
+    languages = b.column("device.languages")
+    first_lang = languages.values[0] if len(languages.values) else None
+    lang_mismatch = _checked(lambda lang, allowed: float(_primary_language(lang) not in allowed), first_lang,
+                             ctx.survey_value("languages")[0])
+    header_mismatch = _checked(lambda header, lang: float(_primary_language(header) != _primary_language(lang)),
+                               b.column("network.accept_language")[0], first_lang)
+    gps_gap = abs(float(b.column("device.gps.lon")[0]) / 15.0 - actual_min / 60.0)
+    gps_gap = _nan_min(gps_gap, 24.0 - gps_gap)
+    return _one_row(_GEO_NAMES, [
+        float(ip.is_hosting[0]) if valid else _NAN, float(ip.is_private[0]) if valid else _NAN, ip_mismatch,
+        tz_mismatch, offset_gap, lang_mismatch, header_mismatch, gps_gap])
+
+
+def _nan_min(a: float, b: float) -> float:
+    """``np.minimum`` of two floats: NaN if either is."""
+    return b if b < a or b != b else a
 
 
 def _region(tag) -> str:
@@ -172,6 +242,8 @@ def preferred_regions(languages, factorized: tuple[np.ndarray, np.ndarray] | Non
 def locale(ctx: FeatureContext, state) -> dict:
     # Weak alone: immigrants, expats and browsers left at en-US defaults abroad all show a foreign
     # locale; together with the IP and the zone it separates "lives here" from "claims to".
+    if ctx.n == 1:
+        return _locale_one(ctx)
     b, ip = ctx.batch, ctx.ip
     region = preferred_regions(b.column("device.languages"), factorized=b.factorized("device.languages"))
     known_country = ip.valid & (ip.country != "")
@@ -187,6 +259,29 @@ def locale(ctx: FeatureContext, state) -> dict:
     }
 
 
+_LOCALE_NAMES = ("network.language_region_mismatch", "network.language_region_ip_mismatch",
+                 "network.language_tz_mismatch")
+
+
+def _locale_one(ctx: FeatureContext) -> dict:
+    """:func:`locale` of a batch of one row, on the row's values as Python scalars."""
+    b, ip = ctx.batch, ctx.ip
+    # preferred_regions of one row: the first language (not missing) that names a region.
+    region = next((r for v in b.column("device.languages").values if not _missing(v) and (r := _region(v))), None)
+    country = ip.country[0]
+    known_country = bool(ip.valid[0]) and country != ""
+    zone = b.column("device.timezone")[0]
+    zones = _zone_countries()
+    return _one_row(_LOCALE_NAMES, [
+        _checked(lambda r, c: float(r != c), region, ctx.survey_value("country")[0]),
+        _checked(lambda r, c: float(r != c), region, country, mask=known_country),
+        _checked(lambda z, r: float(bool(zones[z]) and r not in zones[z]), zone, region, mask=_in_zones(zone)),
+    ])
+
+
+_CARRIER_NAMES = ("network.carrier_country_mismatch", "network.carrier_ip_mismatch")
+
+
 @register("carrier", "network", "usage", [
     ("carrier_country_mismatch", "the mobile carrier is one of another country than the survey's (NaN when the "
                                  "carrier is unknown)"),
@@ -198,6 +293,14 @@ def carrier(ctx: FeatureContext, state) -> dict:
     from fraudscore.features._carriers import carrier_country
 
     ip = ctx.ip
+    if ctx.n == 1:  # score_one: the same tests on the row's values as Python scalars
+        name = ctx.batch.column("device.carrier")[0]
+        cc = "" if _missing(name) else carrier_country(name)
+        known = cc != ""
+        known_ip = known and bool(ip.valid[0]) and ip.country[0] != ""
+        return _one_row(_CARRIER_NAMES, [
+            _checked(lambda cc, c: float(cc != c), cc, ctx.survey_value("country")[0], mask=known),
+            _checked(lambda cc, c: float(cc != c), cc, ip.country[0], mask=known_ip)])
     # The carrier's country once per distinct name ("" when unknown or missing).
     codes, names = ctx.batch.factorized("device.carrier")
     country = np.array([carrier_country(name) for name in names] + [""], dtype=object)[codes]
