@@ -119,3 +119,22 @@ def test_a_failed_write_raises_from_score_file(model, submissions, tmp_path, mon
     with pytest.raises(OSError, match="disk full"):
         score_file(scorer, paths, tmp_path / "out.parquet", chunk_size=10, progress=False)
     assert calls[0] <= 3  # stopped at the next chunk, not at the end of the input
+
+
+def test_a_failed_chunk_raises_from_score_file_once_the_threads_have_stopped(model, submissions, tmp_path,
+                                                                              monkeypatch):
+    survey, paths = submissions
+    scorer = Scorer(model, history=False, survey=survey, secret=SECRET)
+    real_score, calls = scorer.score, [0]
+
+    def failing_score(batch):
+        calls[0] += 1
+        if calls[0] == 3:
+            raise RuntimeError("history unavailable")
+        return real_score(batch)
+
+    monkeypatch.setattr(scorer, "score", failing_score)
+    before = {t.name for t in threading.enumerate()}
+    with pytest.raises(RuntimeError, match="history unavailable"):
+        score_file(scorer, paths, tmp_path / "out.parquet", chunk_size=10, progress=False)
+    assert not [t for t in threading.enumerate() if t.name.startswith("fraudscore-") and t.name not in before]

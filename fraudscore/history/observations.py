@@ -11,10 +11,11 @@ counts for others in that kind.
 
 Columns of text (``str`` or missing, what the readers give) are hashed and normalised as Arrow
 arrays: each distinct value is hashed once, text is folded and its whitespace collapsed by Arrow
-kernels (Python's ``str.casefold`` runs once over the joined non-ASCII rows). Anything else (numbers,
-bytes, lone surrogates) goes through the pandas path the fast one replaced
-(:func:`_hash_values_general`, :func:`_normalise_text_general`); both give the same hashes, so
-stores written before keep matching (property-tested on hostile Unicode).
+kernels (Python's ``str.casefold`` runs once over the joined non-ASCII rows). Up to ``_FEW`` (16)
+values, as ``score_one`` gives, are handled in plain Python per value instead, which has no fixed
+costs. Anything else (numbers, bytes, lone surrogates) goes through the pandas path the fast ones
+replaced (:func:`_hash_values_general`, :func:`_normalise_text_general`); all give the same hashes,
+so stores written before keep matching (property-tested on hostile Unicode, and pinned).
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ def _hash_text(column: pa.StringArray, key: str) -> np.ndarray:
     encoded = pc.dictionary_encode(column)
     distinct = encoded.dictionary
     # keyed_hash's per-value SipHash (keyed_hash factorizes first to hash each distinct value once;
-    # these are distinct already, and pandas' categorical path costs ~250 ns a value on str).
+    # these are distinct already, and pandas' categorical path costs ~250 ns more a value on str).
     table = pd.util.hash_array(distinct.to_numpy(zero_copy_only=False), hash_key=key, categorize=False)
     table[table == 0] = 1  # 0 is reserved for "missing"
     table[pc.equal(pc.binary_length(distinct), 0).to_numpy(zero_copy_only=False)] = 0  # "" is missing
@@ -333,7 +334,7 @@ _HEX16 = np.array([f"{i:x}" for i in range(1 << 16)], dtype=object)
 
 
 def _v4_text(v4: np.ndarray) -> np.ndarray:
-    """Dotted quads of uint32 addresses (object array of str), formatted by Arrow."""
+    """Dotted quads of uint32 addresses (object array of str), formatted by Arrow (a few in Python)."""
     if len(v4) <= _FEW:
         return np.array([f"{v >> 24}.{(v >> 16) & 255}.{(v >> 8) & 255}.{v & 255}" for v in v4.tolist()], dtype=object)
     octets = [pc.cast(pa.array(((v4 >> np.uint32(shift)) & np.uint32(255)).astype(np.uint8)), pa.string())
