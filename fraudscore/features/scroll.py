@@ -9,9 +9,11 @@ evidence on its own). All statistics are segment reductions over the flat event 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from fraudscore.features._segments import lag_diff
+from fraudscore.features._segments import lag_diff, means_stds_one
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 from fraudscore.ragged import Ragged
@@ -43,6 +45,8 @@ def _intervals(r: Ragged) -> Ragged:
                "a wheel's; NaN under 2 events)")),
 ])
 def scrolling(ctx: FeatureContext, state) -> dict:
+    if ctx.n == 1:
+        return _scrolling_one(ctx)
     b = ctx.batch
     t_r = b.column("telemetry.scroll.t")  # telemetry.scroll.dy shares its offsets
     dy = b.column("telemetry.scroll.dy").values
@@ -56,3 +60,21 @@ def scrolling(ctx: FeatureContext, state) -> dict:
         "scroll.interval_cv": _cv(intervals, intervals.values),
         "scroll.dy_cv": _cv(t_r, np.abs(dy)),
     }
+
+
+def _cv_one(values: np.ndarray) -> float:
+    """:func:`_cv` of one row's values."""
+    mean, sd = means_stds_one(values)
+    return sd / mean if len(values) >= 2 and mean > 0 else math.nan
+
+
+def _scrolling_one(ctx: FeatureContext) -> dict:
+    """:func:`scrolling` of a batch of one row (``score_one``), on the row's arrays and floats."""
+    b = ctx.batch
+    t = b.column("telemetry.scroll.t").values
+    duration_min = float(b.duration_ms[0]) / 60_000.0
+    values = np.array([len(t) / duration_min if duration_min > 0 else math.nan,
+                       _cv_one(t[1:] - t[:-1]),
+                       _cv_one(np.abs(b.column("telemetry.scroll.dy").values))])
+    return {name: values[i:i + 1] for i, name in enumerate(("scroll.events_per_min", "scroll.interval_cv",
+                                                             "scroll.dy_cv"))}

@@ -6,8 +6,11 @@ floor for attentive reading); bots are faster still, and very slow, very even ti
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from fraudscore.features._segments import means_stds_one, quotient
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
@@ -64,6 +67,8 @@ def duration(ctx: FeatureContext, state) -> dict:
     ("item_time_cv", "coefficient of variation of time per item (bots are even, people uneven)"),
 ])
 def items(ctx: FeatureContext, state) -> dict:
+    if ctx.n == 1:
+        return _items_one(ctx)
     item_ms = ctx.batch.column("telemetry.item_ms")
     item_ms = item_ms.filter_values(np.isfinite(item_ms.values))  # out-of-range times were set to NaN
     values = item_ms.values
@@ -78,6 +83,29 @@ def items(ctx: FeatureContext, state) -> dict:
     }
 
 
+def _items_one(ctx: FeatureContext) -> dict:
+    """:func:`items` of a batch of one row (``score_one``), on the row's finite item times as floats."""
+    values = ctx.batch.column("telemetry.item_ms").values
+    values = values[np.isfinite(values)]
+    k = len(values)
+    mean, sd = means_stds_one(values)
+    out = np.array([int(np.count_nonzero(values < 1000.0)) / k if k else math.nan, _median_one(values) / 1000.0,
+                    quotient(sd, mean) if k >= 2 else math.nan])
+    return {name: out[i:i + 1] for i, name in enumerate(("timing.items_under_1s", "timing.item_time_median_s",
+                                                          "timing.item_time_cv"))}
+
+
+def _median_one(values: np.ndarray) -> float:
+    """Median of one row's finite values (NaN for none), by :func:`_segment_median`'s padded sort."""
+    m = len(values)
+    if not m:
+        return math.nan
+    row = np.full(1 << (m - 1).bit_length(), np.inf)  # the bucket width, 2**ceil(log2(m))
+    row[:m] = values
+    row.sort()
+    return (row[(m - 1) // 2] + row[m // 2]) / 2.0
+
+
 def _segment_median(ragged, values: np.ndarray) -> np.ndarray:
     """Median per row of finite ``values`` (NaN for an empty row).
 
@@ -89,12 +117,7 @@ def _segment_median(ragged, values: np.ndarray) -> np.ndarray:
     lengths = ragged.lengths
     out = np.full(len(ragged), np.nan)
     if len(ragged) == 1:  # a batch of one: the same padded sort without the bucketing's dozen calls
-        m = int(lengths[0])
-        if m:
-            row = np.full(1 << (m - 1).bit_length(), np.inf)  # the bucket width, 2**ceil(log2(m))
-            row[:m] = values
-            row.sort()
-            out[0] = (row[(m - 1) // 2] + row[m // 2]) / 2.0
+        out[0] = _median_one(values)
         return out
     has = np.flatnonzero(lengths > 0)
     if not len(has):
