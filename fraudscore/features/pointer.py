@@ -177,6 +177,7 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
 
 #: reduceat index of a whole array: a row's sum exactly as the block code's segment sums take it.
 _WHOLE = np.zeros(1, dtype=np.intp)
+_WHOLE.flags.writeable = False  # shared by every call (and thread)
 
 
 def _row_sum(values: np.ndarray) -> float:
