@@ -684,11 +684,18 @@ def honeypot_filled(honeypot: np.ndarray) -> np.ndarray:
 
 
 def _honeypot_filled_one(value) -> float:
-    """:func:`honeypot_filled` of one value, on the Python string: numpy's fixed-width strings
-    drop trailing NUL characters, before stripping and again after it, so these are dropped too."""
+    """:func:`honeypot_filled` of one value, on the Python string: numpy's strip takes trailing
+    NUL characters off with the whitespace (its fixed-width strings end in NUL padding), leading
+    ones not."""
     if value is None:
         return 0.0
-    return float(len(str(value).rstrip("\x00").strip().rstrip("\x00")) > 0)
+    text = str(value)
+    while True:  # whitespace and NUL, in any mix, off the end
+        stripped = text.rstrip().rstrip("\x00")
+        if stripped == text:
+            break
+        text = stripped
+    return float(len(text.lstrip()) > 0)
 
 # --------------------------------------------------------------------------------------------
 # Fitted mode
