@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from fraudscore.features._segments import (_ONE_PASS_CV, EventLevels, Selection, adjacent, both, lag_diff, lag_mean,
-                                           row_blocks, where_zero)
+from fraudscore.features._segments import (_ONE_PASS_CV, WHOLE, EventLevels, Selection, adjacent, both, lag_diff,
+                                           lag_mean, quotient, row_blocks, row_sum, where_zero)
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
@@ -175,29 +175,6 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
 
 # ------------------------------------------------------------------------------ one row (score_one)
 
-#: reduceat index of a whole array: a row's sum exactly as the block code's segment sums take it.
-_WHOLE = np.zeros(1, dtype=np.intp)
-_WHOLE.flags.writeable = False  # shared by every call (and thread)
-
-
-def _row_sum(values: np.ndarray) -> float:
-    """``np.add.reduceat`` of one row's values (0.0 for none), bit for bit the block code's sums.
-
-    Not ``values.sum()``: reduceat starts from the first value and adds the pairwise sum of the
-    rest, which differs from ``sum`` in the last bits from 9 values on (and below, by association).
-    """
-    return float(np.add.reduceat(values, _WHOLE)[0]) if len(values) else 0.0
-
-
-def _quotient(a: float, b: float) -> float:
-    """``a / b`` with numpy's float division: x / 0 is a signed infinity, 0 / 0 and NaN / 0 are NaN."""
-    if b:
-        return a / b
-    if a != a or not a:  # NaN or zero
-        return math.nan
-    return math.copysign(math.inf, a) * math.copysign(1.0, b)
-
-
 def _mean_cv_one(values: np.ndarray, min_count: int = 2) -> tuple[float, float]:
     """:meth:`~fraudscore.features._segments.Selection.mean_cv` of one row's values, as floats.
 
@@ -207,21 +184,21 @@ def _mean_cv_one(values: np.ndarray, min_count: int = 2) -> tuple[float, float]:
     count = len(values)
     if not count:
         return math.nan, math.nan
-    mean = _row_sum(values) / count
-    var = _row_sum(np.square(values)) / count - mean * mean
+    mean = row_sum(values) / count
+    var = row_sum(np.square(values)) / count - mean * mean
     if count < min_count:
         return mean, math.nan
     if not var >= _ONE_PASS_CV ** 2 * (mean * mean):  # NaN and inf fail too
         centred = values - mean
-        var = _row_sum(np.multiply(centred, centred, out=centred)) / count
-    return mean, _quotient(math.sqrt(var) if var >= 0.0 else math.nan, mean)
+        var = row_sum(np.multiply(centred, centred, out=centred)) / count
+    return mean, quotient(math.sqrt(var) if var >= 0.0 else math.nan, mean)
 
 
 def _kinematics_one(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndarray) -> list[float]:
     """:func:`_kinematics_block` of a block of one row, bit for bit, as floats in ``_NAMES`` order.
 
     The block code's arithmetic on the row's arrays, in the same order, with its segment
-    reductions as whole-array reductions (:func:`_row_sum`) and its per-row divisions on floats,
+    reductions as whole-array reductions (:func:`~fraudscore.features._segments.row_sum`) and its per-row divisions on floats,
     without the row layout's bookkeeping: half the block code's CPU time on a simulated row (~100
     vs ~200 us). Rows whose times go back, or with a move of undefined or overflowing speed
     (hand-built or hostile series), take the block code itself.
@@ -233,7 +210,7 @@ def _kinematics_one(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndarra
 def _kinematics_one_quiet(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndarray) -> list[float]:
     m = len(t)
     is_move = kind == MOVE
-    move_share = _quotient(float(np.count_nonzero(is_move)), m)
+    move_share = quotient(float(np.count_nonzero(is_move)), m)
     clicks = (kind == CLICK).nonzero()[0]
     if m < 2:  # no interval: a click here (the first event) has nothing before it
         return [move_share] + [math.nan] * 9 + [1.0 if len(clicks) else math.nan]
@@ -245,7 +222,7 @@ def _kinematics_one_quiet(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.
     if not dt.min() >= 0.0:  # times go back (or NaN): the block code's look-back loop
         return _block_of_one(t, x, y, kind)
 
-    starts, first, last = _paths(m, _WHOLE, clicks)
+    starts, first, last = _paths(m, WHOLE, clicks)
     displacement = _distance(x.take(last) - x.take(first), y.take(last) - y.take(first))
     moved = dx != 0
     moved |= dy != 0
@@ -254,7 +231,7 @@ def _kinematics_one_quiet(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.
     dist = _distance(dx, dy)
     turned = adjacent(at)
     turns = float(np.count_nonzero(turned))
-    curvature = _quotient(_row_sum(_abs_turn(np.arctan2(dy, dx), turned)), turns)
+    curvature = quotient(row_sum(_abs_turn(np.arctan2(dy, dx), turned)), turns)
 
     speed = dist / dt_moved
     speed *= 1000.0
@@ -263,12 +240,12 @@ def _kinematics_one_quiet(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.
         return _block_of_one(t, x, y, kind)  # a move without a finite speed (equal times, overflow)
     speed_mean, speed_cv = _mean_cv_one(speed)
     accel, accel_ok, mid_dt = _per_second_change(speed, turned, seconds, True)
-    accel_mean = _quotient(_row_sum(where_zero(accel_ok, accel, absolute=True)), turns)
+    accel_mean = quotient(row_sum(where_zero(accel_ok, accel, absolute=True)), turns)
     jerk, jerk_ok, _ = _per_second_change(accel, both(accel_ok), mid_dt, True)
-    jerk_mean = _quotient(_row_sum(where_zero(jerk_ok, jerk, absolute=True)), float(np.count_nonzero(jerk_ok)))
+    jerk_mean = quotient(row_sum(where_zero(jerk_ok, jerk, absolute=True)), float(np.count_nonzero(jerk_ok)))
 
     ok, ratio = _path_ratios(starts, first, displacement, at, dist)
-    straightness = _quotient(_row_sum(ratio), float(np.count_nonzero(ok)))
+    straightness = quotient(row_sum(ratio), float(np.count_nonzero(ok)))
 
     dt_positive = dt[dt > 0]
     interval_cv = _mean_cv_one(dt_positive)[1]
@@ -277,7 +254,7 @@ def _kinematics_one_quiet(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.
     pauses_per_min = pauses / active_min if active_min > 0 else math.nan
     # Level-2 differences (each interval minus the one before) under 1 ms: a timer's repeats.
     ddt = np.subtract(dt[2:], dt[1:-1])
-    interval_repeat = _quotient(float(np.count_nonzero(np.abs(ddt, out=ddt) < 1.0)), m - 2) if m > 2 else math.nan
+    interval_repeat = quotient(float(np.count_nonzero(np.abs(ddt, out=ddt) < 1.0)), m - 2) if m > 2 else math.nan
     return [move_share, speed_mean, speed_cv, accel_mean, jerk_mean, curvature, straightness, pauses_per_min,
             interval_cv, interval_repeat, _click_no_approach_one(t, is_move, clicks)]
 
