@@ -9,9 +9,12 @@ are counted by the history family.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyarrow as pa
 
+from fraudscore.features._segments import row_sum
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 from fraudscore.ragged import offsets_from_lengths
@@ -113,6 +116,8 @@ def _text_bytes(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray]:
 def text(ctx: FeatureContext, state) -> dict:
     n = ctx.n
     data, row_bytes = _text_bytes(ctx)
+    if n == 1:
+        return _text_one(ctx, data)
     offsets = offsets_from_lengths(row_bytes)
     total = row_bytes.astype(np.float64)
     entropy = np.zeros(n)
@@ -162,6 +167,38 @@ def text(ctx: FeatureContext, state) -> dict:
             "content.repeat_share": np.where(total > 1, repeats / np.maximum(total - 1, 1), np.nan),
             "content.foreign_script_share": np.where(classified >= _MIN_LETTERS, foreign / classified, np.nan),
         }
+
+
+def _text_one(ctx: FeatureContext, data: np.ndarray) -> dict:
+    """:func:`text` of a batch of one row (``score_one``): the block code's histogram arithmetic on
+    the row's bytes, its per-row counts as integers, the entropy's float64 steps on one-element
+    arrays as the block code takes them."""
+    total = len(data)
+    entropy = repeat_share = math.nan
+    classes = np.zeros(len(_COLUMN_LO), dtype=np.int64)
+    if total:
+        data = _RENUMBER.take(data)
+        hist = np.bincount(data, minlength=256)
+        count = hist.take(data)
+        log_count = _LOG2.take(count) if count.max() < _LOG2_SIZE else np.log2(count)
+        size = np.full(1, float(total))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            entropy = float(np.maximum(np.log2(size) - row_sum(log_count) / size, 0.0)[0])
+        cumulative = np.zeros(len(_PART_STARTS) + 1, dtype=np.int64)
+        np.cumsum(np.add.reduceat(hist, _PART_STARTS), out=cumulative[1:])
+        classes = cumulative[_COLUMN_HI] - cumulative[_COLUMN_LO]
+        if total > 1:
+            repeat_share = int(np.count_nonzero(data[1:] == data[:-1])) / max(total - 1, 1)
+    letters, vowels, classified = (int(c) for c in classes[:3])
+    foreign = classified - int(classes[2 + int(_expected_script(ctx)[0])])
+    values = np.array([ctx.answer_text_chars[0], entropy,
+                       vowels / letters if letters >= _MIN_LETTERS else math.nan, repeat_share,
+                       foreign / classified if classified >= _MIN_LETTERS else math.nan])
+    return {name: values[i:i + 1] for i, name in enumerate(_NAMES)}
+
+
+_NAMES = ("content.text_chars", "content.entropy_bits", "content.vowel_share", "content.repeat_share",
+          "content.foreign_script_share")
 
 
 def _expected_script(ctx: FeatureContext) -> np.ndarray:

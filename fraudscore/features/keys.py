@@ -7,9 +7,11 @@ longer than the keystrokes that could have produced it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from fraudscore.features._segments import EventLevels, lag_diff, row_blocks
+from fraudscore.features._segments import EventLevels, lag_diff, quotient, row_blocks, row_sum
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 from fraudscore.ragged import nans, offsets_from_lengths
@@ -33,6 +35,8 @@ def typing(ctx: FeatureContext, state) -> dict:
 
 
 def _typing(ctx: FeatureContext) -> dict:
+    if ctx.n == 1:
+        return _typing_one(ctx)
     b = ctx.batch
     t_r = b.column("telemetry.keys.t")
     t, kind = t_r.values, b.column("telemetry.keys.kind").values
@@ -67,3 +71,37 @@ def _typing(ctx: FeatureContext) -> dict:
         "keys.pastes": pastes.astype(np.float64),
         "keys.text_per_press": ctx.answer_text_chars / (presses_f + 1.0),
     }
+
+
+_MAX = float(np.finfo(np.float64).max)
+
+
+def _typing_one(ctx: FeatureContext) -> dict:
+    """:func:`_typing` of a batch of one row (``score_one``), on the row's arrays and floats: the
+    level-1 sums of :meth:`EventLevels.means_stds <fraudscore.features._segments.EventLevels.means_stds>`
+    as reduceats of the intervals after the first press, its divisions as numpy's."""
+    b = ctx.batch
+    t, kind = b.column("telemetry.keys.t").values, b.column("telemetry.keys.kind").values
+    is_backspace = kind == BACKSPACE
+    press = kind == KEYDOWN
+    press |= is_backspace
+    presses = int(np.count_nonzero(press))
+    backspaces = int(np.count_nonzero(is_backspace))
+    intervals = np.diff(t[press]) if presses > 1 else t[:0]
+    k = len(intervals)
+    iki_mean = iki_sd = math.nan
+    if k:
+        iki_mean = row_sum(intervals) / k
+        centred = intervals - (0.0 if iki_mean != iki_mean else min(max(iki_mean, -_MAX), _MAX))  # nan_to_num
+        var = row_sum(centred * centred) / k
+        iki_sd = math.sqrt(max(var, 0.0)) if var == var else math.nan
+    presses_f = float(presses)
+    values = np.array([
+        presses_f, iki_mean, quotient(iki_sd, iki_mean) if presses >= 3 else math.nan,
+        backspaces / presses_f if presses > 0 else math.nan, float(np.count_nonzero(kind == PASTE)),
+        float(ctx.answer_text_chars[0]) / (presses_f + 1.0)])
+    return {name: values[i:i + 1] for i, name in enumerate(_NAMES)}
+
+
+_NAMES = ("keys.presses", "keys.iki_mean_ms", "keys.iki_cv", "keys.backspace_rate", "keys.pastes",
+          "keys.text_per_press")
