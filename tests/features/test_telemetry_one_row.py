@@ -9,16 +9,17 @@ huge and tiny values, NaN and negative item times, zero or unknown durations.
 from __future__ import annotations
 
 import copy
+import sys
+from pathlib import Path
 
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fraudscore
 from fraudscore.features import content, keys, scroll, timing
-from fraudscore.features._unique import factorization_cache
-from fraudscore.features.context import FeatureContext
-from fraudscore.io import from_records
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from one_row import assert_alone_as_in_the_batch  # noqa: E402
 
 GROUPS = (scroll.scrolling, timing.items, keys.typing, content.text)
 _SIM = fraudscore.simulate(8, seed=9, output="records")
@@ -55,24 +56,7 @@ def _record(row: dict) -> dict:
     return r
 
 
-def _columns(batch):
-    ctx = FeatureContext(batch, _SURVEYS)
-    with factorization_cache(), np.errstate(all="ignore"):
-        return {name: values for group in GROUPS for name, values in group(ctx, None).items()}
-
-
-def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(((a.view(np.int64) == b.view(np.int64)) | (np.isnan(a) & np.isnan(b))).all())
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(rows, min_size=2, max_size=5))
 def test_telemetry_and_text_features_of_one_row_equal_its_row_in_a_batch(drawn):
-    records = [_record(row) for row in drawn]
-    in_batch = _columns(from_records(records))
-    for i, record in enumerate(records):
-        alone = _columns(from_records([record]))
-        for name, values in alone.items():
-            assert values.shape == (1,), name
-            assert _same_bits(values, in_batch[name][i:i + 1]), (name, i, values, in_batch[name][i])
+    assert_alone_as_in_the_batch([_record(row) for row in drawn], GROUPS, _SURVEYS)
