@@ -10,6 +10,8 @@ NaN; the sign of a zero counts).
 from __future__ import annotations
 
 import contextlib
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +23,9 @@ from fraudscore.features import _segments
 from fraudscore.features.context import FeatureContext
 from fraudscore.ragged import Ragged
 from fraudscore.survey import SurveySpec
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from one_row import assert_alone_as_in_the_batch  # noqa: E402
 
 
 def assert_same_bits(got, want, name: str = "") -> None:
@@ -167,15 +172,7 @@ def pointer_records(draw, i):
 @settings(max_examples=60, deadline=None)
 @given(st.integers(2, 6).flatmap(lambda n: st.tuples(*[pointer_records(i) for i in range(n)])))
 def test_one_row_kinematics_of_records_equal_the_batch_rows(records):
-    from fraudscore.io import read_batch
-
-    batch = read_batch(list(records))
-    with np.errstate(all="ignore"):
-        in_batch = pointer.kinematics(FeatureContext(batch), None)
-        for i, record in enumerate(records):
-            alone = pointer.kinematics(FeatureContext(read_batch([record])), None)
-            for name, values in in_batch.items():
-                assert_same_bits(alone[name], values[i:i + 1], name)
+    assert_alone_as_in_the_batch(list(records), (pointer.kinematics,), {})
 
 
 # --------------------------------------------------------------------------- careless indices
@@ -364,16 +361,8 @@ def device_records(draw, i):
 @given(st.integers(2, 6).flatmap(lambda n: st.tuples(*[device_records(i) for i in range(n)])))
 def test_one_row_device_groups_equal_the_batch_rows(records):
     from fraudscore.features import device
-    from fraudscore.io import read_batch
 
-    batch = FeatureContext(read_batch(list(records)))
-    for group in (device.automation, device.consistency):
-        in_batch = group(batch, None)
-        for i, record in enumerate(records):
-            alone = group(FeatureContext(read_batch([record])), None)
-            assert alone.keys() == in_batch.keys()
-            for name, values in in_batch.items():
-                assert_same_bits(alone[name], values[i:i + 1], name)
+    assert_alone_as_in_the_batch(list(records), (device.automation, device.consistency), {})
 
 
 _SPACES = st.sampled_from([" ", "\t", "\n", "\x00", "\x1c", "\x85", "\xa0", "\u2028", "\u3000", "\u200b", "a", "é"])
