@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from fraudscore.features._segments import (_ONE_PASS_CV, WHOLE, EventLevels, Selection, adjacent, both, lag_diff,
-                                           lag_mean, quotient, row_blocks, row_sum, where_zero)
+from fraudscore.features._segments import (WHOLE, EventLevels, Selection, adjacent, both, lag_diff, lag_mean,
+                                           mean_cv_one, quotient, row_blocks, row_sum, where_zero)
 from fraudscore.features.context import FeatureContext
 from fraudscore.features.registry import register
 
@@ -175,25 +175,6 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
 
 # ------------------------------------------------------------------------------ one row (score_one)
 
-def _mean_cv_one(values: np.ndarray, min_count: int = 2) -> tuple[float, float]:
-    """:meth:`~fraudscore.features._segments.Selection.mean_cv` of one row's values, as floats.
-
-    The same arithmetic in the same order: one-pass variance, two-pass where the CV is under
-    ``_ONE_PASS_CV`` or the variance is not finite.
-    """
-    count = len(values)
-    if not count:
-        return math.nan, math.nan
-    mean = row_sum(values) / count
-    var = row_sum(np.square(values)) / count - mean * mean
-    if count < min_count:
-        return mean, math.nan
-    if not var >= _ONE_PASS_CV ** 2 * (mean * mean):  # NaN and inf fail too
-        centred = values - mean
-        var = row_sum(np.multiply(centred, centred, out=centred)) / count
-    return mean, quotient(math.sqrt(var) if var >= 0.0 else math.nan, mean)
-
-
 def _kinematics_one(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndarray) -> list[float]:
     """:func:`_kinematics_block` of a block of one row, bit for bit, as floats in ``_NAMES`` order.
 
@@ -238,7 +219,7 @@ def _kinematics_one_quiet(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.
     seconds = dt_moved * 0.001
     if len(speed) and not (seconds.min() >= 1e-100 and speed.max() <= 1e100):
         return _block_of_one(t, x, y, kind)  # a move without a finite speed (equal times, overflow)
-    speed_mean, speed_cv = _mean_cv_one(speed)
+    speed_mean, speed_cv = mean_cv_one(speed)
     accel, accel_ok, mid_dt = _per_second_change(speed, turned, seconds, True)
     accel_mean = quotient(row_sum(where_zero(accel_ok, accel, absolute=True)), turns)
     jerk, jerk_ok, _ = _per_second_change(accel, both(accel_ok), mid_dt, True)
@@ -248,7 +229,7 @@ def _kinematics_one_quiet(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.
     straightness = quotient(row_sum(ratio), float(np.count_nonzero(ok)))
 
     dt_positive = dt[dt > 0]
-    interval_cv = _mean_cv_one(dt_positive)[1]
+    interval_cv = mean_cv_one(dt_positive)[1]
     active_min = float(t[m - 1] - t[0]) / 60_000.0
     pauses = float(np.count_nonzero(dt_positive > _PAUSE_MS))
     pauses_per_min = pauses / active_min if active_min > 0 else math.nan
