@@ -34,16 +34,21 @@ def fit_durations(ctx: FeatureContext) -> dict:
     return {"median_ms": per_survey, "overall_ms": overall}
 
 
+def _reference_one(ctx: FeatureContext, state: dict | None, survey) -> float:
+    """The reference duration (ms) of one survey: its fitted median, else its spec's expected
+    duration, else the fitted overall median."""
+    state = state or {"median_ms": {}, "overall_ms": float("nan")}
+    spec = ctx.surveys.get(survey)
+    if survey in state["median_ms"]:
+        return float(state["median_ms"][survey])
+    if spec is not None and spec.expected_duration_s:
+        return float(spec.expected_duration_s * 1000.0)
+    return float(state["overall_ms"])
+
+
 def _reference_ms(ctx: FeatureContext, state: dict | None) -> np.ndarray:
     codes, uniques = ctx.survey_codes
-    state = state or {"median_ms": {}, "overall_ms": float("nan")}
-    per_unique = np.full(len(uniques), state["overall_ms"])
-    for i, survey in enumerate(uniques):
-        spec = ctx.surveys.get(survey)
-        if survey in state["median_ms"]:
-            per_unique[i] = state["median_ms"][survey]
-        elif spec is not None and spec.expected_duration_s:
-            per_unique[i] = spec.expected_duration_s * 1000.0
+    per_unique = np.array([_reference_one(ctx, state, survey) for survey in uniques], dtype=np.float64)
     out = np.full(ctx.n, np.nan)
     known = codes >= 0
     out[known] = per_unique[codes[known]]
@@ -56,6 +61,11 @@ def _reference_ms(ctx: FeatureContext, state: dict | None) -> np.ndarray:
 ], fit=fit_durations)
 def duration(ctx: FeatureContext, state) -> dict:
     d = ctx.batch.duration_ms
+    if ctx.n == 1:  # score_one: the row's reference without the per-survey table
+        codes, uniques = ctx.survey_codes
+        reference = _reference_one(ctx, state, uniques[0]) if codes[0] >= 0 else math.nan
+        values = np.array([d[0] / 1000.0, quotient(float(d[0]), reference)])
+        return {"timing.duration_s": values[0:1], "timing.duration_ratio": values[1:2]}
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = d / _reference_ms(ctx, state)
     return {"timing.duration_s": d / 1000.0, "timing.duration_ratio": ratio}

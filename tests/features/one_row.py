@@ -11,10 +11,10 @@ from fraudscore.features.context import FeatureContext
 from fraudscore.io import from_records
 
 
-def _columns(batch, groups, surveys: dict) -> dict:
+def _columns(batch, groups, surveys: dict, states: dict) -> dict:
     ctx = FeatureContext(batch, surveys)
     with factorization_cache(), np.errstate(all="ignore"):
-        return {name: values for group in groups for name, values in group(ctx, None).items()}
+        return {name: values for group in groups for name, values in group(ctx, states.get(group)).items()}
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -22,11 +22,13 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(((a.view(np.int64) == b.view(np.int64)) | (np.isnan(a) & np.isnan(b))).all())
 
 
-def assert_alone_as_in_the_batch(records: list, groups, surveys: dict) -> None:
-    """Every feature of ``groups`` for each record alone equals its row for all ``records``."""
-    in_batch = _columns(from_records(records), groups, surveys)
+def assert_alone_as_in_the_batch(records: list, groups, surveys: dict, states: dict | None = None) -> None:
+    """Every feature of ``groups`` (fitted states by group function in ``states``) for each record
+    alone equals its row for all ``records``."""
+    states = states or {}
+    in_batch = _columns(from_records(records), groups, surveys, states)
     for i, record in enumerate(records):
-        alone = _columns(from_records([record]), groups, surveys)
+        alone = _columns(from_records([record]), groups, surveys, states)
         for name, values in alone.items():
             assert values.shape == (1,), name
             assert _same_bits(values, in_batch[name][i:i + 1]), (name, i, values, in_batch[name][i])
