@@ -417,10 +417,12 @@ def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 10_000
     output_path : path
         ``.parquet``, ``.jsonl`` or ``.csv``.
     chunk_size : int
-        Rows read and scored at a time. Peak memory follows it: about 0.3 GB plus 55-65 KB per
-        chunk row with full telemetry, of which ~5 KB is the chunk read ahead (measured without
-        history: 0.93-0.94 GB at the default 10,000, 0.89 GB before chunks were read ahead; at
-        20,000, before: 1.3 GB, 1.5 GB after 10M rows). Throughput is the same from ~5,000 rows up.
+        Rows read and scored at a time. Peak memory follows it: about 0.3 GB plus 55-70 KB per
+        chunk row with full telemetry, of which 5-10 KB are the chunk read ahead and the results
+        being written (measured at the default 10,000: 0.93-0.94 GB without history, 0.89 GB
+        before chunks were read ahead; growth over set-up with a SQLite history 0.73-0.79 GB,
+        0.68-0.70 GB before; at 20,000, before: 1.3 GB, 1.5 GB after 10M rows). Throughput is
+        the same from ~5,000 rows up.
     progress : bool
         Show a progress bar.
 
