@@ -102,17 +102,16 @@ def _kinematics_block(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndar
         out["move_share"] = lev.counts(is_move) / lev.lengths
         is_click = kind == CLICK
         clicks = is_click.nonzero()[0]
-        clicks_per_row = np.searchsorted(clicks, offsets)
-        clicks_per_row = clicks_per_row[1:] - clicks_per_row[:-1]
+        click_bounds = np.searchsorted(clicks, offsets)  # row offsets into the clicks
         if lev.size < 2:  # no interval anywhere in the block: only clicks after nothing
-            out["click_no_approach"] = _click_no_approach(lev, t, True, is_move, clicks, clicks_per_row)
+            out["click_no_approach"] = _click_no_approach(lev, t, True, is_move, clicks, click_bounds)
             return out
         dt, dx, dy = lag_diff(t), lag_diff(x), lag_diff(y)
         # A row's first event ends no interval: 0 there leaves it out of the moves and of the
         # positive intervals, and makes "times never go back within a row" one minimum.
         dt[lev.starts] = dx[lev.starts] = dy[lev.starts] = 0.0
         in_order = bool(dt.min() >= 0.0)  # NaN fails too
-        out["click_no_approach"] = _click_no_approach(lev, t, in_order, is_move, clicks, clicks_per_row)
+        out["click_no_approach"] = _click_no_approach(lev, t, in_order, is_move, clicks, click_bounds)
 
         # Paths and their displacements now, while x and y are in cache (the path lengths come last).
         starts, first, last = _paths(lev.size, lev.starts, clicks)
@@ -299,12 +298,20 @@ def _distance(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
     Within an ulp of ``np.hypot``, which numpy does not vectorize (~15 ns per element, ~7x the
     square root). Squares leave float64's normal range only for steps under ~1e-154 or over
     ~1e154 px, which no pointer makes: those elements (and NaN) get ``np.hypot``, one by one, so
-    that a row's value never depends on the other rows of its block.
+    that a row's value never depends on the other rows of its block. A (0, 0) step (a path
+    that ends where it began) is exact either way, so squares under the range that are all of
+    such steps keep the fast path: checked on those few elements only.
     """
     d2 = np.multiply(dx, dx)
     d2 += np.square(dy)
-    if not len(d2) or (d2.min() >= _SQ_MIN and d2.max() <= _SQ_MAX):
-        return np.sqrt(d2, out=d2)
+    if not len(d2):
+        return d2
+    if d2.max() <= _SQ_MAX:  # NaN fails too
+        if d2.min() >= _SQ_MIN:
+            return np.sqrt(d2, out=d2)
+        small = (d2 < _SQ_MIN).nonzero()[0]
+        if not (dx.take(small).any() or dy.take(small).any()):  # only (0, 0) steps (-0.0 is 0 too)
+            return np.sqrt(d2, out=d2)
     odd = d2 < _SQ_MIN
     odd &= (dx != 0) | (dy != 0)  # not a (0, 0) step, whose length is exactly 0
     if not d2.max() <= _SQ_MAX:  # NaN fails too
@@ -355,11 +362,13 @@ def _path_ratios(starts: np.ndarray, first: np.ndarray, displacement: np.ndarray
     A path's length sums the steps into its events but the first (``starts``, ``first``: see
     :func:`_paths`); only moves have a step (``dist``, one per move at the events ``at``), so it
     is summed over them, in event order, by bincount (reduceat would pay its per-segment cost for
-    every path).
+    every path). The step into a path's first event goes to a spare bin 0 instead of being zeroed:
+    a bin's sum starts from +0.0, so leaving a +0.0 out changes no bit, and a few thousand writes
+    replace a pass of np.where over the moves (the whole function ~2x cheaper).
     """
     path_of = starts.cumsum(dtype=np.int32)  # 1 + the path of each event
-    inner = np.where(starts.take(at), 0.0, dist)
-    path = np.bincount(path_of.take(at) - 1, weights=inner, minlength=len(first))
+    path_of[first] = 0  # the step into a path's first event comes from before the path: bin 0
+    path = np.bincount(path_of.take(at), weights=dist, minlength=len(first) + 1)[1:]
     ok = path > 10.0
     return ok, np.where(ok, displacement / path, 0.0)
 
@@ -377,40 +386,55 @@ def _straightness(lev: EventLevels, starts: np.ndarray, first: np.ndarray, displ
     return total / counted  # 0 / 0 is NaN: no path over 10 px
 
 
-_MOVE_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)  # the last k bytes of a word
+def _second_move_back_table() -> np.ndarray:
+    # Entry lookback * 256 + w: the move flags w of the eight events before a click (bit 7 the
+    # event just before it, bit 8 - k the event k before it), of which the last ``lookback``
+    # are in the click's row. Value: how far back the second-last of those moves is (0: none).
+    table = np.zeros((_APPROACH_LOOKBACK + 1) * 256, dtype=np.intp)
+    for lookback in range(_APPROACH_LOOKBACK + 1):
+        for w in range(256):
+            back = [k for k in range(1, lookback + 1) if w >> (8 - k) & 1]  # moves, nearest first
+            table[lookback * 256 + w] = back[1] if len(back) >= 2 else 0
+    return table
+
+
+_SECOND_MOVE_BACK = _second_move_back_table()
 
 
 def _click_no_approach(lev: EventLevels, t: np.ndarray, in_order: bool, is_move: np.ndarray, clicks: np.ndarray,
-                       clicks_per_row: np.ndarray) -> np.ndarray:
+                       click_bounds: np.ndarray) -> np.ndarray:
     """Share of a row's clicks with fewer than two moves among the ``_APPROACH_LOOKBACK`` events of
-    its row before it that lie within ``_APPROACH_MS`` of it."""
+    its row before it that lie within ``_APPROACH_MS`` of it (``click_bounds``: the rows' offsets
+    into ``clicks``)."""
     if not len(clicks):
         return _nans(lev.n)
-    click_rows = np.arange(lev.n).repeat(clicks_per_row)
-    lookback = np.minimum(clicks - lev.offsets[click_rows], _APPROACH_LOOKBACK)
-    t_click = t[clicks]
+    clicks_per_row = click_bounds[1:] - click_bounds[:-1]
+    lookback = clicks - lev.offsets[:-1].repeat(clicks_per_row)  # the click's position in its row
+    np.minimum(lookback, _APPROACH_LOOKBACK, out=lookback)
     if in_order:
         # Times rise within a row, so the events within the time window form a run ending just
         # before the click, and it holds two moves exactly when the second-last move before the
-        # click is in it. That move is found in one word per click: the move flags of the eight
-        # events before it, one byte each, the last event in the lowest byte.
-        flags = np.zeros(lev.size + _APPROACH_LOOKBACK, dtype=np.uint8)
-        flags[_APPROACH_LOOKBACK:] = is_move
-        words = np.ndarray((lev.size + 1,), dtype="<u8", buffer=flags, strides=(1,))  # words[i]: flags[i:i + 8]
-        word = words.take(clicks).byteswap()  # the last event in the lowest byte
-        word &= _MOVE_BYTES.take(lookback)  # events of the click's row only
-        word &= word - np.uint64(1)  # drop the last move
-        word &= ~word + np.uint64(1)  # keep the second-last: 256 ** (k - 1) for the move k events back
-        # (its float64 exponent is 8 (k - 1), or -1023 without a second move)
-        back = (word.astype(np.float64).view(np.int64) >> 52) - 1023
-        second = back >= 0
-        back >>= 3
-        back += 1
-        back *= second
-        approached = t_click - t[clicks - back] <= _APPROACH_MS
+        # click is in it. That move is looked up in a table, by the move flags of the eight
+        # events before the click (one bit each, read from the block's flags packed eight to a
+        # byte) and how many of them are in its row: a few passes over the clicks, instead of
+        # over the events.
+        packed = np.zeros(lev.size // 8 + 2, dtype=np.intp)
+        packed[1:lev.size // 8 + 1 + (lev.size % 8 > 0)] = np.packbits(is_move, bitorder="little")
+        pairs = packed[1:] << 8  # pairs[k]: bits 8k..8k+15 of the flags after 8 leading zeros,
+        pairs |= packed[:-1]  # so that bits c..c+7 are the flags of the 8 events before event c
+        window = pairs.take(clicks >> 3)
+        window >>= clicks & 7
+        window &= 0xFF
+        lookback <<= 8
+        window |= lookback
+        back = _SECOND_MOVE_BACK.take(window)
+        second = back != 0
+        back -= clicks
+        approached = t.take(clicks) - t.take(np.negative(back, out=back)) <= _APPROACH_MS
         approached &= second
         unapproached = ~approached
     else:  # unreachable for a SubmissionBatch (it sorts telemetry by time); kept for any other caller
+        t_click = t.take(clicks)
         moves_before = np.zeros(len(clicks), dtype=np.int64)
         for k in range(1, _APPROACH_LOOKBACK + 1):
             ok = lookback >= k  # event k before the click is in the click's row
@@ -419,6 +443,6 @@ def _click_no_approach(lev: EventLevels, t: np.ndarray, in_order: bool, is_move:
             moves_before += ok
         unapproached = moves_before < 2
     rows = clicks_per_row > 0
-    out = np.add.reduceat(unapproached.view(np.uint8), np.searchsorted(clicks, lev.offsets[:-1][rows]), dtype=np.int64)
+    out = np.add.reduceat(unapproached.view(np.uint8), click_bounds[:-1][rows], dtype=np.int32)
     out = out / clicks_per_row[rows]
     return out if len(out) == lev.n else _scatter(out, rows, np.nan)

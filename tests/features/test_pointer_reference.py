@@ -107,3 +107,75 @@ def test_one_row_features_equal_the_batch_rows(simulated):
     records_like = fraudscore.simulate(600, seed=13, output="arrow").data
     for i in (0, 1, 57, 311, 599):
         np.testing.assert_array_equal(fx.transform(records_like.slice(i, 1))[0], X[i])
+
+
+# ------------------------------------------------------------- the block's helpers, bit for bit
+
+@st.composite
+def _event_blocks(draw):
+    """Rows of events (times rising within each row) with every kind, clicks at row starts and ends."""
+    lengths = np.array(draw(st.lists(st.integers(0, 40), min_size=1, max_size=10)), dtype=np.int64)
+    size = int(lengths.sum())
+    kind = np.array(draw(st.lists(st.integers(0, 3), min_size=size, max_size=size)), dtype=np.int8)
+    steps = draw(st.lists(st.sampled_from([0.0, 1.0, 100.0, 499.0, 500.0, 501.0]), min_size=size, max_size=size))
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    t = np.cumsum(np.asarray(steps, dtype=np.float64)) if size else np.zeros(0)
+    return t, kind, offsets
+
+
+@settings(max_examples=200, deadline=None)
+@given(_event_blocks())
+def test_click_look_up_equals_the_look_back_loop(block):
+    # The packed-flags table look-up (times in order) and the event-by-event look-back (any order)
+    # count the same moves on rows whose times rise.
+    from fraudscore.features._segments import EventLevels
+    from fraudscore.features.pointer import CLICK, MOVE, _click_no_approach
+    t, kind, offsets = block
+    lev = EventLevels(offsets)
+    clicks = (kind == CLICK).nonzero()[0]
+    bounds = np.searchsorted(clicks, offsets)
+    table = _click_no_approach(lev, t, True, kind == MOVE, clicks, bounds)
+    loop = _click_no_approach(lev, t, False, kind == MOVE, clicks, bounds)
+    np.testing.assert_array_equal(table, loop)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0.0, -0.0, 1e-170, -3e-160, 1e-150, 2.0, 1e160, -1e200, 5e-324, np.nan]),
+                min_size=0, max_size=20).flatmap(lambda dx: st.tuples(
+                    st.just(dx), st.lists(st.sampled_from([0.0, -0.0, 1e-170, 3.0, 1e160, np.nan]),
+                                          min_size=len(dx), max_size=len(dx)))))
+def test_distance_is_the_square_root_or_hypot_where_squares_leave_the_range(steps):
+    # (0, 0) steps next to underflowing ones: the fast path's zero check must not swallow the latter.
+    from fraudscore.features.pointer import _distance
+    dx, dy = (np.array(v, dtype=np.float64) for v in steps)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        d2 = dx * dx + dy * dy
+        ok = (d2 >= np.finfo(np.float64).tiny) & (d2 <= np.finfo(np.float64).max) | ((dx == 0) & (dy == 0))
+        want = np.where(ok, np.sqrt(d2), np.hypot(dx, dy))
+        np.testing.assert_array_equal(_distance(dx, dy), want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_event_blocks(), st.data())
+def test_path_lengths_are_the_sequential_sums_of_their_inner_steps(block, data):
+    # bincount's order: each path's steps added one by one from +0.0, the step into its first event left out.
+    from fraudscore.features.pointer import CLICK, _path_ratios, _paths
+    _, kind, offsets = block
+    size = int(offsets[-1])
+    moved = np.array(data.draw(st.lists(st.booleans(), min_size=size, max_size=size)), dtype=bool)
+    moved[offsets[:-1][offsets[:-1] < size]] = False  # a row's first event ends no step
+    at = moved.nonzero()[0]
+    dist = np.array(data.draw(st.lists(st.floats(0, 1e3) | st.just(0.1), min_size=len(at), max_size=len(at))))
+    if not size:
+        return
+    starts, first, last = _paths(size, offsets[:-1][offsets[:-1] < size], (kind == CLICK).nonzero()[0])
+    displacement = np.linspace(0.0, 50.0, len(first))
+    with np.errstate(divide="ignore", over="ignore"):
+        ok, ratio = _path_ratios(starts, first, displacement, at, dist)
+    step = dict(zip(at.tolist(), dist.tolist()))
+    for p, (a, z) in enumerate(zip(first.tolist(), last.tolist())):
+        length = 0.0
+        for e in range(a + 1, z + 1):
+            length += step.get(e, 0.0)
+        assert ok[p] == (length > 10.0)
+        assert ratio[p] == (displacement[p] / length if length > 10.0 else 0.0)
