@@ -364,7 +364,7 @@ def _path_ratios(starts: np.ndarray, first: np.ndarray, displacement: np.ndarray
     is summed over them, in event order, by bincount (reduceat would pay its per-segment cost for
     every path). The step into a path's first event goes to a spare bin 0 instead of being zeroed:
     a bin's sum starts from +0.0, so leaving a +0.0 out changes no bit, and a few thousand writes
-    replace a pass of np.where over the moves (the whole function ~2x cheaper).
+    replace a take and a np.where over the moves (~270 -> ~200 us on a 64k-event block).
     """
     path_of = starts.cumsum(dtype=np.int32)  # 1 + the path of each event
     path_of[first] = 0  # the step into a path's first event comes from before the path: bin 0
@@ -418,15 +418,15 @@ def _click_no_approach(lev: EventLevels, t: np.ndarray, in_order: bool, is_move:
         # events before the click (one bit each, read from the block's flags packed eight to a
         # byte) and how many of them are in its row: a few passes over the clicks, instead of
         # over the events.
-        packed = np.zeros(lev.size // 8 + 2, dtype=np.intp)
-        packed[1:lev.size // 8 + 1 + (lev.size % 8 > 0)] = np.packbits(is_move, bitorder="little")
+        bits = np.packbits(is_move, bitorder="little")  # event e: bit e % 8 of byte e // 8
+        packed = np.zeros(len(bits) + 2, dtype=np.intp)
+        packed[1:-1] = bits
         pairs = packed[1:] << 8  # pairs[k]: bits 8k..8k+15 of the flags after 8 leading zeros,
         pairs |= packed[:-1]  # so that bits c..c+7 are the flags of the 8 events before event c
         window = pairs.take(clicks >> 3)
         window >>= clicks & 7
         window &= 0xFF
-        lookback <<= 8
-        window |= lookback
+        window |= np.left_shift(lookback, 8, out=lookback)
         back = _SECOND_MOVE_BACK.take(window)
         second = back != 0
         back -= clicks
