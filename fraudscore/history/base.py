@@ -224,6 +224,13 @@ class HistoryStore(abc.ABC):
 
         sub = keyed_hash(obs.submission_id, self._submission_key)
         sub[sub == 0] = 1
+        if n == 1:  # score_one: no repeats to fold, position 0 (the calls below cost ~40 us)
+            rows = np.zeros(1, ROW_DTYPE)
+            rows["sub"], rows["t"], rows["survey"] = sub, obs.timestamp_ms, obs.survey_key
+            for kind in KINDS:
+                rows[KIND_FIELDS[kind]] = getattr(obs, KIND_FIELDS[kind])
+            _, new, values = self._record_and_count(rows, cutoff, None if batch is None else int(batch))
+            return HistoryCounts(obs.submission_id, values, ~new)
         _, first, inverse = np.unique(sub, return_index=True, return_inverse=True)
         rows = np.zeros(len(first), ROW_DTYPE)
         rows["sub"] = sub[first]

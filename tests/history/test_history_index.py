@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fraudscore.history._counting import COLUMNS, EVENT_DTYPE, ROW_DTYPE, count_history
+from fraudscore.history import _index
 from fraudscore.history._index import HistoryIndex, _Ids, count_within_batch
 from fraudscore.history.observations import KIND_FIELDS, KINDS
 
@@ -34,10 +36,19 @@ def _rows(batch: list, first_sub: int) -> np.ndarray:
     return rows[np.argsort(rows["sub"])]
 
 
-@settings(max_examples=300, deadline=None)
+@pytest.fixture(params=["few-row paths", "vectorized only"])
+def path(request):
+    """Batches this small take the few-row paths; the second run makes them all vectorized."""
+    saved = _index._SCALAR
+    _index._SCALAR = saved if request.param == "few-row paths" else 0
+    yield request.param
+    _index._SCALAR = saved
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stored=batches, query=st.lists(row, min_size=1, max_size=8), cutoff_step=st.integers(-1, 40),
        on_grid=st.booleans(), reserved=st.booleans())
-def test_new_batch_counts_by_search_equal_the_reference_kernel(stored, query, cutoff_step, on_grid, reserved):
+def test_new_batch_counts_by_search_equal_the_reference_kernel(path, stored, query, cutoff_step, on_grid, reserved):
     # Stored batches arrive with times in any order (backfills), some under a reserved number
     # below later ones; the cutoff falls anywhere, so some keys have occurrences past retention.
     index = HistoryIndex()
@@ -58,9 +69,9 @@ def test_new_batch_counts_by_search_equal_the_reference_kernel(stored, query, cu
         if not np.array_equal(fast[:, i], reference[:, i])]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(row, min_size=1, max_size=30), cutoff_step=st.integers(-1, 60))
-def test_counts_within_a_new_batch_equal_the_reference_kernel(batch, cutoff_step):
+def test_counts_within_a_new_batch_equal_the_reference_kernel(path, batch, cutoff_step):
     rows = _rows(batch, 1)
     rows["seq"] |= 7 << 32  # one batch number, as stamped
     cutoff = T0 + cutoff_step * HOUR // 2
