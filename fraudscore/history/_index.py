@@ -567,6 +567,8 @@ class HistoryIndex:
         span, t0 = self.span, self.t0
         pairs = {}  # each (key, paired key) pair at its earliest time in the rows: kind, key id, time, pair id
         for k, (index, (has, key, ids, survey_ids, pair_ids)) in enumerate(zip(self.kinds.values(), occurrences)):
+            if not has:
+                continue
             index.events.insert({"code": np.array([i * span + times[r] - t0 for i, r in zip(ids, has)], np.int64),
                                  "row": np.array([at[r] for r in has], np.int32)})
             index.survey_codes.insert({"code": np.array([i * span + times[r] - t0 for i, r in zip(survey_ids, has)],
@@ -596,8 +598,9 @@ class HistoryIndex:
                 continue
             changed[k].append(i * span + t - t0)
         for k, index in enumerate(self.kinds.values()):
-            if index.aux_field:
+            if changed[k]:
                 index.pair_codes.insert({"code": np.array(changed[k], np.int64)})
+            if gone[k]:
                 index.pair_gone.insert({"code": np.array(gone[k], np.int64)})
 
     def _add_pairs(self, kind_of, key, aux, t, ids, pid) -> None:
@@ -732,31 +735,40 @@ class HistoryIndex:
             up = self._code(ids[q], rows["t"][q])
             q = q[np.argsort(up)]  # searches are faster in key order, and every bound below is too
             t, ids, sids, pids, up = rows["t"][q], ids[q], sids[q], pids[q], np.sort(up)
-            upto = index.events.count(up)
-            for w, (_, width) in enumerate(WINDOWS[:2]):
-                low = np.maximum(t - width, cutoff_ms)
-                out[q, k * len(WINDOWS) + w] += upto - index.events.count(self._code(ids, low))
+            # Each table is searched once for all its bounds (one searchsorted per run, not one per
+            # bound: the fixed cost is most of a small batch's).
+            cut = self._code(ids, cutoff_ms)
+            bounds = [up] + [self._code(ids, np.maximum(t - width, cutoff_ms)) for _, width in WINDOWS[:2]]
+            check_old = index.aux_field is not None and self.t_min <= cutoff_ms
+            if check_old:
+                bounds += [cut, ids * self.span - 1]
+            found = index.events.count(np.concatenate(bounds)).reshape(len(bounds), len(q))
+            for w in range(2):
+                out[q, k * len(WINDOWS) + w] += found[0] - found[1 + w]
             s = np.flatnonzero(sids >= 0)
             s = s[np.argsort(sids[s], kind="stable")]
-            out[q[s], k * len(WINDOWS) + 2] += (index.survey_codes.count(self._code(sids[s], t[s]))
-                                                - index.survey_codes.count(self._code(sids[s], cutoff_ms)))
+            survey = index.survey_codes.count(np.concatenate([self._code(sids[s], t[s]), self._code(sids[s], cutoff_ms)]))
+            out[q[s], k * len(WINDOWS) + 2] += survey[:len(s)] - survey[len(s):]
             if index.aux_field:
-                if self.t_min <= cutoff_ms:
+                if check_old:
                     # Keys with an occurrence at or before the cutoff: a first time cannot tell whether
                     # a pair is still visible, so their rows take the reference path.
-                    old = index.events.count(self._code(ids, cutoff_ms)) > index.events.count(ids * self.span - 1)
+                    old = found[3] > found[4]
                     if old.any():
                         exact[kind] = np.flatnonzero(np.isin(key, key[q[old]]))
                 ph, seen = self._phantoms(index, rows[q], pids, ids, t, cutoff_ms)
                 if len(ph):
                     phantoms[kind] = ph
-                visible = index.pair_codes.count(up) - index.pair_codes.count(self._code(ids, cutoff_ms))
+                both = np.concatenate([up, cut])
+                visible = index.pair_codes.count(both)
                 if index.pair_gone.runs:
-                    visible -= index.pair_gone.count(up) - index.pair_gone.count(self._code(ids, cutoff_ms))
-                stored_pairs[kind] = (q, visible - seen)
+                    visible -= index.pair_gone.count(both)
+                stored_pairs[kind] = (q, visible[:len(q)] - visible[len(q):] - seen)
         # Distinct = pairs of the batch, each from its first occurrence counting stored ones (the
         # phantom pass) + stored pairs seen by the row - those of them the batch repeats (phantoms).
-        if phantoms:
+        # A batch of one row repeats a stored pair only with its own pair, counted once either way:
+        # the phantom pass would give what count_within_batch gave (1).
+        if phantoms and len(rows) > 1:
             within = count_history(rows, phantoms, new, cutoff_ms, tuple(phantoms))
             for kind in phantoms:
                 out[:, DISTINCT_COLUMN[kind]] = within[:, DISTINCT_COLUMN[kind]]

@@ -4,13 +4,14 @@ one-row ``observe``); every count, replay flag and stored row equals the vectori
 from __future__ import annotations
 
 import contextlib
+import uuid
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudscore.history import MemoryStore, Observations, SQLiteStore
+from fraudscore.history import MemoryStore, Observations, RedisStore, SQLiteStore
 from fraudscore.history import _index
 from fraudscore.history._index import HistoryIndex, _Ids
 from fraudscore.history.observations import KIND_FIELDS, KINDS
@@ -72,15 +73,18 @@ def _apply(store, action, arg, extra, respondents, one_copy: bool):
     return counts.values.tolist(), counts.replayed.tolist()
 
 
-@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite", "redis"])
 @settings(max_examples=150, deadline=None)
 @given(steps=st.lists(step, min_size=1, max_size=12))
-def test_one_and_few_row_observes_count_as_the_vectorized_paths(store_kind, steps):
+def test_one_and_few_row_observes_count_as_the_vectorized_paths(request, store_kind, steps):
     # Sequences of small observes with replays, erasure and purge between them, equal and
     # out-of-order times and missing keys: the same counts and replay flags, call by call.
     def make():
         if store_kind == "memory":
             return MemoryStore(secret=SECRET, retention_days=1)
+        if store_kind == "redis":
+            return RedisStore(request.getfixturevalue("redis_url"), prefix=f"one-row:{uuid.uuid4().hex}",
+                              secret=SECRET, retention_days=1)
         return SQLiteStore(":memory:", secret=SECRET, retention_days=1)
 
     fast, reference = make(), MemoryStore(secret=SECRET, retention_days=1)
@@ -90,7 +94,11 @@ def test_one_and_few_row_observes_count_as_the_vectorized_paths(store_kind, step
         with vectorized_only():
             expected = _apply(reference, action, arg, extra, respondents, one_copy=False)
         assert got == expected, (action, arg, extra)
-    assert np.array_equal(np.sort(fast._index.all_rows(), order="sub"), np.sort(reference._index.all_rows(), order="sub"))
+    held, expected = (np.sort(store._index.all_rows(), order="sub") for store in (fast, reference))
+    if store_kind == "redis":  # its batch counter also moves on calls that add nothing: positions only
+        held["seq"] &= 0xFFFFFFFF
+        expected["seq"] &= 0xFFFFFFFF
+    assert np.array_equal(held, expected)
     fast.close()
 
 
