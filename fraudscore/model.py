@@ -227,6 +227,15 @@ def _joined_text(batch) -> np.ndarray:
     """All open-text answers of each row joined by newlines (None when a row has none), shape (n,)."""
     text = batch.column("answers.text")
     out = np.full(batch.n, None, dtype=object)
+    if batch.n == 1:  # score_one: the same joins in plain Python (the pandas pass costs ~50 us)
+        answers = ["" if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else value
+                   for value in text.values[text.offsets[0]:text.offsets[1]].tolist()]
+        if answers:
+            joined = answers[0]
+            for answer in answers[1:]:
+                joined = joined + "\n" + answer
+            out[0] = joined
+        return out
     lengths = np.diff(text.offsets)
     if lengths.sum() == 0:
         return out

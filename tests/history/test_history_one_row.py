@@ -166,3 +166,26 @@ def test_one_row_record_leaves_the_index_the_vectorized_path_builds():
         for runs_a, runs_b in zip(a.code_runs(), b.code_runs()):
             assert np.array_equal(np.sort(np.concatenate([r["code"] for r in runs_a.runs] or [np.zeros(0, np.int64)])),
                                   np.sort(np.concatenate([r["code"] for r in runs_b.runs] or [np.zeros(0, np.int64)])))
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.one_of(st.none(), st.lists(st.one_of(st.none(), st.just(""), st.just(float("nan")),
+                                                             st.text(max_size=5)), max_size=4)),
+                      min_size=1, max_size=6))
+def test_open_text_of_one_row_is_joined_as_the_batch_joins_it(texts):
+    # history_counts hashes each row's open-text answers joined by newlines; score_one's one-row
+    # join must give the batch's string (missing answers as "", no answers as None) for every row.
+    import fraudscore
+    from fraudscore.io import from_records
+    from fraudscore.model import _joined_text
+
+    records = fraudscore.simulate(len(texts), seed=4, output="records").records
+    for record, text in zip(records, texts):
+        if text is None:
+            record["answers"].pop("text", None)
+        else:
+            record["answers"]["text"] = text
+    whole = _joined_text(from_records(records))
+    for i, record in enumerate(records):
+        one = _joined_text(from_records([record]))
+        assert one.tolist() == whole[i:i + 1].tolist()
