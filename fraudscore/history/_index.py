@@ -160,6 +160,11 @@ def count_within_batch(rows: np.ndarray, cutoff_ms: int) -> np.ndarray:
         Equal to ``count_history(rows, {kind: no events}, all new, cutoff_ms)``.
     """
     out = np.zeros((len(rows), len(COLUMNS)), np.int64)
+    if len(rows) == 1:  # score_one: no key can repeat; a distinct count is the row's own paired key
+        row = rows[0]
+        for kind, col in DISTINCT_COLUMN.items():
+            out[0, col] = bool(row[KIND_FIELDS[kind]]) and bool(row[KIND_FIELDS[AUX_KIND[kind]]])
+        return out
     by_position = np.argsort(rows["seq"])
     live = by_position[rows["t"][by_position] > cutoff_ms]  # in position order: the kernel's prior order
     few = len(rows) <= _SCALAR
@@ -729,6 +734,8 @@ class HistoryIndex:
         for k, (kind, index) in enumerate(self.kinds.items()):
             key = rows[index.field]
             ids, sids, pids = plan[kind]
+            if len(ids) <= _SCALAR and not (len(ids) and ids.max() >= 0):  # no key known: nothing stored to count
+                continue
             q = np.flatnonzero((ids >= 0) & live)
             if len(q) == 0:
                 continue
