@@ -21,12 +21,13 @@ distinct counts of keys with occurrences past retention (a pair seen only before
 not count, which a first time cannot tell). It gathers the keys' events from the same index.
 ``tests/history/test_history_index.py`` checks that both paths agree.
 
-Batches of one or a few rows (``score_one``): the vectorized code makes ~500 numpy calls per
-batch, whatever its size, ~1.1 ms for one row. Up to ``_SCALAR`` rows, hash-table probes and
+Batches of one or a few rows (``score_one``): the vectorized code makes hundreds of numpy calls
+per batch whatever its size, ~1.1 ms of fixed cost. Up to ``_SCALAR`` rows, hash-table probes and
 inserts, the key lookups, recording the rows and the within-batch counts run in plain Python over
-ints instead (the same ids, codes and counts, ``tests/history/test_history_one_row.py``), and
-inserts into the sorted runs merge into a short newest run at once: observing one row costs ~0.35
-ms of CPU instead of ~1.4 (MemoryStore, 300 rows held).
+ints instead (the same ids, codes and counts, ``tests/history/test_history_one_row.py``), each
+sorted table is searched once for all of a kind's bounds, and inserts into the sorted runs merge
+into a short newest run at once: observing one row into a MemoryStore costs ~0.29 ms of CPU (p50)
+instead of ~1.4, whether it holds 300 or a million rows (``benchmarks/bench_history.py``).
 
 Memory, measured at a million submissions of ``benchmarks/bench_history.traffic`` (all seven
 kinds, ~5.8 occurrences, ~10.4 distinct keys and (key, survey) pairs and ~1.5 (key, paired key)
@@ -57,9 +58,9 @@ __all__ = ["HistoryIndex", "count_within_batch", "gather_ranges"]
 
 # Codes are id * span + (t - t0) in int64; keep a bit of headroom under 2**63.
 _CODE_LIMIT = 2**62
-# Batches of up to _SCALAR rows (hash tables: values) take the few-row paths, plain Python over
-# ints: ``score_one`` observes one row, whose ~20 probes and ~20 occurrences cost less than the
-# fixed costs of the ~500 numpy calls the vectorized paths make whatever the batch size.
+# Batches of up to _SCALAR rows, and hash-table calls of up to _SCALAR values, take the few-row
+# paths, plain Python over ints: ``score_one`` observes one row, whose ~20 probes and ~20
+# occurrences cost less in Python than the fixed costs of the vectorized paths' numpy calls.
 _SCALAR = 16
 # Inserts that leave the newest sorted run at most this long are merged into it at once.
 _TAIL_RUN = 64
