@@ -60,6 +60,17 @@ def product_block_rows(inner: int, outer: int) -> int:
     return int(BLOCK_ROWS if rows < MIN_PRODUCT_ROWS else min(BLOCK_ROWS, rows))
 
 
+def _centred_where_complete(a: np.ndarray, b: np.ndarray, missing: np.ndarray):
+    """(complete pairs, means of a and b over them, deviations from those means with 0 where a
+    pair is incomplete) per row: the skipped-answers branch of :func:`row_correlation`, shared by
+    its one-row path."""
+    valid = ~missing
+    complete = valid.sum(axis=1)
+    mean_a = np.where(valid, a, 0.0).sum(axis=1) / complete
+    mean_b = np.where(valid, b, 0.0).sum(axis=1) / complete
+    return complete, mean_a, mean_b, np.where(valid, a - mean_a[:, None], 0.0), np.where(valid, b - mean_b[:, None], 0.0)
+
+
 def row_correlation(a: np.ndarray, b: np.ndarray, min_pairs: int) -> tuple[np.ndarray, np.ndarray]:
     """Pearson correlation of ``a[i]`` with ``b[i]`` for every row, over complete pairs.
 
@@ -93,12 +104,7 @@ def row_correlation(a: np.ndarray, b: np.ndarray, min_pairs: int) -> tuple[np.nd
             da = a - mean_a[:, None]
             db = b - mean_b[:, None]
         else:
-            valid = ~missing
-            complete = valid.sum(axis=1)
-            mean_a = np.where(valid, a, 0.0).sum(axis=1) / complete
-            mean_b = np.where(valid, b, 0.0).sum(axis=1) / complete
-            da = np.where(valid, a - mean_a[:, None], 0.0)
-            db = np.where(valid, b - mean_b[:, None], 0.0)
+            complete, mean_a, mean_b, da, db = _centred_where_complete(a, b, missing)
         ss_a = np.einsum("ij,ij->i", da, da)
         ss_b = np.einsum("ij,ij->i", db, db)
         r = np.einsum("ij,ij->i", da, db) / np.sqrt(ss_a * ss_b)
@@ -550,12 +556,7 @@ def row_correlation_one(a: np.ndarray, b: np.ndarray, min_pairs: int) -> tuple[f
             da, db = deviations[:1], deviations[1:]
             ma, mb = means
         else:
-            valid = ~missing
-            counts = valid.sum(axis=1)
-            mean_a = np.where(valid, a, 0.0).sum(axis=1) / counts
-            mean_b = np.where(valid, b, 0.0).sum(axis=1) / counts
-            da = np.where(valid, a - mean_a[:, None], 0.0)
-            db = np.where(valid, b - mean_b[:, None], 0.0)
+            _, mean_a, mean_b, da, db = _centred_where_complete(a, b, missing)
             ma, mb = mean_a[0], mean_b[0]
         # numpy scalars from here: a zero or non-finite division follows numpy's rules, as in the kernel.
         ss_a = einsum_one("ij,ij->i", da, da)[0]

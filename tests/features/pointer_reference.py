@@ -130,3 +130,18 @@ def _click_no_approach(t_r: Ragged, t: np.ndarray, kind: np.ndarray) -> np.ndarr
     total = np.bincount(click_rows, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, unapproached / total, np.nan)
+
+
+class HandBuiltBatch:
+    """Just enough of a SubmissionBatch for the pointer family, with any series (unsorted too)."""
+
+    def __init__(self, columns: dict[str, Ragged]) -> None:
+        self._columns = columns
+        self.n = len(next(iter(columns.values())))
+
+    def column(self, name: str) -> Ragged:
+        return self._columns[name]
+
+    def row(self, i: int) -> "HandBuiltBatch":
+        """Row ``i`` alone, as a batch of one."""
+        return HandBuiltBatch({name: r.take(np.array([i])) for name, r in self._columns.items()})

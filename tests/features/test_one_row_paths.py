@@ -26,6 +26,7 @@ from fraudscore.survey import SurveySpec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from one_row import assert_alone_as_in_the_batch  # noqa: E402
+from pointer_reference import HandBuiltBatch  # noqa: E402
 
 
 def assert_same_bits(got, want, name: str = "") -> None:
@@ -63,20 +64,6 @@ def test_a_row_sum_is_not_ndarray_sum():
 # --------------------------------------------------------------------------- pointer kinematics
 
 
-class _HandBuiltBatch:
-    """Just enough of a SubmissionBatch for the pointer family, with any series (unsorted too)."""
-
-    def __init__(self, columns: dict[str, Ragged]) -> None:
-        self._columns = columns
-        self.n = len(next(iter(columns.values())))
-
-    def column(self, name: str) -> Ragged:
-        return self._columns[name]
-
-    def row(self, i: int) -> "_HandBuiltBatch":
-        return _HandBuiltBatch({name: r.take(np.array([i])) for name, r in self._columns.items()})
-
-
 _STEP = st.sampled_from([0.0, 0.0, 1.0, 16.0, 250.0, 499.0, 500.0, 501.0, 1e-300, 1e300, -3.0, float("nan")])
 _COORD = st.sampled_from([0.0, 0.0, 2.0, -5.0, 0.5, 1e300, -1e300, 5e-324, 1e-160, float("nan")]) | st.floats(-500, 500)
 
@@ -93,7 +80,7 @@ def pointer_rows(draw, hostile: bool = True):
     kind = np.array(draw(st.lists(st.sampled_from([0, 0, 0, 1, 2, 3]), min_size=total, max_size=total)),
                     dtype=np.int8)
     lengths = np.array(lengths, dtype=np.int64)
-    return _HandBuiltBatch({
+    return HandBuiltBatch({
         "telemetry.pointer.t": Ragged.from_lengths(np.asarray(t, dtype=np.float64), lengths),
         "telemetry.pointer.x": Ragged.from_lengths(np.asarray(x, dtype=np.float64), lengths),
         "telemetry.pointer.y": Ragged.from_lengths(np.asarray(y, dtype=np.float64), lengths),
@@ -145,10 +132,10 @@ def test_the_one_row_path_is_taken_and_its_fallbacks_are_the_block_code(monkeypa
     kind = Ragged.from_lengths(np.array([0, 0, 0, 3], dtype=np.int8), np.array([4]))
     columns = {"telemetry.pointer.t": t, "telemetry.pointer.x": xy, "telemetry.pointer.y": xy,
                "telemetry.pointer.kind": kind}
-    pointer.kinematics(FeatureContext(_HandBuiltBatch(columns)), None)
+    pointer.kinematics(FeatureContext(HandBuiltBatch(columns)), None)
     assert not calls
     columns["telemetry.pointer.t"] = Ragged.from_lengths(np.array([0.0, 16.0, 8.0, 50.0]), np.array([4]))
-    pointer.kinematics(FeatureContext(_HandBuiltBatch(columns)), None)  # time goes back
+    pointer.kinematics(FeatureContext(HandBuiltBatch(columns)), None)  # time goes back
     assert calls
 
 

@@ -170,7 +170,7 @@ def test_path_lengths_are_the_sequential_sums_of_their_inner_steps(block, data):
         return
     starts, first, last = _paths(size, offsets[:-1][offsets[:-1] < size], (kind == CLICK).nonzero()[0])
     displacement = np.linspace(0.0, 50.0, len(first))
-    with np.errstate(divide="ignore", over="ignore"):
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # as kinematics calls it
         ok, ratio = _path_ratios(starts, first, displacement, at, dist)
     step = dict(zip(at.tolist(), dist.tolist()))
     for p, (a, z) in enumerate(zip(first.tolist(), last.tolist())):

@@ -26,19 +26,8 @@ from fraudscore.features._unique import isin, per_unique
 from fraudscore.ragged import Ragged
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pointer_reference import reference_kinematics  # noqa: E402
+from pointer_reference import HandBuiltBatch, reference_kinematics  # noqa: E402
 from test_pointer_reference import assert_close  # noqa: E402
-
-
-class _HandBuiltBatch:
-    """Just enough of a SubmissionBatch for the pointer family, with telemetry left unsorted."""
-
-    def __init__(self, columns: dict[str, Ragged]) -> None:
-        self._columns = columns
-        self.n = len(next(iter(columns.values())))
-
-    def column(self, name: str) -> Ragged:
-        return self._columns[name]
 
 
 @st.composite
@@ -63,13 +52,13 @@ def pointer_rows(draw):
 @settings(max_examples=150, deadline=None)
 @given(pointer_rows())
 def test_kinematics_equal_the_reference_on_rows_in_any_time_order(columns):
-    batch = _HandBuiltBatch(columns)
+    batch = HandBuiltBatch(columns)
     with np.errstate(over="ignore", invalid="ignore"):
         got, want = kinematics(FeatureContext(batch), None), reference_kinematics(batch)
         assert_close(got, want, batch)
         # Row by row: the fallbacks (look-back loop, np.hypot) of one row do not touch the others.
         for i in range(batch.n):
-            one = _HandBuiltBatch({name: r.take(np.array([i])) for name, r in columns.items()})
+            one = batch.row(i)
             alone = kinematics(FeatureContext(one), None)
             for name, values in got.items():
                 np.testing.assert_array_equal(alone[name], values[i:i + 1], err_msg=name)
