@@ -25,7 +25,7 @@ try:  # the test pandas' factorize applies to each value: None, NaN of any float
 except ImportError:  # pragma: no cover - a future pandas
     from pandas import isna as _missing
 
-__all__ = ["per_unique", "isin", "factorization_cache"]
+__all__ = ["per_unique", "per_value", "isin", "is_member", "factorization_cache"]
 
 # Factorizations made while a cache is open, by column object: the network and device families
 # pass the same columns (time zone, IP country, survey country, locale region...) to per_unique
@@ -90,11 +90,8 @@ def per_unique(fn: Callable[..., float], *columns: np.ndarray, mask: np.ndarray 
     """
     n = len(columns[0])
     if n == 1:  # a batch of one (score_one): no grouping to do, and factorizing costs ~20x the call
-        values = tuple(c[0] for c in columns)
-        for v in values:
-            hash(v)  # unhashable values fail here as factorize would fail on them
-        skip = (mask is not None and not mask[0]) or any(_missing(v) for v in values)
-        return np.array([np.nan if skip else fn(*values)], dtype=np.float64)
+        return np.array([per_value(fn, *(c[0] for c in columns), mask=mask is None or bool(mask[0]))],
+                        dtype=np.float64)
     cache = _CACHE.get()
     key = ("groups", *map(id, columns), id(mask))
     hit = cache.get(key) if cache is not None else None
@@ -135,6 +132,21 @@ def _row_groups(columns, mask, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return rows, group, first
 
 
+def per_value(fn: Callable[..., float], *values, mask: bool = True) -> float:
+    """:func:`per_unique` of one row's values: ``fn(*values)``, NaN where ``mask`` is false or a
+    value is missing."""
+    for v in values:
+        hash(v)  # unhashable values fail here as factorize would fail on them
+    if not mask or any(_missing(v) for v in values):
+        return np.nan
+    return fn(*values)
+
+
+def is_member(value, options) -> bool:
+    """:func:`isin` of one value (``options`` a set or dict): missing values are never members."""
+    return not _missing(value) and value in options
+
+
 def isin(values: np.ndarray, options) -> np.ndarray:
     """Elementwise membership of an object array in ``options`` (hash based, unlike np.isin on objects).
 
@@ -142,8 +154,7 @@ def isin(values: np.ndarray, options) -> np.ndarray:
     """
     options = set(options)
     if len(values) == 1:  # a batch of one: skip the factorize
-        v = values[0]
-        return np.array([not _missing(v) and v in options], dtype=bool)
+        return np.array([is_member(values[0], options)], dtype=bool)
     codes, uniques = _factorize(values)
     # One Python membership test per distinct value; the extra last entry answers code -1.
     member = np.array([u in options for u in uniques] + [False], dtype=bool)

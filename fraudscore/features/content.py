@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from fraudscore.features._segments import row_sum
 from fraudscore.features.context import FeatureContext
-from fraudscore.features.registry import register
+from fraudscore.features.registry import one_row_columns, register
 from fraudscore.ragged import offsets_from_lengths
 
 __all__: list[str] = []
@@ -191,10 +191,9 @@ def _text_one(ctx: FeatureContext, data: np.ndarray) -> dict:
             repeat_share = int(np.count_nonzero(data[1:] == data[:-1])) / max(total - 1, 1)
     letters, vowels, classified = (int(c) for c in classes[:3])
     foreign = classified - int(classes[2 + int(_expected_script(ctx)[0])])
-    values = np.array([ctx.answer_text_chars[0], entropy,
-                       vowels / letters if letters >= _MIN_LETTERS else math.nan, repeat_share,
-                       foreign / classified if classified >= _MIN_LETTERS else math.nan])
-    return {name: values[i:i + 1] for i, name in enumerate(_NAMES)}
+    return one_row_columns(_NAMES, [ctx.answer_text_chars[0], entropy,
+                                    vowels / letters if letters >= _MIN_LETTERS else math.nan, repeat_share,
+                                    foreign / classified if classified >= _MIN_LETTERS else math.nan])
 
 
 _NAMES = ("content.text_chars", "content.entropy_bits", "content.vowel_share", "content.repeat_share",

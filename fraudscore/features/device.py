@@ -16,7 +16,7 @@ import pandas as pd
 
 from fraudscore.features._unique import isin, per_unique
 from fraudscore.features.context import FeatureContext
-from fraudscore.features.registry import register
+from fraudscore.features.registry import one_row_columns, register
 
 __all__: list[str] = []
 
@@ -129,18 +129,13 @@ _CONSISTENCY_COMPUTED = ("device.mobile", "device.touch_mismatch", "device.platf
                          "device.battery_full_charging")
 
 
-def _columns_of_one(names: tuple[str, ...], values: list) -> dict:
-    """One-row columns (views of one array) of ``values`` (floats or bools) under ``names``."""
-    return dict(zip(names, np.array(values, dtype=np.float64).reshape(-1, 1)))
-
-
 def _automation_one(ctx: FeatureContext) -> dict:
     """:func:`automation` of a batch of one row: the same tests on the row's values (the text
     checks through :func:`per_unique`'s one-row path), one array for the computed columns."""
     b = ctx.batch
     renderer = b.column("device.webgl_renderer")
     cookies = float(b.column("device.cookies_enabled")[0])
-    out = _columns_of_one(_AUTOMATION_COMPUTED, [
+    out = one_row_columns(_AUTOMATION_COMPUTED, [
         float(ctx.ua.is_crawler[0]) if ctx.ua.present[0] else math.nan,
         _contains(renderer, _SOFTWARE_RENDERER)[0],
         _contains(renderer, _EMULATOR_RENDERER)[0],
@@ -176,7 +171,7 @@ def _consistency_one(ctx: FeatureContext) -> dict:
     level = float(b.column("device.battery.level")[0])
     charging = float(b.column("device.battery.charging")[0])
     full = math.nan if level != level or charging != charging else level >= 1.0 and charging == 1.0
-    out = _columns_of_one(_CONSISTENCY_COMPUTED, [
+    out = one_row_columns(_CONSISTENCY_COMPUTED, [
         mobile if known_class else math.nan,
         touch_mismatch,
         _platform_mismatch(ua.os_family, b.column("device.platform"))[0],

@@ -13,7 +13,7 @@ import numpy as np
 
 from fraudscore.features._segments import quotient, row_sum
 from fraudscore.features.context import FeatureContext
-from fraudscore.features.registry import register
+from fraudscore.features.registry import one_row_columns, register
 
 __all__: list[str] = []
 
@@ -60,5 +60,4 @@ def _tab_away_one(t: np.ndarray, kind: np.ndarray, duration_ms: float) -> dict:
         share = share if share <= 1.0 or share != share else 1.0  # np.minimum keeps NaN
     else:
         share = 0.0 if math.isfinite(duration_ms) else math.nan
-    values = np.array([float(np.count_nonzero(is_blur)), share])
-    return {"focus.blurs": values[0:1], "focus.away_share": values[1:2]}
+    return one_row_columns(("focus.blurs", "focus.away_share"), [float(np.count_nonzero(is_blur)), share])

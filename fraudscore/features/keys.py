@@ -13,7 +13,7 @@ import numpy as np
 
 from fraudscore.features._segments import EventLevels, lag_diff, quotient, row_blocks, row_sum
 from fraudscore.features.context import FeatureContext
-from fraudscore.features.registry import register
+from fraudscore.features.registry import one_row_columns, register
 from fraudscore.ragged import nans, offsets_from_lengths
 
 __all__: list[str] = []
@@ -96,11 +96,10 @@ def _typing_one(ctx: FeatureContext) -> dict:
         var = row_sum(centred * centred) / k
         iki_sd = math.sqrt(max(var, 0.0)) if var == var else math.nan
     presses_f = float(presses)
-    values = np.array([
+    return one_row_columns(_NAMES, [
         presses_f, iki_mean, quotient(iki_sd, iki_mean) if presses >= 3 else math.nan,
         backspaces / presses_f if presses > 0 else math.nan, float(np.count_nonzero(kind == PASTE)),
         float(ctx.answer_text_chars[0]) / (presses_f + 1.0)])
-    return {name: values[i:i + 1] for i, name in enumerate(_NAMES)}
 
 
 _NAMES = ("keys.presses", "keys.iki_mean_ms", "keys.iki_cv", "keys.backspace_rate", "keys.pastes",

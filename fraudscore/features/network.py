@@ -18,9 +18,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from fraudscore.features._unique import _missing, isin, per_unique
+from fraudscore.features._unique import _missing, is_member, isin, per_unique, per_value
 from fraudscore.features.context import FeatureContext
-from fraudscore.features.registry import register
+from fraudscore.features.registry import one_row_columns, register
 
 __all__ = ["preferred_regions"]
 
@@ -129,24 +129,6 @@ def geo(ctx: FeatureContext, state) -> dict:
     }
 
 
-def _one_row(names: tuple, values: list) -> dict:
-    """A group's columns for a batch of one row: one array, a one-element view per feature."""
-    array = np.array(values, dtype=np.float64)
-    return {name: array[i:i + 1] for i, name in enumerate(names)}
-
-
-def _checked(fn, *values, mask: bool = True) -> float:
-    """:func:`per_unique` of one row: ``fn(*values)``, NaN where ``mask`` fails or a value is missing."""
-    if not mask or any(_missing(v) for v in values):
-        return _NAN
-    return fn(*values)
-
-
-def _in_zones(zone) -> bool:
-    """:func:`isin` of one value against the known zones."""
-    return not _missing(zone) and zone in _zone_countries()
-
-
 def _zone_offset_one(zone, ms: float) -> float:
     """:func:`_zone_offsets_min` of one row."""
     if _missing(zone) or ms != ms:  # per_unique leaves out missing zones and times
@@ -173,19 +155,19 @@ def _geo_one(ctx: FeatureContext) -> dict:
     ip_mismatch = float(country != survey_country) if known_country and not _missing(survey_country) else _NAN
     zone = b.column("device.timezone")[0]
     zones = _zone_countries()
-    tz_mismatch = _checked(lambda z, c: float(bool(zones[z]) and c not in zones[z]), zone, country,
-                           mask=known_country and _in_zones(zone))
+    tz_mismatch = per_value(lambda z, c: float(bool(zones[z]) and c not in zones[z]), zone, country,
+                           mask=known_country and is_member(zone, zones))
     actual_min = _zone_offset_one(zone, float(b.submitted_at_ms[0]))
     offset_gap = abs(float(b.column("device.tz_offset_min")[0]) - actual_min) / 60.0
     languages = b.column("device.languages")
     first_lang = languages.values[0] if len(languages.values) else None
-    lang_mismatch = _checked(lambda lang, allowed: float(_primary_language(lang) not in allowed), first_lang,
+    lang_mismatch = per_value(lambda lang, allowed: float(_primary_language(lang) not in allowed), first_lang,
                              ctx.survey_value("languages")[0])
-    header_mismatch = _checked(lambda header, lang: float(_primary_language(header) != _primary_language(lang)),
+    header_mismatch = per_value(lambda header, lang: float(_primary_language(header) != _primary_language(lang)),
                                b.column("network.accept_language")[0], first_lang)
     gps_gap = abs(float(b.column("device.gps.lon")[0]) / 15.0 - actual_min / 60.0)
     gps_gap = _nan_min(gps_gap, 24.0 - gps_gap)
-    return _one_row(_GEO_NAMES, [
+    return one_row_columns(_GEO_NAMES, [
         float(ip.is_hosting[0]) if valid else _NAN, float(ip.is_private[0]) if valid else _NAN, ip_mismatch,
         tz_mismatch, offset_gap, lang_mismatch, header_mismatch, gps_gap])
 
@@ -272,10 +254,10 @@ def _locale_one(ctx: FeatureContext) -> dict:
     known_country = bool(ip.valid[0]) and country != ""
     zone = b.column("device.timezone")[0]
     zones = _zone_countries()
-    return _one_row(_LOCALE_NAMES, [
-        _checked(lambda r, c: float(r != c), region, ctx.survey_value("country")[0]),
-        _checked(lambda r, c: float(r != c), region, country, mask=known_country),
-        _checked(lambda z, r: float(bool(zones[z]) and r not in zones[z]), zone, region, mask=_in_zones(zone)),
+    return one_row_columns(_LOCALE_NAMES, [
+        per_value(lambda r, c: float(r != c), region, ctx.survey_value("country")[0]),
+        per_value(lambda r, c: float(r != c), region, country, mask=known_country),
+        per_value(lambda z, r: float(bool(zones[z]) and r not in zones[z]), zone, region, mask=is_member(zone, zones)),
     ])
 
 
@@ -298,9 +280,9 @@ def carrier(ctx: FeatureContext, state) -> dict:
         cc = "" if _missing(name) else carrier_country(name)
         known = cc != ""
         known_ip = known and bool(ip.valid[0]) and ip.country[0] != ""
-        return _one_row(_CARRIER_NAMES, [
-            _checked(lambda cc, c: float(cc != c), cc, ctx.survey_value("country")[0], mask=known),
-            _checked(lambda cc, c: float(cc != c), cc, ip.country[0], mask=known_ip)])
+        return one_row_columns(_CARRIER_NAMES, [
+            per_value(lambda cc, c: float(cc != c), cc, ctx.survey_value("country")[0], mask=known),
+            per_value(lambda cc, c: float(cc != c), cc, ip.country[0], mask=known_ip)])
     # The carrier's country once per distinct name ("" when unknown or missing).
     codes, names = ctx.batch.factorized("device.carrier")
     country = np.array([carrier_country(name) for name in names] + [""], dtype=object)[codes]

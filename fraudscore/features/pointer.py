@@ -15,7 +15,7 @@ import numpy as np
 from fraudscore.features._segments import (WHOLE, EventLevels, Selection, adjacent, both, lag_diff, lag_mean,
                                            mean_cv_one, quotient, row_blocks, row_sum, where_zero)
 from fraudscore.features.context import FeatureContext
-from fraudscore.features.registry import register
+from fraudscore.features.registry import one_row_columns, register
 
 __all__: list[str] = []
 
@@ -51,7 +51,7 @@ def kinematics(ctx: FeatureContext, state) -> dict:
     kind = b.column("telemetry.pointer.kind").values
     offsets = t_r.offsets
     if ctx.n == 1:  # score_one: the row's statistics as scalars, without the block code's row layout
-        return _as_columns(_kinematics_one(t, x, y, kind), t_r.lengths)
+        return one_row_columns(_KEYS, _kinematics_one(t, x, y, kind) + [t_r.lengths[0]])
     blocks = row_blocks(offsets)
     if len(blocks) == 1:  # a small batch: the block's columns are the result
         block = _kinematics_block(t, x, y, kind, offsets)
@@ -260,12 +260,6 @@ def _block_of_one(t: np.ndarray, x: np.ndarray, y: np.ndarray, kind: np.ndarray)
     """:func:`_kinematics_block` of a one-row block, as floats in ``_NAMES`` order."""
     block = _kinematics_block(t, x, y, kind, np.array([0, len(t)], dtype=np.int64))
     return [float(block[name][0]) if name in block else math.nan for name in _NAMES]
-
-
-def _as_columns(values: list[float], lengths: np.ndarray) -> dict:
-    """The family's columns of a batch of one row (one array, viewed as a column per feature)."""
-    columns = np.array(values + [lengths[0]], dtype=np.float64).reshape(-1, 1)
-    return dict(zip(_KEYS, columns))
 
 
 def _per_second_change(values: np.ndarray, pair_ok: np.ndarray, dt: np.ndarray, bounded: bool = False):

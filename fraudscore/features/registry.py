@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Feature", "FeatureGroup", "FAMILIES", "register", "groups", "features", "features_markdown"]
+__all__ = ["Feature", "FeatureGroup", "FAMILIES", "register", "groups", "features", "features_markdown", "one_row_columns"]
 
 #: Feature families (DESIGN.md "Feature families"), in the order of the feature matrix.
 FAMILIES = ("device", "network", "timing", "pointer", "keys", "scroll", "focus", "answers", "content", "history")
@@ -126,3 +126,9 @@ def as_float32(values) -> np.ndarray:
     out = np.asarray(values, dtype=np.float32)
     out[~np.isfinite(out)] = np.nan
     return out
+
+
+def one_row_columns(names, values) -> dict:
+    """A group's columns for a batch of one row (``score_one``): ``values`` (floats or bools) in one
+    float64 array, each feature a one-element view of it."""
+    return dict(zip(names, np.array(values, dtype=np.float64).reshape(-1, 1)))

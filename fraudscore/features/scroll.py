@@ -15,7 +15,7 @@ import numpy as np
 
 from fraudscore.features._segments import lag_diff, means_stds_one
 from fraudscore.features.context import FeatureContext
-from fraudscore.features.registry import register
+from fraudscore.features.registry import one_row_columns, register
 from fraudscore.ragged import Ragged
 
 __all__: list[str] = []
@@ -73,8 +73,6 @@ def _scrolling_one(ctx: FeatureContext) -> dict:
     b = ctx.batch
     t = b.column("telemetry.scroll.t").values
     duration_min = float(b.duration_ms[0]) / 60_000.0
-    values = np.array([len(t) / duration_min if duration_min > 0 else math.nan,
-                       _cv_one(t[1:] - t[:-1]),
-                       _cv_one(np.abs(b.column("telemetry.scroll.dy").values))])
-    return {name: values[i:i + 1] for i, name in enumerate(("scroll.events_per_min", "scroll.interval_cv",
-                                                             "scroll.dy_cv"))}
+    return one_row_columns(("scroll.events_per_min", "scroll.interval_cv", "scroll.dy_cv"), [
+        len(t) / duration_min if duration_min > 0 else math.nan, _cv_one(t[1:] - t[:-1]),
+        _cv_one(np.abs(b.column("telemetry.scroll.dy").values))])

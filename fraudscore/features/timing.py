@@ -12,7 +12,7 @@ import numpy as np
 
 from fraudscore.features._segments import means_stds_one, quotient
 from fraudscore.features.context import FeatureContext
-from fraudscore.features.registry import register
+from fraudscore.features.registry import one_row_columns, register
 
 __all__ = ["fit_durations"]
 
@@ -64,8 +64,8 @@ def duration(ctx: FeatureContext, state) -> dict:
     if ctx.n == 1:  # score_one: the row's reference without the per-survey table
         codes, uniques = ctx.survey_codes
         reference = _reference_one(ctx, state, uniques[0]) if codes[0] >= 0 else math.nan
-        values = np.array([d[0] / 1000.0, quotient(float(d[0]), reference)])
-        return {"timing.duration_s": values[0:1], "timing.duration_ratio": values[1:2]}
+        return one_row_columns(("timing.duration_s", "timing.duration_ratio"),
+                               [d[0] / 1000.0, quotient(float(d[0]), reference)])
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = d / _reference_ms(ctx, state)
     return {"timing.duration_s": d / 1000.0, "timing.duration_ratio": ratio}
@@ -99,10 +99,9 @@ def _items_one(ctx: FeatureContext) -> dict:
     values = values[np.isfinite(values)]
     k = len(values)
     mean, sd = means_stds_one(values)
-    out = np.array([int(np.count_nonzero(values < 1000.0)) / k if k else math.nan, _median_one(values) / 1000.0,
-                    quotient(sd, mean) if k >= 2 else math.nan])
-    return {name: out[i:i + 1] for i, name in enumerate(("timing.items_under_1s", "timing.item_time_median_s",
-                                                          "timing.item_time_cv"))}
+    return one_row_columns(("timing.items_under_1s", "timing.item_time_median_s", "timing.item_time_cv"), [
+        int(np.count_nonzero(values < 1000.0)) / k if k else math.nan, _median_one(values) / 1000.0,
+        quotient(sd, mean) if k >= 2 else math.nan])
 
 
 def _median_one(values: np.ndarray) -> float:
