@@ -4,11 +4,20 @@ All three score the same Parquet partitions with the shipped model and a Redis h
 key prefix each), timed after a warm-up job so the workers have imported fraudscore and compiled
 the model, as on a long-lived cluster. Time covers both phases (record, then score).
 
+Each cluster's figure is its fastest of 3 jobs (and the single process's of 3 runs): one 1-2 s
+job per cluster met whatever the neighbours did in those seconds, and the quick-mode speed-up of
+one and the same code read 0.80-1.45 from run to run (two CI runs failed at 0.86 and 1.00).
+
 Gates (same run, ratios only):
-- 2 workers are faster than 1 (speed-up > 1.15): the work really runs in parallel. Two cores
-  only give that when nobody else uses them, so the run also measures the machine's *parallel
-  capacity* (a CPU-bound loop in 2 processes vs 1, just before and after the 2-worker job); below
-  1.6 of an ideal 2.0 the machine is too busy to tell and the gate is skipped, saying so;
+- the 2 workers score at once: their CPU seconds over the job's wall seconds exceed 1.25 cores (a
+  lock or a scheduler that serialises partitions gives at most 1.0), and 2 workers are faster than
+  1 (speed-up > 1.05). Not 2x: on two shared cores the client, the scheduler and Redis take their
+  share, and each worker's task runs 25-90 % slower beside the other (memory and cache shared on
+  the host); the best-of-3 quick speed-up read 1.17-1.34 in runs that measured a capacity of 1.6
+  or more. Two cores give even that only when nobody else uses them, so the run also measures
+  the machine's *parallel capacity* (a CPU-bound loop in 2 processes vs 1, just before and after
+  the 2-worker jobs); below 1.6 of an ideal 2.0 the machine is too busy to tell and the gate is
+  skipped, saying so;
 - 1 worker costs at most 4x one process per row **in CPU time** (the client and the in-process
   scheduler, plus the worker processes' own CPU time, against the single process's): the
   two-phase design (phase 1 fingerprints and hashes every row once more) and Dask's scheduling
@@ -35,7 +44,8 @@ from _timing import emit, quick_mode
 
 pytest.importorskip("distributed")
 
-SPEEDUP_2_WORKERS = 1.15
+SPEEDUP_2_WORKERS = 1.05
+BUSY_CORES_2_WORKERS = 1.25
 OVERHEAD_1_WORKER = 4.0
 BUSY_MACHINE = 1.6
 
@@ -88,38 +98,50 @@ def parallel_capacity() -> float:
     return 2 * alone / together
 
 
-def _on_cluster(directory: Path, warmup: Path, redis_url: str, workers: int) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process and every worker) of one scoring job."""
+def _on_cluster(directory: Path, warmup: Path, redis_url: str, workers: int, model,
+                rounds: int = 3) -> tuple[float, float, float]:
+    """Fastest of ``rounds`` scoring jobs: wall seconds, CPU seconds of this process and every
+    worker, and CPU seconds of the workers alone.
+
+    One job per cluster put a 1-2 s job against whatever the neighbours did in those seconds: in
+    quick mode the 2-vs-1 speed-up of the same code read 0.80-1.45 from run to run.
+    """
     from distributed import Client, LocalCluster
 
     from fraudscore.dask import HistorySpec, score_dask
 
-    def cpu() -> float:  # this process holds the client and LocalCluster's scheduler
-        return time.process_time() + sum(client.run(time.process_time).values())
+    def cpu() -> tuple[float, float]:  # this process holds the client and LocalCluster's scheduler
+        return time.process_time(), sum(client.run(time.process_time).values())
 
-    def run(path: Path) -> tuple[float, float]:
+    def run(path: Path) -> tuple[float, float, float]:
         spec = HistorySpec(redis_url, (("prefix", f"bench:{uuid.uuid4().hex}"),))
-        start, cpu_start = time.perf_counter(), cpu()
-        score_dask(path, spec, client=client).compute()  # Parquet read straight into Arrow per partition
-        return time.perf_counter() - start, cpu() - cpu_start
+        start, (here, workers) = time.perf_counter(), cpu()
+        # Parquet read straight into Arrow per partition
+        score_dask(path, spec, model=model, client=client).compute()
+        wall, (here_end, workers_end) = time.perf_counter() - start, cpu()
+        return wall, here_end - here + workers_end - workers, workers_end - workers
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster) as client:
         run(warmup)
-        return run(directory)
+        return min(run(directory) for _ in range(rounds))
 
 
 def measure(redis_url: str, root: Path) -> dict:
+    from fraudscore.model import load_model
+
     parts, rows = (8, 500) if quick_mode() else (8, 5_000)
     _write_parts(root / "data", parts, rows, seed=5)
     # Enough warm-up partitions that every worker scores some: a cold worker pays its imports, IP
     # tables and model compilation inside the timed job, which hides any speed-up on a short run.
     _write_parts(root / "warmup", 8, 100, seed=6)
     n = parts * rows
-    single, single_cpu = _single_process(root / "data", redis_url)
-    one, one_cpu = _on_cluster(root / "data", root / "warmup", redis_url, 1)
+    single, single_cpu = min(_single_process(root / "data", redis_url) for _ in range(3))  # best, as below
+    # Loaded once, outside the timings, as the single process's Scorer loads it before timing.
+    model = load_model()
+    one, one_cpu, _ = _on_cluster(root / "data", root / "warmup", redis_url, 1, model)
     before = parallel_capacity()
-    two, _ = _on_cluster(root / "data", root / "warmup", redis_url, 2)
+    two, _, two_workers_cpu = _on_cluster(root / "data", root / "warmup", redis_url, 2, model)
     capacity = min(before, parallel_capacity())
     return emit("dask", {
         "rows": n, "partitions": parts,
@@ -127,6 +149,7 @@ def measure(redis_url: str, root: Path) -> dict:
         "one_worker_rows_per_s": n / one,
         "two_workers_rows_per_s": n / two,
         "speedup_2_vs_1": one / two,
+        "two_workers_busy_cores": two_workers_cpu / two,
         "one_worker_vs_single_process_wall": one / single,
         "one_worker_vs_single_process_cpu": one_cpu / single_cpu,
         "single_process_cpu_us_per_row": single_cpu / n * 1e6,
@@ -146,10 +169,11 @@ def figures(redis_url, tmp_path_factory):
 
 
 @pytest.mark.bench
-def test_two_workers_score_faster_than_one(figures):
+def test_two_workers_score_at_once_and_faster_than_one(figures):
     if figures["parallel_capacity"] < BUSY_MACHINE:
         pytest.skip(f"machine too busy to measure a parallel speed-up: 2 processes get "
                     f"{figures['parallel_capacity']:.2f} cores' worth of CPU (figures: {figures})")
+    assert figures["two_workers_busy_cores"] > BUSY_CORES_2_WORKERS, figures
     assert figures["speedup_2_vs_1"] > SPEEDUP_2_WORKERS, figures
 
 
