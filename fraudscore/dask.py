@@ -435,6 +435,9 @@ def score_dask(data, history, *, model=None, survey=None, secret=None, client=No
     dask.dataframe.DataFrame
         The results contract (:mod:`fraudscore.results`), one row per input row, in input order;
         a DataFrame input keeps its partitions and index, paths get the input row number.
+        Compute it on the same cluster: ``.compute()`` while ``client`` is the default client,
+        else ``client.compute(results)``. The model lives on that cluster's workers, so Dask's
+        local scheduler cannot run the graph ("Missing dependency fraudscore-model-...").
     """
     import dask
     import dask.dataframe as dd
