@@ -12,12 +12,12 @@ Gates (same run, ratios only):
 - the 2 workers score at once: their CPU seconds over the job's wall seconds exceed 1.25 cores (a
   lock or a scheduler that serialises partitions gives at most 1.0), and 2 workers are faster than
   1 (speed-up > 1.05). Not 2x: on two shared cores the client, the scheduler and Redis take their
-  share, and each worker's task runs 25-90 % slower beside the other (memory and cache shared on
-  the host); the best-of-3 quick speed-up read 1.17-1.34 in runs that measured a capacity of 1.6
-  or more. Two cores give even that only when nobody else uses them, so the run also measures
-  the machine's *parallel capacity* (a CPU-bound loop in 2 processes vs 1, just before and after
-  the 2-worker jobs); below 1.6 of an ideal 2.0 the machine is too busy to tell and the gate is
-  skipped, saying so;
+  share, and each worker's task runs ~25 % (up to 90 %) slower beside the other (memory and cache
+  shared on the host); the best-of-3 quick speed-up read 1.17-1.44 in runs that measured a
+  capacity of 1.6 or more. Two cores give even that only when nobody else uses them, so the run
+  also measures the machine's *parallel capacity* (a CPU-bound loop in 2 processes vs 1, just
+  before and after the 2-worker jobs); below 1.6 of an ideal 2.0 the machine is too busy to tell
+  and the gate is skipped, saying so;
 - 1 worker costs at most 4x one process per row **in CPU time** (the client and the in-process
   scheduler, plus the worker processes' own CPU time, against the single process's): the
   two-phase design (phase 1 fingerprints and hashes every row once more) and Dask's scheduling
