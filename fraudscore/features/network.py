@@ -156,15 +156,15 @@ def _geo_one(ctx: FeatureContext) -> dict:
     zone = b.column("device.timezone")[0]
     zones = _zone_countries()
     tz_mismatch = per_value(lambda z, c: float(bool(zones[z]) and c not in zones[z]), zone, country,
-                           mask=known_country and is_member(zone, zones))
+                            mask=known_country and is_member(zone, zones))
     actual_min = _zone_offset_one(zone, float(b.submitted_at_ms[0]))
     offset_gap = abs(float(b.column("device.tz_offset_min")[0]) - actual_min) / 60.0
     languages = b.column("device.languages")
     first_lang = languages.values[0] if len(languages.values) else None
     lang_mismatch = per_value(lambda lang, allowed: float(_primary_language(lang) not in allowed), first_lang,
-                             ctx.survey_value("languages")[0])
+                              ctx.survey_value("languages")[0])
     header_mismatch = per_value(lambda header, lang: float(_primary_language(header) != _primary_language(lang)),
-                               b.column("network.accept_language")[0], first_lang)
+                                b.column("network.accept_language")[0], first_lang)
     gps_gap = abs(float(b.column("device.gps.lon")[0]) / 15.0 - actual_min / 60.0)
     gps_gap = _nan_min(gps_gap, 24.0 - gps_gap)
     return one_row_columns(_GEO_NAMES, [
