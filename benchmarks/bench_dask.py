@@ -61,14 +61,14 @@ def _write_parts(directory: Path, parts: int, rows: int, seed: int) -> None:
         pq.write_table(table.slice(i * rows, rows), directory / f"part{i:03d}.parquet")
 
 
-def _single_process(directory: Path, redis_url: str) -> tuple[float, float]:
+def _single_process(directory: Path, redis_url: str, model) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of scoring every partition in order in this process."""
     import pyarrow.parquet as pq
 
     from fraudscore.history import RedisStore
     from fraudscore.scorer import Scorer
 
-    scorer = Scorer(history=RedisStore(redis_url, prefix=f"bench:{uuid.uuid4().hex}"))
+    scorer = Scorer(model, history=RedisStore(redis_url, prefix=f"bench:{uuid.uuid4().hex}"))
     files = sorted(directory.glob("*.parquet"))
     scorer.score(pq.read_table(files[0]).slice(0, 50))  # warm: imports, caches
     start, cpu = time.perf_counter(), time.process_time()
@@ -136,9 +136,8 @@ def measure(redis_url: str, root: Path) -> dict:
     # tables and model compilation inside the timed job, which hides any speed-up on a short run.
     _write_parts(root / "warmup", 8, 100, seed=6)
     n = parts * rows
-    single, single_cpu = min(_single_process(root / "data", redis_url) for _ in range(3))  # best, as below
-    # Loaded once, outside the timings, as the single process's Scorer loads it before timing.
-    model = load_model()
+    model = load_model()  # once, outside every timing: one process and both clusters score with it
+    single, single_cpu = min(_single_process(root / "data", redis_url, model) for _ in range(3))  # best, as below
     one, one_cpu, _ = _on_cluster(root / "data", root / "warmup", redis_url, 1, model)
     before = parallel_capacity()
     two, _, two_workers_cpu = _on_cluster(root / "data", root / "warmup", redis_url, 2, model)
