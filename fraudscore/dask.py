@@ -29,6 +29,7 @@ import copy
 import threading
 import time
 import uuid
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,9 @@ _CACHE_SIZE = 4
 _CACHE_LOCK = threading.Lock()
 _STORES: OrderedDict = OrderedDict()
 _SCORERS: OrderedDict = OrderedDict()
+# On the client: per Client, the futures that keep recent models on its workers (see
+# _hold_on_every_worker); a closed and dropped client takes its entries with it.
+_HELD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _cached(cache: OrderedDict, key, make):
@@ -345,6 +349,29 @@ def _compute(client, *collections):
     return list(dask.compute(*collections))
 
 
+def _hold_on_every_worker(client, shipped) -> None:
+    """Keep the model's key in memory on ``client``'s cluster while the client lives, on every worker now.
+
+    Copied to every worker right before phase 2: otherwise the scheduler keeps the scoring tasks
+    on the one worker holding the model until work stealing spreads them. (Dask's active memory
+    manager drops the extra copies a few seconds later when no task waits for them, one stays.)
+    The results graph keeps the model as a plain value under the same key, which the cluster
+    does not recompute while it holds the key, so the graph also runs on any other scheduler:
+    ``.compute()`` when ``client`` is not the default client runs it on Dask's local scheduler.
+    """
+    from distributed import futures_of
+
+    with _CACHE_LOCK:
+        held = _HELD.setdefault(client, OrderedDict())
+        if shipped.key not in held:
+            held[shipped.key] = futures_of(client.persist(shipped))
+        held.move_to_end(shipped.key)
+        futures = held[shipped.key]
+        while len(held) > _CACHE_SIZE:  # released futures let the cluster drop old models
+            held.popitem(last=False)
+    client.replicate(futures)  # again per job: a restarted worker has lost its copy
+
+
 def _is_remote(data) -> bool:
     items = [data] if isinstance(data, (str, Path)) else list(data)
     return any("://" in str(item) for item in items)
@@ -380,16 +407,10 @@ def _prepare(data, history, model, survey, secret, client, rows_per_partition):
     job = _Job(spec, secret, _secret_check(secret), first, survey)
     # One graph key holding the model: sent to the scheduler once and to each worker that needs it
     # once. Not client.scatter: scattered data lost with a dead worker cannot be recomputed, a
-    # graph key can, so a killed worker does not fail the job.
+    # graph key can, so a killed worker does not fail the job. A saved model's version names its
+    # file's sha256; any other model gets a new key per job, since it may be refitted in place.
     name = f"fraudscore-model-{getattr(model, 'model_version_', None) or uuid.uuid4().hex}"
     shipped = dask.delayed(model, name=name, traverse=False)
-    if client is not None:
-        from distributed import futures_of
-
-        # On every worker before phase 2: otherwise the scheduler keeps the scoring tasks on the
-        # one worker holding the model until work stealing spreads them.
-        shipped = client.persist(shipped)
-        client.replicate(futures_of(shipped))
 
     if frame is not None:
         light = frame[_for_history(frame.columns)]  # projection reaches the Parquet reader
@@ -398,6 +419,8 @@ def _prepare(data, history, model, survey, secret, client, rows_per_partition):
     else:
         record = dask.delayed(_record_fragment, pure=False)
         _compute(client, *[record(f, i, job) for i, f in enumerate(fragments)])
+    if client is not None:
+        _hold_on_every_worker(client, shipped)
     return client, shipped, job, frame, fragments
 
 
@@ -435,9 +458,9 @@ def score_dask(data, history, *, model=None, survey=None, secret=None, client=No
     dask.dataframe.DataFrame
         The results contract (:mod:`fraudscore.results`), one row per input row, in input order;
         a DataFrame input keeps its partitions and index, paths get the input row number.
-        Compute it on the same cluster: ``.compute()`` while ``client`` is the default client,
-        else ``client.compute(results)``. The model lives on that cluster's workers, so Dask's
-        local scheduler cannot run the graph ("Missing dependency fraudscore-model-...").
+        ``.compute()`` runs it on the default client; with another ``client``, use
+        ``client.compute(results)`` to score on that cluster, which already holds the model
+        (``.compute()`` without a default client scores in this process, with the same results).
     """
     import dask
     import dask.dataframe as dd

@@ -130,6 +130,22 @@ def test_parquet_paths_are_read_straight_into_arrow_with_the_same_results(
     _assert_same_results(got, expected)
 
 
+def test_results_of_a_job_also_compute_off_the_cluster_that_holds_the_model(
+        cluster_client, submissions, redis_url, tmp_path):
+    """A client that is not the default one: ``.compute()`` then runs on Dask's local scheduler,
+    which must not need the copy of the model held on the cluster's workers."""
+    import dask
+
+    _write_parts(submissions, tmp_path / "in")
+    expected = _in_order(submissions, MemoryStore())
+    results = score_dask(tmp_path / "in", _redis_spec(redis_url), client=cluster_client)
+
+    assert any(key.startswith("fraudscore-model-") for key in cluster_client.who_has())  # held there
+    with dask.config.set(scheduler="sync"):
+        _assert_same_results(results.compute(), expected)
+    _assert_same_results(cluster_client.compute(results).result(), expected)
+
+
 def test_parquet_fragments_group_row_groups_of_each_file_in_order(tmp_path):
     table = pa.table({"submission_id": [f"s{i}" for i in range(10)]})
     pq.write_table(table, tmp_path / "b.parquet", row_group_size=3)  # groups of 3, 3, 3, 1
