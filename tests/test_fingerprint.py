@@ -411,20 +411,13 @@ def _reference_fingerprints(batch, secret: str) -> dict:
     attr, link_key = derive_key(raw, "fingerprint.attribute"), derive_key(raw, "link")
     n = len(batch)
 
-    memo: dict = {}
-
+    @functools.lru_cache(maxsize=None, typed=True)  # each distinct value hashed once: the test's own cost
     def keyed_one(v, key) -> int:  # SipHash of the value's UTF-8 (surrogates escaped)
         return int(pd.util.hash_array(np.array([v.encode("utf-8", "surrogatepass") if isinstance(v, str) else v],
                                                dtype=object), hash_key=key, categorize=False)[0])
 
-    def keyed(values, key=attr) -> list[int]:  # each distinct value hashed once: the test's own cost
-        out = []
-        for v in values:
-            k = (key, type(v), v)
-            if k not in memo:
-                memo[k] = keyed_one(v, key)
-            out.append(memo[k])
-        return out
+    def keyed(values, key=attr) -> list[int]:
+        return [keyed_one(v, key) for v in values]
 
     fields = {}
     for name in DEVICE_FIELDS:
