@@ -104,8 +104,10 @@ _CACHE_LOCK = threading.Lock()
 _STORES: OrderedDict = OrderedDict()
 _SCORERS: OrderedDict = OrderedDict()
 # On the client: per Client, the futures that keep recent models on its workers (see
-# _hold_on_every_worker); a closed and dropped client takes its entries with it.
+# _hold_on_every_worker); a closed and dropped client takes its entries with it. Its own lock:
+# the worker-side caches' lock is not held across a call to the scheduler.
 _HELD: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_HELD_LOCK = threading.Lock()
 
 
 def _cached(cache: OrderedDict, key, make):
@@ -361,7 +363,7 @@ def _hold_on_every_worker(client, shipped) -> None:
     """
     from distributed import futures_of
 
-    with _CACHE_LOCK:
+    with _HELD_LOCK:
         held = _HELD.setdefault(client, OrderedDict())
         if shipped.key not in held:
             held[shipped.key] = futures_of(client.persist(shipped))
