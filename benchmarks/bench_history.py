@@ -369,28 +369,42 @@ def test_batched_observe_beats_row_at_a_time_on_every_store():
         assert ratio > 10, (name, figures)
 
 
-def one_row_cost(open_store, stored: int, rows: int = 300, batch: int = 5_000) -> dict:
-    """CPU of observing one row at a time into a store of ``stored`` rows (p50, p99 in us), and
-    the CPU per row of ``batch``-row batches into the same store, in the same run."""
-    background, measured = unrelated(traffic(stored, seed=7)), traffic(rows + 2 * batch, seed=5)
+def one_row_cost(open_store, stored: int, rounds: int = 6, rows: int = 50, batch: int = 5_000) -> dict:
+    """CPU of observing one row at a time into a store of ``stored`` rows (p50, p99 in us), the
+    CPU per row of ``batch``-row batches into the same store, and their ratio.
+
+    ``rounds`` rounds of ``rows`` single rows then one batch, so that a slow spell on a shared
+    host lands on both sides of the ratio: the ratio is the median over rounds of each round's
+    single-row p50 over its batch's cost per row. (A CI run that timed 300 single rows first and
+    two batches after measured 150.6 where the same code measures 84-134.) The batches' keys are
+    unrelated to the single rows' (:func:`unrelated`), so each single row meets the history of
+    the single rows before it only, as when they were timed in one stretch: a row whose keys
+    have more history in the windows costs more.
+    """
+    background = unrelated(traffic(stored, seed=7))
+    # The single rows keep the density in time of a 10,000-row day: 300 rows span ~40 minutes.
+    singles = traffic(rounds * rows + 10_000, seed=5)
+    batches = unrelated(traffic(rounds * batch, seed=6), salt=0x3C3C_0000_0000_0003)
     store = open_store()
     for i in range(0, stored, 10_000):
         store.observe(background.take(slice(i, min(i + 10_000, stored))))
-    one = []
-    for i in range(rows):
-        part = measured.take(slice(i, i + 1))
-        t0 = time.process_time()
-        store.observe(part)
-        one.append(time.process_time() - t0)
-    batched = []
-    for start in (rows, rows + batch):
-        part = measured.take(slice(start, start + batch))
+    one, batched, ratios = [], [], []
+    for r in range(rounds):
+        this_round = []
+        for i in range(r * rows, (r + 1) * rows):
+            part = singles.take(slice(i, i + 1))
+            t0 = time.process_time()
+            store.observe(part)
+            this_round.append(time.process_time() - t0)
+        part = batches.take(slice(r * batch, (r + 1) * batch))
         t0 = time.process_time()
         store.observe(part)
         batched.append((time.process_time() - t0) / batch)
+        one.extend(this_round)
+        ratios.append(float(np.median(this_round)) / batched[-1])
     store.close()
     return {"one_row_p50_us": float(np.percentile(one, 50)) * 1e6, "one_row_p99_us": float(np.percentile(one, 99)) * 1e6,
-            "batched_us_per_row": min(batched) * 1e6}
+            "batched_us_per_row": min(batched) * 1e6, "one_row_in_batched_rows": float(np.median(ratios))}
 
 
 @pytest.mark.bench
@@ -401,7 +415,9 @@ def test_one_row_costs_less_than_150_batched_rows():
     Batches of up to 16 rows take the index's few-row paths (plain Python over ints). Through the
     vectorized code, ~500 numpy calls of fixed cost, one row cost 260-280 batched rows at 100,000
     stored rows (memory 1.5 ms p50 against 5.6 us per batched row); now memory ~50, SQLite ~70,
-    Redis ~85 (0.29, 0.42, 0.50 ms p50).
+    Redis ~85 (0.29, 0.42, 0.50 ms p50). On a host ~4x slower in plain Python (2026-12-05) the
+    ratios rise, Python more than numpy: memory 81-82, SQLite 96-102, Redis 114-120 timed in
+    rounds; 84 / 93-110 / 104-151 when all single rows were timed before both batches.
     """
     stored = 1_000_000 if not quick_mode() else 100_000
     figures = {}
@@ -413,7 +429,7 @@ def test_one_row_costs_less_than_150_batched_rows():
     emit("history_one_row", {"stored": stored, **figures})
     for name in ("memory", "sqlite", "redis"):
         if f"{name}_one_row_p50_us" in figures:
-            assert figures[f"{name}_one_row_p50_us"] < 150 * figures[f"{name}_batched_us_per_row"], (name, figures)
+            assert figures[f"{name}_one_row_in_batched_rows"] < 150, (name, figures)
 
 
 if __name__ == "__main__":
@@ -430,7 +446,8 @@ if __name__ == "__main__":
             one = one_row_cost(open_store, 1_000_000)
             emit("history_one_row", {"store": store_name, "stored": 1_000_000, **one})
             print(f"{store_name:>7}: one row {one['one_row_p50_us']:,.0f} us CPU p50 "
-                  f"({one['one_row_p99_us']:,.0f} p99), batched {one['batched_us_per_row']:.1f} us/row")
+                  f"({one['one_row_p99_us']:,.0f} p99), batched {one['batched_us_per_row']:.1f} us/row, "
+                  f"one row = {one['one_row_in_batched_rows']:.0f} batched rows")
     # Steady state: 60 batches of 10k rows into stores holding a million rows; the mean includes
     # the index upkeep that falls on a few batches (table growth, merges of sorted runs).
     with tempfile.TemporaryDirectory() as tmp, _RedisServer() as url:
