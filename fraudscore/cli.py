@@ -200,16 +200,37 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``fraudscore`` console script."""
+    """Entry point of the ``fraudscore`` console script.
+
+    Exit status: 0 done; 2 the command cannot run with what it was given (an input, model or
+    results file missing or refused, a bad option value); 1 something it needs failed (the
+    history store or the Dask scheduler did not answer, a file could not be written). Either
+    way one line on stderr says why, with no traceback: these are the user's to fix, not bugs.
+    """
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"fraudscore {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()
         return 0
+    except _errors(_GIVEN) as exc:
+        print(f"fraudscore {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except _errors(_FAILED) as exc:
+        print(f"fraudscore {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+#: Errors in what the command was given, and failures of what it needs: (module, class name).
+#: Looked up only in modules already imported (one that raised is), so that every command does
+#: not import scikit-learn and the history stores to be able to catch their errors.
+_GIVEN = (("builtins", "ValueError"), ("builtins", "FileNotFoundError"), ("fraudscore.io", "InputContainerError"),
+          ("fraudscore.model", "ModelLoadError"))
+_FAILED = (("fraudscore.history.base", "HistoryError"), ("builtins", "OSError"))
+
+
+def _errors(names) -> tuple[type, ...]:
+    return tuple(getattr(sys.modules[module], name) for module, name in names if module in sys.modules)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,7 +34,7 @@ from fraudscore.batch import SubmissionBatch, assemble, assemble_one, assemble_q
 from fraudscore.codes import Code
 from fraudscore.schema import FIELD_BY_NAME, FIELDS
 
-__all__ = ["InputContainerError", "read_batch", "iter_batches", "from_records", "from_records_reference", "from_pandas",
+__all__ = ["InputContainerError", "read_batch", "iter_batches", "check_input_file", "from_records", "from_records_reference", "from_pandas",
            "from_arrow_table"]
 
 #: Every dotted prefix of a schema field ("device", "device.battery", ...): nested containers.
@@ -545,13 +545,38 @@ def iter_batches(path: str | os.PathLike, chunk_size: int = 50_000,
     Blank JSONL lines are skipped (they are not submissions); every other line is one row, an
     unparseable one included (error ``INVALID_JSON``). ``batch.source_row`` numbers the rows from
     0 across the whole file.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError, InputContainerError
+        At the call, not at the first batch: a bad chunk size, a missing file or an unknown
+        file type is reported before a caller opens its outputs or progress bar.
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     path = Path(path)
+    kind = check_input_file(path)
+    return _iter_file(path, kind, chunk_size, check_unknown)
+
+
+def check_input_file(path: str | os.PathLike) -> str:
+    """``"parquet"`` or ``"jsonl"`` for a submissions file that exists; raises otherwise.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    InputContainerError
+        Not a .parquet or .jsonl (.ndjson, optionally .gz) file.
+    """
+    path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
-    kind = _file_kind(path)
+    return _file_kind(path)
+
+
+def _iter_file(path: Path, kind: str, chunk_size: int, check_unknown: bool) -> Iterator[SubmissionBatch]:
+    """The batches of :func:`iter_batches`, after its checks."""
     if kind == "parquet":
         first = 0
         for table in _parquet_chunks(path, chunk_size):

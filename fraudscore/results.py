@@ -226,17 +226,38 @@ class Results:
 
     @classmethod
     def read(cls, path: str | Path) -> "Results":
-        """Read results written by :meth:`write` as Parquet or JSONL."""
+        """Read results written by :meth:`write` (or ``fraudscore score``) as Parquet, JSONL or CSV.
+
+        In CSV an empty field is a missing value, so an empty-string id reads back as missing.
+        """
         path = Path(path)
-        if path.suffix.lower() in (".parquet", ".pq"):
+        suffix = path.suffix.lower()
+        if suffix not in (".parquet", ".pq", ".jsonl", ".ndjson", ".csv"):
+            raise ValueError(f"{path}: read results from .parquet, .jsonl or .csv")
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file")
+        if suffix in (".parquet", ".pq"):
             frame = pq.read_table(path).to_pandas()
-        elif path.suffix.lower() in (".jsonl", ".ndjson"):
-            frame = pd.read_json(path, orient="records", lines=True, dtype=False, precise_float=True)
+        elif suffix == ".csv":
+            frame = _read_csv(path)
         else:
-            raise ValueError(f"{path}: read results from .parquet or .jsonl")
+            frame = pd.read_json(path, orient="records", lines=True, dtype=False, precise_float=True)
         for name in ("reasons", "warnings"):
             frame[name] = frame[name].map(lambda v: list(v) if v is not None else [])
         return cls(frame)
+
+
+#: Text columns of the results, read from CSV as text ("00ab..." ids, "NA" submission ids).
+_TEXT_COLUMNS = tuple(f.name for f in RESULTS_SCHEMA if pa.types.is_string(f.type))
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A results CSV as :meth:`Results.write` writes it: lists as JSON text, empty fields missing."""
+    frame = pd.read_csv(path, dtype={name: object for name in _TEXT_COLUMNS} | {"duplicate_count": "int64"},
+                        keep_default_na=False, na_values={name: [""] for name in RESULT_COLUMNS})
+    for name in ("reasons", "warnings"):
+        frame[name] = frame[name].map(json.loads)
+    return frame
 
 
 def run_summary(summaries, seconds: float) -> dict:

@@ -439,7 +439,11 @@ def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 10_000
 
     from fraudscore.results import run_summary
 
+    from fraudscore.io import check_input_file
+
     paths = [Path(input_path)] if isinstance(input_path, (str, os.PathLike)) else [Path(p) for p in input_path]
+    for path in paths:  # every input checked before the results file and the progress bar are opened
+        check_input_file(path)
     parquet = [p for p in paths if p.suffix.lower() in (".parquet", ".pq")]
     total = sum(pq.ParquetFile(p).metadata.num_rows for p in parquet) if len(parquet) == len(paths) else None
     writer = _ResultsWriter(output_path)

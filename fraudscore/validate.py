@@ -103,8 +103,9 @@ def validate_file(path: str | Path, output: str | Path | None = None, chunk_size
     if output is not None and Path(output).suffix.lower() not in (".csv", ".jsonl", ".ndjson", ".parquet"):
         raise ValueError(f"{output}: write findings as .csv, .jsonl or .parquet")
     frames = []
+    batches = iter_batches(path, chunk_size=chunk_size, check_unknown=True)  # checks the file before the bar shows
     bar = tqdm(total=_rows_in(path), unit="rows", disable=not progress, desc="validate")
-    for batch in iter_batches(path, chunk_size=chunk_size, check_unknown=True):
+    for batch in batches:
         report.add(batch)
         if output is not None:
             frames.append(findings_frame(batch))

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fraudscore.io import from_arrow_table, from_pandas, from_records, iter_batches, read_batch
+from fraudscore.io import InputContainerError, from_arrow_table, from_pandas, from_records, iter_batches, read_batch
 
 
 @pytest.fixture()
@@ -128,3 +128,14 @@ def test_label_columns_of_simulated_files_are_ignored_not_reported(typed_records
     table = pa.Table.from_pylist(typed_records).append_column(
         "label.is_fraud", pa.array([False] * len(typed_records)))
     assert from_arrow_table(table).unknown_fields == ()
+
+
+def test_iter_batches_checks_its_file_when_called_not_at_the_first_batch(tmp_path):
+    """Callers open outputs and progress bars after the call: a bad file must stop them first."""
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        iter_batches(tmp_path / "missing.jsonl")
+    (tmp_path / "notes.txt").write_text("{}\n")
+    with pytest.raises(InputContainerError, match="unknown file type"):
+        iter_batches(tmp_path / "notes.txt")
+    with pytest.raises(ValueError, match="chunk_size"):
+        iter_batches(tmp_path / "missing.jsonl", chunk_size=0)

@@ -58,6 +58,43 @@ def test_csv_output_has_the_contract_columns(tmp_path):
     assert tuple(pd.read_csv(tmp_path / "out.csv").columns) == RESULT_COLUMNS
 
 
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_parquet_and_csv_read_back_every_value_exactly(tmp_path, suffix):
+    """Ids that CSV readers like to turn into numbers or missing values stay text; floats exact."""
+    original = _results(4)
+    frame = original.to_pandas()
+    frame["submission_id"] = ["00123", "1e5", "7", "0042"]  # every one would parse as a number
+    frame["device_id"] = ["0000000000000001", None, "1234567890123456", "0000000000000042"]
+    frame["model_version"] = ["NA", "null", "None", "n/a"]  # pandas' missing-value spellings
+    frame["score"] = [0.1 + 0.2, 1 / 3, float("nan"), 5e-324]
+    frame.loc[2, "warnings"] = ["TRUNCATED_USER_AGENT", "BAD_IP"]
+    original = Results(frame)
+    original.write(tmp_path / f"out{suffix}")
+    back = Results.read(tmp_path / f"out{suffix}")
+    assert _same_rows(back, original)
+
+
+def _same_rows(a: Results, b: Results) -> bool:
+    """Row by row equality with NaN equal to NaN (pylist comparison treats NaN as unequal)."""
+    def same(x, y):
+        if isinstance(x, float) and isinstance(y, float):
+            return x == y or (np.isnan(x) and np.isnan(y))
+        if isinstance(x, (list, dict)):
+            pairs = zip(x, y) if isinstance(x, list) else ((x[k], y.get(k)) for k in x)
+            return type(x) is type(y) and len(x) == len(y) and all(same(u, v) for u, v in pairs)
+        return type(x) is type(y) and x == y
+
+    rows_a, rows_b = a.to_arrow().to_pylist(), b.to_arrow().to_pylist()
+    return len(rows_a) == len(rows_b) and all(same(ra, rb) for ra, rb in zip(rows_a, rows_b))
+
+
+def test_reading_results_that_are_not_there_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        Results.read(tmp_path / "missing.csv")
+    with pytest.raises(ValueError, match=r"\.parquet, \.jsonl or \.csv"):
+        Results.read(tmp_path / "results.txt")
+
+
 def test_arrow_output_is_typed():
     table = _results().to_arrow()
     assert table.schema.field("reasons").type.value_type.names == ["code", "value"]
