@@ -54,7 +54,7 @@ def test_a_directory_without_a_model_manifest_is_refused(example_path, tmp_path,
 def test_an_unreachable_history_store_is_a_failure_not_a_traceback(example_path, tmp_path, capsys):
     url = f"redis://127.0.0.1:{_closed_port()}/0"
     assert main(["score", str(example_path), "-o", str(tmp_path / "out.csv"), "--history", url, "-q"]) == 1
-    _one_error_line(capsys.readouterr().err, "Redis history", "did not answer")
+    _one_error_line(capsys.readouterr().err, "Redis history", "is unreachable", "refused")
 
 
 def test_explain_reads_results_written_as_csv_and_names_a_missing_file(example_path, tmp_path, capsys):

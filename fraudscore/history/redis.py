@@ -214,9 +214,11 @@ class RedisStore(HistoryStore):
     def _call(self, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (self._errors.ConnectionError, self._errors.TimeoutError, OSError) as exc:
+        except (self._errors.TimeoutError, TimeoutError) as exc:
             raise HistoryUnavailableError(
                 f"Redis history at {self.url} did not answer within {self.timeout_s:g} s: {exc}") from exc
+        except (self._errors.ConnectionError, OSError) as exc:  # refused, reset, no route: at once
+            raise HistoryUnavailableError(f"Redis history at {self.url} is unreachable: {exc}") from exc
         except self._errors.RedisError as exc:
             raise HistoryError(f"Redis history at {self.url}: {exc}") from exc
 
