@@ -737,6 +737,8 @@ def load_model(directory=None) -> FraudModel:
 
     directory = Path(directory) if directory is not None else default_model_dir()
     manifest_path, model_path = directory / MANIFEST_FILE, directory / MODEL_FILE
+    if not directory.is_dir():
+        raise ModelIntegrityError(f"{directory}: no such model directory")
     if not manifest_path.is_file():
         raise ModelIntegrityError(f"{manifest_path}: no manifest; refusing to load a model without one")
     try:

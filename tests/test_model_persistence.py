@@ -111,6 +111,8 @@ def test_missing_or_unreadable_manifest_is_refused(saved, tmp_path):
     (directory / "manifest.json").unlink()
     with pytest.raises(ModelIntegrityError, match="no manifest"):
         load_model(directory)
+    with pytest.raises(ModelIntegrityError, match="no such model directory"):  # a typo in the path
+        load_model(tmp_path / "no-such-model")
 
 
 def test_a_schema_hash_mismatch_is_refused(saved, tmp_path):
