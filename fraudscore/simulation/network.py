@@ -154,9 +154,13 @@ def profile_index(profile: tuple[str, ...]) -> int:
 def _country_table(kind: str, ci: int) -> tuple[np.ndarray, np.ndarray]:
     """(codes, choice table) of one country's time zones or language profiles."""
     choices = COUNTRIES[ci].zones if kind == "zones" else COUNTRIES[ci].profiles
-    index = _ZONE_INDEX if kind == "zones" else _PROFILE_INDEX
-    p = np.array([w for _, w in choices])
-    return np.array([index[name] for name, _ in choices]), choice_cdf(p / p.sum())
+    return _codes_and_cdf(choices, _ZONE_INDEX if kind == "zones" else _PROFILE_INDEX)
+
+
+def _codes_and_cdf(table, index: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (``index`` of each name) and choice table of a ``((name, weight), ...)`` table."""
+    p = np.array([w for _, w in table])
+    return np.array([index[name] for name, _ in table]), choice_cdf(p / p.sum())
 
 
 def _draw_per_country(rng: np.random.Generator, country: np.ndarray, kind: str) -> np.ndarray:
@@ -181,8 +185,7 @@ def draw_profile(rng: np.random.Generator, country: np.ndarray) -> np.ndarray:
 
 @functools.cache
 def _table_cdf(table: tuple) -> tuple[np.ndarray, np.ndarray]:
-    p = np.array([w for _, w in table])
-    return np.array([_INDEX[c] for c, _ in table]), choice_cdf(p / p.sum())
+    return _codes_and_cdf(table, _INDEX)
 
 
 def draw_countries(rng: np.random.Generator, table, n: int) -> np.ndarray:
