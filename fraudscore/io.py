@@ -567,12 +567,19 @@ def check_input_file(path: str | os.PathLike) -> str:
     FileNotFoundError
         No such file.
     InputContainerError
-        Not a .parquet or .jsonl (.ndjson, optionally .gz) file.
+        Not a .parquet or .jsonl (.ndjson, optionally .gz) file, or a .parquet file whose
+        footer cannot be read (its metadata is read here: it is small).
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
-    return _file_kind(path)
+    kind = _file_kind(path)
+    if kind == "parquet":
+        try:
+            pq.read_metadata(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputContainerError(f"{path}: not a readable Parquet file ({exc})") from exc
+    return kind
 
 
 def _iter_file(path: Path, kind: str, chunk_size: int, check_unknown: bool) -> Iterator[SubmissionBatch]:
@@ -617,9 +624,7 @@ def read_batch(data, check_unknown: bool = False) -> SubmissionBatch:
         path = Path(data)
         if isinstance(data, str) and not path.suffix:
             raise InputContainerError(f"got a string that is not a file path; expected {_EXPECTED}")
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file")
-        if _file_kind(path) == "parquet":
+        if check_input_file(path) == "parquet":
             return from_arrow_table(pq.read_table(path))
         with _open_text(path) as fh:
             return _jsonl_chunk([line for line in fh if line.strip()], 0, check_unknown)

@@ -46,6 +46,13 @@ def test_an_input_of_unknown_type_is_refused_by_name(tmp_path, capsys):
     _one_error_line(capsys.readouterr().err, "unknown file type", ".parquet or .jsonl")
 
 
+def test_a_corrupt_parquet_input_is_refused_by_name(tmp_path, capsys):
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"\x00" * 64)
+    assert main(["score", str(broken), "-o", str(tmp_path / "out.csv")]) == 2
+    _one_error_line(capsys.readouterr().err, "broken.parquet: not a readable Parquet file")
+
+
 def test_a_directory_without_a_model_manifest_is_refused(example_path, tmp_path, capsys):
     assert main(["score", str(example_path), "-o", str(tmp_path / "out.csv"), "--model", str(tmp_path), "-q"]) == 2
     _one_error_line(capsys.readouterr().err, "no manifest")

@@ -139,3 +139,11 @@ def test_iter_batches_checks_its_file_when_called_not_at_the_first_batch(tmp_pat
         iter_batches(tmp_path / "notes.txt")
     with pytest.raises(ValueError, match="chunk_size"):
         iter_batches(tmp_path / "missing.jsonl", chunk_size=0)
+
+
+def test_a_file_named_parquet_that_is_not_one_is_refused_by_name(tmp_path):
+    fake = tmp_path / "export.parquet"
+    fake.write_bytes(b"PAR1 but not really a parquet file")
+    for read in (read_batch, iter_batches):
+        with pytest.raises(InputContainerError, match=r"export\.parquet: not a readable Parquet file"):
+            read(fake)
