@@ -47,10 +47,12 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if args.dask:
         if args.reasons != "flagged":
             raise ValueError("--reasons all is not supported with --dask (its workers explain flagged rows)")
+        if args.on_history_error != "raise":
+            raise ValueError("--on-history-error skip is not supported with --dask (its two phases need the history)")
         stats = _score_on_dask(args, survey)
     else:
         scorer = Scorer(model=args.model, history=args.history or False, survey=survey, reasons=args.reasons,
-                        n_jobs=args.jobs)
+                        n_jobs=args.jobs, on_history_error=args.on_history_error)
         stats = score_file(scorer, args.input, args.output, chunk_size=args.chunk_size, progress=not args.quiet)
     print(f"{stats['rows']} rows in {stats['seconds']:.1f} s ({stats['rows_per_s']:,.0f} rows/s) -> {args.output}")
     print("decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(stats["decisions"].items())))
@@ -162,6 +164,9 @@ def _parser() -> argparse.ArgumentParser:
                         "several times cheaper) or every row")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="threads for the feature stage of each chunk (-1: one per CPU; default: one)")
+    p.add_argument("--on-history-error", choices=("raise", "skip"), default="raise",
+                   help="when the history store does not answer: stop (default) or score the chunk without "
+                        "history, each row warned HISTORY_UNAVAILABLE")
     p.add_argument("--dask", metavar="SCHEDULER", default=None,
                    help="score on a Dask cluster (e.g. tcp://HOST:8786): INPUT is Parquet files, a directory "
                         "or a glob, OUTPUT a directory of part files; needs a shared --history")

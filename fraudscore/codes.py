@@ -43,6 +43,7 @@ class Code(enum.IntEnum):
     INVALID_LIKERT = 33
     DUPLICATE_SUBMISSION_ID = 34
     INVALID_UNICODE = 35
+    HISTORY_UNAVAILABLE = 36
 
     @property
     def is_error(self) -> bool:
@@ -81,6 +82,7 @@ MEANING = {
     Code.INVALID_LIKERT: "a Likert answer was not a whole number in range; treated as skipped",
     Code.DUPLICATE_SUBMISSION_ID: "the submission_id appeared earlier in the same batch",
     Code.INVALID_UNICODE: "a text held a lone surrogate (JSON allows \\ud800; UTF-8 cannot hold it) or, from Arrow, bytes that are not UTF-8: each became U+FFFD",
+    Code.HISTORY_UNAVAILABLE: "the history store did not answer and the Scorer was told to go on (on_history_error=\"skip\"): scored without history, and not recorded in it",
 }
 
 _NAMES = np.array([""] * 64, dtype=object)

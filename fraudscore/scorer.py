@@ -21,12 +21,14 @@ import functools
 import math
 import os
 import threading
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from fraudscore.codes import Code, warning_names
 from fraudscore.fingerprint import fingerprint_batch, to_hex
 from fraudscore.io import from_records, read_batch
 from fraudscore.reasons import explain, reason_matrix
@@ -87,6 +89,8 @@ def _no_laps(name: str) -> None:
 
 #: Which rows get contributions, reason codes and family sub-scores.
 REASON_POLICIES = ("flagged", "all")
+#: What a Scorer does when its history store does not answer (see ``Scorer``).
+HISTORY_ERROR_POLICIES = ("raise", "skip")
 
 
 class Scorer:
@@ -114,10 +118,18 @@ class Scorer:
         Threads for the feature stage of large batches (``FeatureExtractor`` ``n_jobs``: row
         chunks of at least 4,096 rows); None or 1: one thread, -1: one per CPU. Results are
         the same whatever the number.
+    on_history_error : {"raise", "skip"}
+        When the history store does not answer (:class:`~fraudscore.history.HistoryUnavailableError`:
+        unreachable, locked or timed out): ``"raise"`` (default) lets the error through, and the
+        call scores nothing; ``"skip"`` scores the batch without history, as ``history=False``
+        would (duplicate features unknown, ``duplicate_count`` 0), gives each scorable row the
+        warning ``HISTORY_UNAVAILABLE`` and issues a ``RuntimeWarning``. Those rows are not
+        recorded, so later submissions will not count them. Other history errors (a store
+        written by a newer fraudscore, a corrupt file) always raise.
     """
 
     def __init__(self, model=None, history=None, survey=None, secret=None, reasons: str = "flagged",
-                 n_jobs: int | None = None) -> None:
+                 n_jobs: int | None = None, on_history_error: str = "raise") -> None:
         from fraudscore.forest import CompiledForest
         from fraudscore.model import FraudModel, load_model
 
@@ -130,6 +142,9 @@ class Scorer:
         # call (a warnings filter reset by any library's catch_warnings would repeat it per row).
         self.secret = get_secret(secret)
         self.reasons = self._check_reasons(reasons)
+        if on_history_error not in HISTORY_ERROR_POLICIES:
+            raise ValueError(f"on_history_error must be one of {HISTORY_ERROR_POLICIES}, got {on_history_error!r}")
+        self.on_history_error = on_history_error
         self.history = self._open_history(history)
         self.n_jobs = n_jobs
         self._extractor = self._extractor_with(survey, n_jobs)
@@ -215,7 +230,7 @@ class Scorer:
         decision, not two; no (n,)-shaped columns). The same Result, tested field for field."""
         policy = self.reasons if reasons is None else self._check_reasons(reasons)
         lap("read")
-        X, fp, counts = self._features(batch, lap)
+        X, fp, counts, masks = self._features(batch, lap)
         raw, leaf = self.forest._raw_one(X[0])
         p = self._adjust(self.forest._probability_one(raw))
         score = float(p[0])
@@ -252,27 +267,37 @@ class Scorer:
             duplicate_count=int(np.asarray(counts["prior_link_survey"], dtype=np.int64)[0]) if counts is not None else 0,
             model_version=None if version is not None and pd.isna(version) else version,
             error=batch.error_names()[0],
-            warnings=tuple(batch.warning_names()[0]) if batch.warnings[0] else (),
+            warnings=tuple(warning_names(masks[:1])[0]) if masks[0] else (),
         )
         lap("columns")
         return Result(**values)
 
     def _features(self, batch, lap=_no_laps):
         """IP facts (shared by fingerprints and features), fingerprints, history counts (recording
-        the batch) and the feature matrix of ``batch``, a lap each; returns (X, fingerprints, counts)."""
+        the batch) and the feature matrix of ``batch``, a lap each; returns (X, fingerprints,
+        counts, warning masks), the masks being the batch's own plus ``HISTORY_UNAVAILABLE`` on
+        scorable rows when the store did not answer and the policy is ``"skip"``."""
         from fraudscore.enrich.ip import IPDatabase
+        from fraudscore.history.base import HistoryUnavailableError
         from fraudscore.model import history_counts
 
         ip = IPDatabase.default().lookup(batch.column("network.ip"))
         lap("enrich_ip")
         fp = fingerprint_batch(batch, ip=ip, secret=self.secret)
         lap("fingerprint")
-        counts = (history_counts(batch, self.history, secret=self.secret, fingerprints=fp)
-                  if self.history is not None else None)
+        counts, masks = None, batch.warnings
+        if self.history is not None:
+            try:
+                counts = history_counts(batch, self.history, secret=self.secret, fingerprints=fp)
+            except HistoryUnavailableError as exc:
+                if self.on_history_error == "raise":
+                    raise
+                warnings.warn(f"scoring {batch.n} rows without history: {exc}", RuntimeWarning, stacklevel=3)
+                masks = batch.warnings | np.where(batch.valid, np.uint64(Code.HISTORY_UNAVAILABLE.bit), np.uint64(0))
         lap("history")
         X = self._extractor.transform(batch, history=counts, ip=ip)
         lap("features")
-        return X, fp, counts
+        return X, fp, counts, masks
 
     def _decide_one(self, p: float) -> str:
         """``self.model.decide`` of one probability; the thresholds are remembered while the
@@ -309,7 +334,7 @@ class Scorer:
         policy = self.reasons if reasons is None else self._check_reasons(reasons)
         n = batch.n
         lap("read")
-        X, fp, counts = self._features(batch, lap)
+        X, fp, counts, masks = self._features(batch, lap)
         explain_all = policy == "all" or all_contributions
         p, rows, contributions = self.forest.predict_explain(X, None if explain_all else self._flagged)
         p = self._adjust(p)
@@ -339,7 +364,7 @@ class Scorer:
             duplicate_count=np.asarray(duplicate, dtype=np.int64),
             model_version=np.full(n, self.model_version, dtype=object),
             error=batch.error_names(),
-            warnings=batch.warning_names(),
+            warnings=warning_names(masks),
         )
         lap("columns")
         return columns, (contributions if all_contributions else None)
