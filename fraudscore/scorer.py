@@ -292,7 +292,7 @@ class Scorer:
             except HistoryUnavailableError as exc:
                 if self.on_history_error == "raise":
                     raise
-                warnings.warn(f"scoring {batch.n} rows without history: {exc}", RuntimeWarning, stacklevel=3)
+                warnings.warn(f"scoring {batch.n} rows without history: {exc}", RuntimeWarning, stacklevel=4)  # at the caller
                 masks = batch.warnings | np.where(batch.valid, np.uint64(Code.HISTORY_UNAVAILABLE.bit), np.uint64(0))
         lap("history")
         X = self._extractor.transform(batch, history=counts, ip=ip)
