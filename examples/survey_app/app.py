@@ -141,7 +141,10 @@ class SurveyApp:
         self.loopback_ip = loopback_ip
         self.payloads = self.data_dir / "payloads.jsonl" if keep_payloads else None
         self._payload_lock = threading.Lock()
-        self.scorer = fraudscore.Scorer(history=f"sqlite:{self.data_dir / 'history.sqlite'}", survey=SPEC)
+        # A respondent's submission is never refused because the history is locked or gone: it is
+        # scored without history and its result carries the warning HISTORY_UNAVAILABLE.
+        self.scorer = fraudscore.Scorer(history=f"sqlite:{self.data_dir / 'history.sqlite'}", survey=SPEC,
+                                        on_history_error="skip")
         IPDatabase.default()  # load the IP tables now, not on the first respondent's request
         self.store = ResultStore(self.data_dir / "results.sqlite")
 
