@@ -105,6 +105,42 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_history(args: argparse.Namespace) -> int:
+    import json
+
+    from fraudscore.history import open_history
+
+    url = args.history
+    scheme, _, rest = url.partition(":")
+    if scheme == "memory":
+        raise ValueError("memory: holds nothing between commands; name a sqlite:PATH or redis:// store")
+    if scheme == "sqlite" and not Path(rest[2:] if rest.startswith("//") else rest).is_file():
+        # Opening would create an empty store, and "erased 0" would then answer a request wrongly.
+        raise FileNotFoundError(f"{rest}: no such SQLite history file")
+    kwargs = {"retention_days": args.retention_days} if getattr(args, "retention_days", None) else {}
+    store = open_history(url, **kwargs)
+    try:
+        if args.action == "count":
+            print(f"{store.submission_count()} submissions held in {url}")
+        elif args.action == "purge":
+            removed = store.purge()
+            print(f"purged {removed} submissions older than {store.retention_days:g} days from {url}")
+        elif args.action == "erase":
+            removed = store.erase(args.respondent_id)
+            print(f"erased {removed} submissions of respondent {args.respondent_id!r} from {url}")
+        else:
+            held = store.export(args.respondent_id)
+            text = json.dumps(held, indent=2)
+            if args.output is None:
+                print(text)
+            else:
+                args.output.write_text(text + "\n", encoding="utf-8")
+                print(f"{len(held['submissions'])} submissions of respondent {args.respondent_id!r} -> {args.output}")
+    finally:
+        store.close()
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from fraudscore.model import train_default
 
@@ -184,6 +220,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("submission_id")
     p.add_argument("--results", type=Path, required=True)
     p.set_defaults(func=_cmd_explain)
+
+    p = sub.add_parser("history", help="data-subject requests and retention on a history store: export, erase, "
+                                       "purge, count",
+                       description="Keys are hashed with the installation secret (FRAUDSCORE_SECRET): use the "
+                                   "secret the store was written with, or a respondent's rows are not found.")
+    actions = p.add_subparsers(dest="action", required=True)
+    for action, text in (("export", "everything held about one respondent, as JSON (access, portability)"),
+                         ("erase", "delete every submission of one respondent (erasure)")):
+        a = actions.add_parser(action, help=text)
+        a.add_argument("respondent_id", help="the panel respondent id (identity.respondent_id) as submitted")
+        a.add_argument("--history", required=True, help="sqlite:PATH or redis://HOST:PORT/DB")
+        if action == "export":
+            a.add_argument("-o", "--output", type=Path, default=None, help="write the JSON here (default: stdout)")
+    a = actions.add_parser("purge", help="delete submissions older than the retention period")
+    a.add_argument("--history", required=True, help="sqlite:PATH or redis://HOST:PORT/DB")
+    a.add_argument("--retention-days", type=float, default=None,
+                   help="keep this many days (default: the stores' default, 30)")
+    a = actions.add_parser("count", help="how many submissions the store holds")
+    a.add_argument("--history", required=True, help="sqlite:PATH or redis://HOST:PORT/DB")
+    p.set_defaults(func=_cmd_history)
 
     p = sub.add_parser("train", help="train a model on simulated traffic and save it with its manifest")
     p.add_argument("--simulate", type=int, required=True, metavar="N", help="simulated submissions")
