@@ -111,14 +111,8 @@ def _cmd_history(args: argparse.Namespace) -> int:
     from fraudscore.history import open_history
 
     url = args.history
-    scheme, _, rest = url.partition(":")
-    if scheme == "memory":
-        raise ValueError("memory: holds nothing between commands; name a sqlite:PATH or redis:// store")
-    if scheme == "sqlite" and not Path(rest[2:] if rest.startswith("//") else rest).is_file():
-        # Opening would create an empty store, and "erased 0" would then answer a request wrongly.
-        raise FileNotFoundError(f"{rest}: no such SQLite history file")
     kwargs = {"retention_days": args.retention_days} if getattr(args, "retention_days", None) else {}
-    store = open_history(url, **kwargs)
+    store = open_history(url, existing=True, **kwargs)  # a new empty store would answer "erased 0" wrongly
     try:
         if args.action == "count":
             print(f"{store.submission_count()} submissions held in {url}")

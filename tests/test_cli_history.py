@@ -80,7 +80,7 @@ def test_a_store_that_is_not_there_is_never_created_or_answered_for(tmp_path, ca
     assert "no such SQLite history file" in capsys.readouterr().err
     assert not missing.exists()  # an empty store would have answered "erased 0"
     assert main(["history", "count", "--history", "memory:"]) == 2
-    assert "holds nothing between commands" in capsys.readouterr().err
+    assert "holds nothing until written to" in capsys.readouterr().err
 
 
 def test_another_secret_finds_nothing_to_erase(example_path, tmp_path, monkeypatch, capsys):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fraudscore.history.base import HistoryStore
 
 __all__ = ["open_history"]
 
 
-def open_history(url: str, **kwargs) -> HistoryStore:
+def open_history(url: str, *, existing: bool = False, **kwargs) -> HistoryStore:
     """Open the store a URL names.
 
     Parameters
@@ -15,6 +17,11 @@ def open_history(url: str, **kwargs) -> HistoryStore:
     url : str
         ``"memory:"``; ``"sqlite:PATH"`` (a file, created if missing); ``"redis://HOST:PORT/DB"``
         (also ``rediss://`` and ``unix://``).
+    existing : bool
+        Only a store that already holds history: a missing SQLite file raises
+        ``FileNotFoundError`` instead of being created, and ``memory:`` (empty when opened)
+        raises ``ValueError``. For erasure, export and purge, where a new empty store would
+        answer "nothing held" for the wrong store.
     **kwargs
         Passed to the store: ``secret``, ``retention_days``, ``timeout_s``, ``prefix`` (Redis).
 
@@ -24,6 +31,8 @@ def open_history(url: str, **kwargs) -> HistoryStore:
     """
     scheme, _, rest = url.partition(":")
     if scheme == "memory" and rest in ("", "//"):
+        if existing:
+            raise ValueError("memory: holds nothing until written to; name a sqlite:PATH or redis:// store")
         from fraudscore.history.memory import MemoryStore
 
         return MemoryStore(**kwargs)
@@ -31,6 +40,8 @@ def open_history(url: str, **kwargs) -> HistoryStore:
         path = rest[2:] if rest.startswith("//") else rest
         if not path:
             raise ValueError("sqlite: needs a path, e.g. sqlite:history.db")
+        if existing and not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: no such SQLite history file")
         from fraudscore.history.sqlite import SQLiteStore
 
         return SQLiteStore(path, **kwargs)

@@ -24,6 +24,18 @@ def test_sqlite_url_opens_that_file(tmp_path):
     store.close()
 
 
+def test_existing_only_refuses_what_would_open_empty(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such SQLite history file"):
+        open_history(f"sqlite:{tmp_path / 'typo.db'}", existing=True, secret=SECRET)
+    assert not (tmp_path / "typo.db").exists()
+    with pytest.raises(ValueError, match="holds nothing"):
+        open_history("memory:", existing=True, secret=SECRET)
+    open_history(f"sqlite:{tmp_path / 'h.db'}", secret=SECRET).close()
+    store = open_history(f"sqlite:{tmp_path / 'h.db'}", existing=True, secret=SECRET)
+    assert isinstance(store, SQLiteStore)
+    store.close()
+
+
 def test_redis_url_opens_a_redis_store(redis_url):
     store = open_history(redis_url, secret=SECRET, prefix="url-test")
     assert isinstance(store, RedisStore) and store.submission_count() == 0
