@@ -111,7 +111,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
     from fraudscore.history import open_history
 
     url = args.history
-    kwargs = {"retention_days": args.retention_days} if getattr(args, "retention_days", None) else {}
+    kwargs = {"retention_days": args.retention_days} if getattr(args, "retention_days", None) is not None else {}
     store = open_history(url, existing=True, **kwargs)  # a new empty store would answer "erased 0" wrongly
     try:
         if args.action == "count":

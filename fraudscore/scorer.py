@@ -30,7 +30,7 @@ import pandas as pd
 
 from fraudscore.codes import Code, warning_names
 from fraudscore.fingerprint import fingerprint_batch, to_hex
-from fraudscore.io import from_records, read_batch
+from fraudscore.io import check_input_file, from_records, read_batch
 from fraudscore.reasons import explain, reason_matrix
 from fraudscore.results import FAMILIES, Result, Results
 from fraudscore.secret import get_secret
@@ -463,8 +463,6 @@ def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 10_000
     from tqdm.auto import tqdm
 
     from fraudscore.results import run_summary
-
-    from fraudscore.io import check_input_file
 
     paths = [Path(input_path)] if isinstance(input_path, (str, os.PathLike)) else [Path(p) for p in input_path]
     for path in paths:  # every input checked before the results file and the progress bar are opened
