@@ -188,52 +188,63 @@ def _server_cpu_s(store) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-def steady_state(open_store, stored: int, batch: int, batches: int, fill_batch: int = 100_000,
+def steady_state(openers: dict, stored: int, batch: int, batches: int, fill_batch: int = 100_000,
                  reopen=None) -> dict:
-    """Rows/s of ``batches`` batches of ``batch`` rows into a store already holding ``stored`` rows.
+    """Rows/s of ``batches`` batches of ``batch`` rows into stores already holding ``stored`` rows.
 
-    The traffic continues the stored one (same pools of repeated keys), as a live store sees. The
-    mean is total rows over total time, so it includes the index upkeep that falls on some batches
-    only (table growth, merges of sorted runs); the median and best leave it out. CPU time is this
-    process's (plus, for Redis, the server's, read from ``INFO cpu``); wall time is reported too.
-    Memory is the growth of this process's resident set per stored row over the whole run (the
-    index, plus SQLite's page cache; only the first store of a process measures this cleanly),
-    and the index's own arrays per row. ``reopen(store)`` opens the same history anew: its time is
-    the load time of a new process's first call.
+    ``openers`` maps store names to store factories; every store gets the same traffic, which
+    continues the stored one (same pools of repeated keys), as a live store sees. The stores take
+    their batches in turn (batch k into each store before batch k + 1 into any), so a spell of
+    load on a shared machine falls on every store alike instead of on whichever ran during it.
+    The mean is total rows over total time, so it includes the index upkeep that falls on some
+    batches only (table growth, merges of sorted runs); the median and best leave it out. CPU time
+    is this process's (plus, for Redis, the server's, read from ``INFO cpu``); wall time is
+    reported too. With one store, memory is the growth of this process's resident set per stored
+    row over the whole run (the index, plus SQLite's page cache; only the first store of a process
+    measures this cleanly); every store reports its index's own arrays per row. ``reopen(store)``
+    opens the same history anew: its time is the load time of a new process's first call.
+    Returns ``{name: figures}``.
     """
     obs = traffic(stored + batches * batch)
     parts = [obs.take(slice(stored + k * batch, stored + (k + 1) * batch)) for k in range(batches)]
     rss = _rss_bytes()
-    store = open_store()
-    for i in range(0, stored, fill_batch):
-        store.observe(obs.take(slice(i, min(i + fill_batch, stored))))
-    cpu, wall, server = [], [], []
-    for part in parts:
-        s, c, w = _server_cpu_s(store), time.process_time(), time.perf_counter()
-        store.observe(part)
-        cpu.append(time.process_time() - c)
-        wall.append(time.perf_counter() - w)
-        server.append(_server_cpu_s(store) - s)
-    cpu, wall, server = np.array(cpu), np.array(wall), np.array(server)
-    figures = {}
-    for name, seconds in (("cpu", cpu + server), ("wall", wall)):
-        figures[f"mean_{name}_rows_per_s"] = batch * batches / seconds.sum()
-        figures[f"median_{name}_rows_per_s"] = batch / np.median(seconds)
-        figures[f"best_{name}_rows_per_s"] = batch / seconds.min()
-    if isinstance(store, RedisStore):
-        figures["server_cpu_share"] = server.sum() / (cpu + server).sum()
-    figures["rss_bytes_per_row"] = (_rss_bytes() - rss) / (stored + batches * batch)
-    index = getattr(store, "_index", None)
-    if hasattr(index, "nbytes"):
-        figures["index_bytes_per_row"] = index.nbytes() / (stored + batches * batch)
-    if reopen is not None:
-        c, w = time.process_time(), time.perf_counter()
-        again = reopen(store)
-        again.submission_count()
-        figures["open_cpu_s"], figures["open_wall_s"] = time.process_time() - c, time.perf_counter() - w
-        again.close()
-    store.close()
-    return figures
+    stores = {name: open_store() for name, open_store in openers.items()}
+    for store in stores.values():
+        for i in range(0, stored, fill_batch):
+            store.observe(obs.take(slice(i, min(i + fill_batch, stored))))
+    cpu, wall, server = ({name: [] for name in stores} for _ in range(3))
+    for k, part in enumerate(parts):
+        names = list(stores)
+        for name in names[k % len(names):] + names[:k % len(names)]:  # no store always goes first
+            store = stores[name]
+            s, c, w = _server_cpu_s(store), time.process_time(), time.perf_counter()
+            store.observe(part)
+            cpu[name].append(time.process_time() - c)
+            wall[name].append(time.perf_counter() - w)
+            server[name].append(_server_cpu_s(store) - s)
+    results = {}
+    for name, store in stores.items():
+        figures = results[name] = {}
+        c, w, sv = np.array(cpu[name]), np.array(wall[name]), np.array(server[name])
+        for kind, seconds in (("cpu", c + sv), ("wall", w)):
+            figures[f"mean_{kind}_rows_per_s"] = batch * batches / seconds.sum()
+            figures[f"median_{kind}_rows_per_s"] = batch / np.median(seconds)
+            figures[f"best_{kind}_rows_per_s"] = batch / seconds.min()
+        if isinstance(store, RedisStore):
+            figures["server_cpu_share"] = sv.sum() / (c + sv).sum()
+        if len(stores) == 1:
+            figures["rss_bytes_per_row"] = (_rss_bytes() - rss) / (stored + batches * batch)
+        index = getattr(store, "_index", None)
+        if hasattr(index, "nbytes"):
+            figures["index_bytes_per_row"] = index.nbytes() / (stored + batches * batch)
+        if reopen is not None:
+            c, w = time.process_time(), time.perf_counter()
+            again = reopen(store)
+            again.submission_count()
+            figures["open_cpu_s"], figures["open_wall_s"] = time.process_time() - c, time.perf_counter() - w
+            again.close()
+        store.close()
+    return results
 
 
 def _reopen(store):
@@ -283,7 +294,9 @@ def hot_key_cost(open_store, stored: int, batch: int, repeat: int = 3) -> float:
 def test_log_stores_keep_pace_with_memory_over_many_batches():
     """Same run: over many batches into a store already holding rows, SQLite and Redis must reach
     >= 0.75x MemoryStore's mean CPU rows/s (Redis: client plus server CPU), and Redis's server
-    must do < 25 % of that work.
+    must do < 25 % of that work. The stores take the batches in turn, so a spell of load on a
+    shared machine slows all three alike (run one after another, a busy spell during one store's
+    run failed this gate once at 0.69x, with 0.97x on a rerun).
 
     All three count on the same in-memory index; what a log store adds per batch is encoding the
     records and one append (measured at 1M rows, interleaved: SQLite 0.8-1.0x, Redis 0.9-1.0x
@@ -294,19 +307,21 @@ def test_log_stores_keep_pace_with_memory_over_many_batches():
     figures = {}
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp, _RedisServer() as redis_url:
         warnings.simplefilter("ignore")
-        for _ in range(2):  # stores interleaved, twice; each keeps its better run (noise only slows)
-            for name, open_store in _openers(Path(tmp), redis_url).items():
-                steady = steady_state(open_store, stored, batch, batches, fill_batch=50_000)
-                if steady["mean_cpu_rows_per_s"] > figures.get(f"{name}_mean_cpu_rows_per_s", 0):
-                    figures.update({f"{name}_{k}": v for k, v in steady.items()})
+        for _ in range(2):  # twice; each store keeps its run with the better ratio (noise only slows)
+            steady = steady_state(_openers(Path(tmp), redis_url), stored, batch, batches, fill_batch=50_000)
+            memory = steady["memory"]["mean_cpu_rows_per_s"]
+            for name, store_figures in steady.items():
+                ratio = store_figures["mean_cpu_rows_per_s"] / memory  # within one run: same load
+                if ratio > figures.get(f"{name}_over_memory", 0):
+                    figures.update({f"{name}_{k}": v for k, v in store_figures.items()})
+                    figures[f"{name}_over_memory"] = ratio
     emit("history_steady_state", {"stored": stored, "batch": batch, "batches": batches, **figures})
-    memory = figures["memory_mean_cpu_rows_per_s"]
     for name in ("sqlite", "redis"):
-        if f"{name}_mean_cpu_rows_per_s" not in figures:
+        if f"{name}_over_memory" not in figures:
             if os.environ.get("CI", "").lower() == "true":
                 pytest.fail(f"{name} store not benchmarked (redis-server missing?)")
             continue
-        assert figures[f"{name}_mean_cpu_rows_per_s"] >= 0.75 * memory, (name, figures)
+        assert figures[f"{name}_over_memory"] >= 0.75, (name, figures)
     if "redis_server_cpu_share" in figures:
         assert figures["redis_server_cpu_share"] < 0.25, figures
 
@@ -452,5 +467,6 @@ if __name__ == "__main__":
     # the index upkeep that falls on a few batches (table growth, merges of sorted runs).
     with tempfile.TemporaryDirectory() as tmp, _RedisServer() as url:
         for store_name, open_store in _openers(Path(tmp), url).items():
-            steady = steady_state(open_store, 1_000_000, 10_000, 60, reopen=_reopen)
+            # One store at a time here, so that each one's resident-memory growth is its own.
+            steady = steady_state({store_name: open_store}, 1_000_000, 10_000, 60, reopen=_reopen)[store_name]
             emit("history_steady_state", {"store": store_name, "stored": 1_000_000, **steady})
