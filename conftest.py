@@ -56,6 +56,13 @@ def redis_server():
 
 
 @pytest.fixture(scope="session")
+def free_port():
+    """A function returning a localhost port nothing listens on now (connections to it are
+    refused until something binds it)."""
+    return _free_port
+
+
+@pytest.fixture(scope="session")
 def redis_url():
     """URL of a throwaway redis-server for this test session."""
     with redis_server() as url:

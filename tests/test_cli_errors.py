@@ -6,20 +6,12 @@ status 1: something it needs failed (here a history store that does not answer).
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from fraudscore.cli import main
-
-
-def _closed_port() -> int:
-    """A localhost port nothing listens on (connections are refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _one_error_line(err: str, *expected: str) -> None:
@@ -58,8 +50,8 @@ def test_a_directory_without_a_model_manifest_is_refused(example_path, tmp_path,
     _one_error_line(capsys.readouterr().err, "no manifest")
 
 
-def test_an_unreachable_history_store_is_a_failure_not_a_traceback(example_path, tmp_path, capsys):
-    url = f"redis://127.0.0.1:{_closed_port()}/0"
+def test_an_unreachable_history_store_is_a_failure_not_a_traceback(example_path, tmp_path, capsys, free_port):
+    url = f"redis://127.0.0.1:{free_port()}/0"
     assert main(["score", str(example_path), "-o", str(tmp_path / "out.csv"), "--history", url, "-q"]) == 1
     _one_error_line(capsys.readouterr().err, "Redis history", "is unreachable", "refused")
 

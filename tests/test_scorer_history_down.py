@@ -6,7 +6,6 @@ on a localhost port nothing listens on.
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import sys
 import warnings
@@ -30,12 +29,6 @@ SECRET = "history-down-test-secret-0123456789"
 def records():
     rows = fraudscore.simulate(60, seed=31, output="records").records
     return rows[:30] + [{"survey_id": "no id"}] + rows[30:]  # one row the reader rejects
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _scored_without_history(results, baseline) -> None:
@@ -83,8 +76,8 @@ def test_a_locked_sqlite_history_raises_by_default_and_is_skipped_when_asked(tmp
     assert lenient.history.submission_count() == int((again["decision"] != "error").sum())
 
 
-def test_an_unreachable_redis_history_is_skipped_when_asked(records):
-    url = f"redis://127.0.0.1:{_closed_port()}/0"
+def test_an_unreachable_redis_history_is_skipped_when_asked(records, free_port):
+    url = f"redis://127.0.0.1:{free_port()}/0"
     baseline = Scorer(history=False, secret=SECRET).score(records)
     lenient = Scorer(history=RedisStore(url, secret=SECRET, timeout_s=0.5), secret=SECRET, on_history_error="skip")
     with pytest.warns(RuntimeWarning, match="Redis history"):
@@ -93,10 +86,10 @@ def test_an_unreachable_redis_history_is_skipped_when_asked(records):
         Scorer(history=RedisStore(url, secret=SECRET, timeout_s=0.5), secret=SECRET).score(records)
 
 
-def test_the_policy_is_checked_and_the_cli_passes_it_on(tmp_path, example_path, capsys):
+def test_the_policy_is_checked_and_the_cli_passes_it_on(tmp_path, example_path, capsys, free_port):
     with pytest.raises(ValueError, match="on_history_error"):
         Scorer(history=False, on_history_error="ignore")
-    url = f"redis://127.0.0.1:{_closed_port()}/0"
+    url = f"redis://127.0.0.1:{free_port()}/0"
     out = tmp_path / "out.csv"
     with pytest.warns(RuntimeWarning, match="without history"):
         assert main(["score", str(example_path), "-o", str(out), "--history", url, "--on-history-error", "skip",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,12 +48,6 @@ def require_binary(path_or_name: str, what: str) -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class RunningApp:
     """A started demo app: its base URL, data directory and JSON API."""
 
@@ -76,10 +69,10 @@ class RunningApp:
 
 
 @pytest.fixture(scope="module")
-def survey_app(tmp_path_factory):
+def survey_app(tmp_path_factory, free_port):
     """The demo app, started with its documented command on a free localhost port."""
     data_dir = tmp_path_factory.mktemp("survey_app")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, FRAUDSCORE_SECRET="e2e-tests-secret-0123456789abcdef")
     log = open(data_dir / "server.log", "w")
     process = subprocess.Popen(

@@ -111,14 +111,8 @@ def test_locked_sqlite_raises_unavailable_after_the_timeout(tmp_path):
     store.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_unreachable_redis_raises_unavailable_quickly():
-    store = RedisStore(f"redis://127.0.0.1:{_free_port()}/0", secret=SECRET, timeout_s=0.5)
+def test_unreachable_redis_raises_unavailable_quickly(free_port):
+    store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", secret=SECRET, timeout_s=0.5)
     started = time.monotonic()
     with pytest.raises(HistoryUnavailableError):
         store.observe(Observations.from_hashes(["a"], [T], 1, device_id=[5]))
