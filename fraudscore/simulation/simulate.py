@@ -13,6 +13,7 @@ from ._knobs import check_knobs
 from .design import TEXT_LANGUAGES, default_survey
 from .generator import iter_tables
 from .network import country_index
+from .pylist import table_to_pylist
 
 __all__ = ["Simulation", "simulate", "split_labels", "flatten"]
 
@@ -46,7 +47,7 @@ class Simulation:
         if isinstance(self.data, list):
             return self.data
         if isinstance(self.data, pa.Table):
-            return self.data.to_pylist()
+            return table_to_pylist(self.data)
         raise TypeError("records are not available for pandas output; use simulate(output='records')")
 
     def __len__(self) -> int:
@@ -109,7 +110,7 @@ def simulate(n: int, fraud_rate: float = 0.1, families=None, difficulty="default
         table = pa.concat_tables(list(iter_tables(knobs, spec, chunk_size=max(knobs.n, 1))))
     data, labels = split_labels(table)
     if output == "records":
-        data = data.to_pylist()
+        data = table_to_pylist(data)
     elif output == "pandas":
         data = flatten(data).to_pandas()
     return Simulation(data=data, labels=labels, survey=spec)

@@ -14,6 +14,7 @@ from ._knobs import check_knobs
 from .design import default_survey
 from ._knobs import BLOCK_ROWS
 from .generator import iter_tables, iter_tables_processes
+from .pylist import table_to_pylist
 
 __all__ = ["write_simulation"]
 
@@ -81,7 +82,7 @@ def write_simulation(path, n: int, fraud_rate: float = 0.1, families=None, diffi
                     writer.write_table(table, row_group_size=len(table))
                 else:
                     lines = [json.dumps(r, separators=(",", ":"), ensure_ascii=False, default=_jsonl_default)
-                             for r in table.to_pylist()]
+                             for r in table_to_pylist(table)]
                     fh.write(("\n".join(lines) + "\n").encode())
                 labels = table.column("label").combine_chunks()
                 fam = labels.field("family").to_numpy(zero_copy_only=False)
