@@ -136,16 +136,29 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    if (args.data is None) == (args.simulate is None):
+        raise ValueError("give either a labelled DATA file or --simulate N (not both)")
+    if args.data is not None:
+        if args.difficulty is not None:
+            raise ValueError("--difficulty is for --simulate; a DATA file is trained on as it is")
+        from fraudscore.model import train_file
+
+        print(train_file(args.data, args.output, label=args.label or "label.is_fraud", survey=args.survey,
+                         seed=args.seed))
+        return 0
+    if args.label is not None or args.survey is not None:
+        raise ValueError("--label and --survey are for a DATA file; --simulate labels its own rows")
     from fraudscore.model import train_default
 
-    print(train_default(n=args.simulate, seed=args.seed, output=args.output, difficulty=args.difficulty))
+    print(train_default(n=args.simulate, seed=args.seed, output=args.output, difficulty=args.difficulty or "default"))
     return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from fraudscore.report import evaluate_file
 
-    print(f"report written to {evaluate_file(args.data, model=args.model, output=args.output)}")
+    report = evaluate_file(args.data, model=args.model, output=args.output, label=args.label, family=args.family)
+    print(f"report written to {report}")
     return 0
 
 
@@ -235,16 +248,23 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--history", required=True, help="sqlite:PATH or redis://HOST:PORT/DB")
     p.set_defaults(func=_cmd_history)
 
-    p = sub.add_parser("train", help="train a model on simulated traffic and save it with its manifest")
-    p.add_argument("--simulate", type=int, required=True, metavar="N", help="simulated submissions")
+    p = sub.add_parser("train", help="train a model on a labelled file or on simulated traffic; save it with its manifest")
+    p.add_argument("data", type=Path, nargs="?", default=None,
+                   help="labelled submissions (.parquet or .jsonl) with a 0/1 label in each row")
+    p.add_argument("--simulate", type=int, default=None, metavar="N", help="train on N simulated submissions instead")
+    p.add_argument("--label", default=None, help="dotted path of the label in DATA (default: label.is_fraud)")
+    p.add_argument("--survey", type=Path, default=None, help="SurveySpec JSON of the survey DATA answered")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--difficulty", default="default")
+    p.add_argument("--difficulty", default=None, help="simulator difficulty with --simulate (default: default)")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="metrics and plots of a model on labelled data (Markdown + PNG)")
-    p.add_argument("data", type=Path, help="Parquet with label.is_fraud and label.family (fraudscore simulate writes them)")
+    p.add_argument("data", type=Path, help="labelled submissions (.parquet or .jsonl; fraudscore simulate writes them)")
     p.add_argument("--model", type=Path, default=None)
+    p.add_argument("--label", default="label.is_fraud", help="dotted path of the 0/1 label (default: label.is_fraud)")
+    p.add_argument("--family", default="label.family",
+                   help="dotted path of the attack family, if the file has one (default: label.family)")
     p.add_argument("-o", "--output", type=Path, default=Path("report"))
     p.set_defaults(func=_cmd_evaluate)
 

@@ -44,6 +44,7 @@ __all__ = [
     "load_model",
     "default_model_dir",
     "train_default",
+    "train_file",
     "MODEL_FILE",
     "MANIFEST_FILE",
     "CARD_FILE",
@@ -813,6 +814,16 @@ def model_card(manifest: dict) -> str:
         if fam:
             lines.append("Rows per family: " + ", ".join(f"{k} {v}" for k, v in fam.items()) + ".")
             lines.append("")
+    own = manifest.get("data", {})
+    if own:
+        lines.append(f"Labelled submissions from `{own.get('file')}` (sha256 `{own.get('sha256')}`): "
+                     f"{own.get('rows')} rows, {own.get('fraud')} labelled fraud by `{own.get('label')}`. "
+                     "Reproduce with the same file:")
+        lines += ["", "```", str(manifest.get("command", "")), "```", ""]
+        fam = own.get("families") or {}
+        if fam:
+            lines.append("Fraud rows per family: " + ", ".join(f"{k} {v}" for k, v in fam.items()) + ".")
+            lines.append("")
     lines += [
         f"Rows read {tr['rows_read']}, excluded for reader errors {tr['rows_excluded_reader_errors']}; "
         f"train {tr['rows_train']}, calibration {tr['rows_calibration']}, validation {tr['rows_validation']} "
@@ -832,24 +843,39 @@ def model_card(manifest: dict) -> str:
         "`FraudModel.with_prior(rate)` re-expresses them for another deployment fraud rate and keeps "
         "the thresholds' false-positive meaning.",
         "",
-        "## Metrics (validation split of the training seed)",
+        f"## Metrics (validation split of the training {'data' if own else 'seed'})",
         "| metric | value |",
         "|---|---|",
     ]
     for key in ("roc_auc", "pr_auc", "recall_at_1pct_fpr", "recall_at_5pct_fpr", "ece", "review_fpr",
                 "reject_fpr", "review_recall", "reject_recall"):
         lines.append(f"| {key} | {_fmt(m.get(key))} |")
+    surveys = ", ".join(manifest["params"].get("surveys") or ["none"])
+    if own:
+        lines += [
+            "",
+            "Measure it on labelled data it never saw (a later period, another panel) with "
+            "`fraudscore evaluate DATA --model DIR`.",
+            "",
+            "## Limits",
+            "- The labels are only as good as their source: fraud labelled honest teaches the model to "
+            "pass it, and an attack absent from the labelled rows scores lower.",
+            f"- Survey-specific reference statistics were fitted for the surveys given ({surveys}); "
+            "other surveys fall back to generic references.",
+        ]
+    else:
+        lines += [
+            "",
+            "Held-out-seed, per-family, hardest-difficulty and leave-one-family-out figures: "
+            "docs/EVALUATION.md (`python -m fraudscore.evaluation`).",
+            "",
+            "## Limits",
+            "- Trained on simulated traffic only: real attackers differ from the simulator's families, and "
+            "an attack nobody modelled scores lower (see the leave-one-family-out figures).",
+            f"- Survey-specific reference statistics were fitted for the simulated survey ({surveys}); other "
+            "surveys fall back to generic references. Retrain with your labelled data for a production deployment.",
+        ]
     lines += [
-        "",
-        "Held-out-seed, per-family, hardest-difficulty and leave-one-family-out figures: "
-        "docs/EVALUATION.md (`python -m fraudscore.evaluation`).",
-        "",
-        "## Limits",
-        "- Trained on simulated traffic only: real attackers differ from the simulator's families, and "
-        "an attack nobody modelled scores lower (see the leave-one-family-out figures).",
-        "- Survey-specific reference statistics were fitted for the simulated survey "
-        f"({', '.join(manifest['params'].get('surveys') or ['none'])}); other surveys fall back to "
-        "generic references. Retrain with your labelled data for a production deployment.",
         "- Duplicate and velocity features need a history store at scoring time; without one they are "
         "unknown and duplicates are caught only by their other tells.",
         "- Probabilities assume the training fraud rate; use `with_prior` when yours differs.",
@@ -857,8 +883,11 @@ def model_card(manifest: dict) -> str:
         "directories only from sources you trust.",
         "",
         "## Privacy",
-        "The model holds tree thresholds and reference statistics of simulated data, no submissions. "
-        "Scoring uses usage and analytics data only with the respondent's consent (otherwise those "
+        ("The model holds tree thresholds, calibration points and reference statistics (per-survey "
+         "duration medians, answer means and covariances) computed from the training submissions: no "
+         "submission, identifier or text. Keep it under the access rules of the data it came from. "
+         if own else "The model holds tree thresholds and reference statistics of simulated data, no submissions. ")
+        + "Scoring uses usage and analytics data only with the respondent's consent (otherwise those "
         "features are unknown); history stores keep keyed hashes, never raw IPs, user agents or text "
         "(docs/PRIVACY.md).",
         "",
@@ -913,10 +942,74 @@ def train_default(n: int = 40_000, seed: int = 0, output="models/default", diffi
                        "families": {str(k): int(v) for k, v in families.items()}},
     }
     model.save(output, extra=extra)
+    return _trained(model, f"{n} simulated submissions (seed {seed}, difficulty {difficulty})",
+                    time.perf_counter() - start, output)
+
+
+def train_file(data, output, label: str = "label.is_fraud", survey=None, seed: int = 0, **params) -> str:
+    """Train a model on a labelled file of real submissions and save it: what ``fraudscore train
+    DATA`` runs.
+
+    The file is an input file (Parquet or JSONL) whose rows also carry a 0/1 label at the dotted
+    path ``label`` (:mod:`fraudscore.labels`). No row of one device or respondent is on both
+    sides of a split: the groups are :meth:`FraudModel.fit`'s default, connected components of
+    link id, device id and respondent id. History features come from observing the file in time
+    order into a fresh in-memory store, as a deployment's store would have seen it.
+
+    Parameters
+    ----------
+    data : str or Path
+        Labelled submissions.
+    output : str or Path
+        Model directory to write.
+    label : str
+        Dotted path of the label in each row.
+    survey : SurveySpec or path of its JSON, optional
+        The survey the submissions answered (its country and languages feed the network features).
+    seed : int
+        Model seed (splits and trees).
+    **params
+        :class:`FraudModel` parameters other than ``surveys`` and ``random_state``.
+
+    Returns
+    -------
+    str
+        A short human summary (also what the CLI prints).
+    """
+    import time
+
+    from fraudscore.labels import read_labels
+
+    from fraudscore.survey import SurveySpec
+
+    start = time.perf_counter()
+    path = Path(data)
+    survey_file = None
+    if survey is not None and not isinstance(survey, SurveySpec):
+        survey_file, survey = survey, SurveySpec.from_json(survey)
+    labels = read_labels(path, label=label)
+    model = FraudModel(surveys=[survey] if survey is not None else None, random_state=seed, **params)
+    model.fit(path, labels.is_fraud)
+    fraud = labels.family[labels.is_fraud == 1]
+    extra = {
+        "command": f"fraudscore train {path.name}" + (f" --label {label}" if label != "label.is_fraud" else "")
+                   + (f" --survey {survey_file}" if survey_file is not None else "")
+                   + (f" --seed {seed}" if seed else "") + f" -o {output}",
+        "data": {"file": path.name, "sha256": _sha256(path), "rows": int(len(labels.is_fraud)),
+                 "fraud": int(len(fraud)), "label": label,
+                 "survey_id": survey.survey_id if survey is not None else None,
+                 "families": {str(k): int(v) for k, v in zip(*np.unique(fraud.astype(str), return_counts=True))}},
+    }
+    model.save(output, extra=extra)
+    return _trained(model, f"{len(labels.is_fraud)} submissions of {path.name} ({len(fraud)} fraud)",
+                    time.perf_counter() - start, output)
+
+
+def _trained(model: FraudModel, source: str, seconds: float, output) -> str:
+    """The one-paragraph summary the train commands print."""
     m = model.metrics_
     size = (Path(output) / MODEL_FILE).stat().st_size
-    return (f"trained on {n} simulated submissions (seed {seed}, difficulty {difficulty}) in "
-            f"{time.perf_counter() - start:.0f} s; validation ROC AUC {m['roc_auc']:.4f}, recall at 1 % FPR "
+    return (f"trained on {source} in {seconds:.0f} s; validation ROC AUC {m['roc_auc']:.4f}, recall at 1 % FPR "
             f"{m['recall_at_1pct_fpr']:.3f}, ECE {m['ece']:.4f}; thresholds review "
             f"{model.thresholds_['review']:.4f}, reject {model.thresholds_['reject']:.4f}; "
             f"wrote {output} ({size / 1e6:.1f} MB model.joblib)")

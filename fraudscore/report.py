@@ -136,20 +136,25 @@ def write_report(y, p, family, output, thresholds: dict | None = None, importanc
     return path
 
 
-def evaluate_file(data, model=None, output="report", progress: bool = True) -> Path:
-    """Score a labelled Parquet file (``label.is_fraud``, ``label.family`` columns, as
-    ``fraudscore simulate`` writes them) with a fresh in-memory history and write the report."""
-    import pyarrow.parquet as pq
+def evaluate_file(data, model=None, output="report", progress: bool = True, label: str = "label.is_fraud",
+                  family: str = "label.family") -> Path:
+    """Score a labelled file with a fresh in-memory history and write the report.
 
+    The file is Parquet or JSONL with a 0/1 label and optionally an attack family in each row, at
+    the dotted paths ``label`` and ``family`` (:func:`fraudscore.labels.read_labels`;
+    ``fraudscore simulate`` writes both). Without a family column, fraud rows are reported as one
+    family, ``unspecified``.
+    """
     from fraudscore.io import read_batch
+    from fraudscore.labels import read_labels
     from fraudscore.scorer import Scorer
 
     path = Path(data)
-    labels = pq.read_table(path, columns=["label.is_fraud", "label.family"]).to_pandas()
+    labels = read_labels(path, label=label, family=family)
     scorer = Scorer(model=model)
     results, contributions = scorer.score(read_batch(path), return_contributions=True)
     results = results.to_pandas()
     importances = dict(zip(scorer.model.feature_names_, np.abs(contributions[:, :-1]).mean(axis=0).tolist()))
-    return write_report(labels["label.is_fraud"].to_numpy(), results["score"].to_numpy(), labels["label.family"].to_numpy(),
+    return write_report(labels.is_fraud, results["score"].to_numpy(), labels.family,
                         output, thresholds=dict(getattr(scorer.model, "thresholds_", {}) or {}),
                         importances=importances, title=f"fraudscore evaluation of {path.name}")

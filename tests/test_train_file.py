@@ -1,0 +1,97 @@
+"""Training and evaluating on a labelled file of one's own (``fraudscore train DATA``,
+``fraudscore evaluate DATA --label``): Parquet or JSONL, any label path, no family needed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import fraudscore
+from fraudscore.cli import main
+from fraudscore.model import FraudModel, load_model, train_file
+from fraudscore.simulation import write_simulation
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*development key.*")
+
+
+@pytest.fixture(scope="module")
+def train_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("own") / "labelled.parquet"
+    write_simulation(path, 900, fraud_rate=0.3, seed=41, progress=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def heldout_jsonl(tmp_path_factory):
+    """Another seed as a backend might export it: flat label ``y``, no family."""
+    sim = fraudscore.simulate(400, fraud_rate=0.3, seed=42)
+    path = tmp_path_factory.mktemp("own") / "heldout.jsonl"
+    path.write_text("".join(json.dumps({**r, "y": int(y)}) + "\n" for r, y in zip(sim.records, sim.labels["is_fraud"])))
+    return path
+
+
+def test_train_on_a_labelled_file_then_evaluate_another(train_path, heldout_jsonl, tmp_path, capsys):
+    model_dir, report_dir = tmp_path / "model", tmp_path / "report"
+    assert main(["train", str(train_path), "-o", str(model_dir), "--seed", "3"]) == 0
+    summary = capsys.readouterr().out
+    assert "trained on 900 submissions of labelled.parquet" in summary and "validation ROC AUC" in summary
+
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    data = manifest["data"]
+    assert data["file"] == "labelled.parquet" and data["rows"] == 900 and data["label"] == "label.is_fraud"
+    assert data["fraud"] == sum(data["families"].values()) and len(data["families"]) > 3
+    assert len(data["sha256"]) == 64
+    assert manifest["command"] == f"fraudscore train labelled.parquet --seed 3 -o {model_dir}"
+    assert manifest["training"]["rows_read"] == 900
+    card = (model_dir / "MODEL_CARD.md").read_text()
+    assert f"Labelled submissions from `labelled.parquet` (sha256 `{data['sha256']}`): 900 rows" in card
+    assert "simulated" not in card.lower()  # nothing in the card claims simulated data
+
+    model = load_model(model_dir)
+    assert main(["evaluate", str(heldout_jsonl), "--model", str(model_dir), "--label", "y", "-o", str(report_dir)]) == 0
+    report = (report_dir / "REPORT.md").read_text()
+    assert "| unspecified vs honest |" in report  # no family column: fraud rows are one family
+    # The report's AUC is the model's on the held-out rows, computed here independently.
+    from sklearn.metrics import roc_auc_score
+
+    sim = fraudscore.simulate(400, fraud_rate=0.3, seed=42)
+    scores = fraudscore.Scorer(model).score(sim.records).to_pandas()["score"].to_numpy()
+    auc = roc_auc_score(sim.labels["is_fraud"].to_numpy(), scores)
+    assert auc > 0.8
+    assert f"| all | 400 | {int(sim.labels['is_fraud'].sum())} | {auc:.3f} |" in report
+
+
+def test_the_label_field_in_the_rows_does_not_reach_the_model(train_path, tmp_path):
+    """A file's label column is read as the target only: a model trained from the file equals one
+    trained on the same rows without it, labels given separately (same seed)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(train_path)
+    y = np.asarray(table.column("label").combine_chunks().field("is_fraud").to_pylist(), dtype=np.int8)
+    train_file(train_path, tmp_path / "from_file", seed=5, max_iter=30)
+    from_file = load_model(tmp_path / "from_file")
+    apart = FraudModel(random_state=5, max_iter=30).fit(table.drop_columns(["label"]), y)
+    probe = fraudscore.simulate(200, seed=43).records
+    np.testing.assert_array_equal(from_file.score(probe), apart.score(probe))
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["train", "-o", "m"], "either a labelled DATA file or --simulate N"),
+    (["train", "DATA", "--simulate", "10", "-o", "m"], "either a labelled DATA file or --simulate N"),
+    (["train", "DATA", "--difficulty", "hard", "-o", "m"], "--difficulty is for --simulate"),
+    (["train", "--simulate", "10", "--label", "y", "-o", "m"], "--label and --survey are for a DATA file"),
+])
+def test_train_refuses_mixed_or_missing_sources(argv, said, train_path, tmp_path, capsys):
+    argv = [str(train_path) if a == "DATA" else str(tmp_path / a) if a == "m" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_file_without_the_label_is_refused_before_training(heldout_jsonl, tmp_path, capsys):
+    assert main(["train", str(heldout_jsonl), "-o", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "has no label 'label.is_fraud'" in err and "--label" in err
+    assert not (tmp_path / "m").exists()
