@@ -805,25 +805,19 @@ def model_card(manifest: dict) -> str:
         "",
         "## Training data",
     ]
-    if sim:
-        lines.append(f"Simulated by `fraudscore.simulate` (n={sim.get('n')}, seed={sim.get('seed')}, "
-                     f"difficulty={sim.get('difficulty')}, fraud_rate={sim.get('fraud_rate')}); no real "
-                     "person's data. Reproduce with:")
-        lines += ["", "```", str(manifest.get("command", "")), "```", ""]
-        fam = sim.get("families") or {}
-        if fam:
-            lines.append("Rows per family: " + ", ".join(f"{k} {v}" for k, v in fam.items()) + ".")
-            lines.append("")
     own = manifest.get("data", {})
-    if own:
-        lines.append(f"Labelled submissions from `{own.get('file')}` (sha256 `{own.get('sha256')}`): "
-                     f"{own.get('rows')} rows, {own.get('fraud')} labelled fraud by `{own.get('label')}`. "
-                     "Reproduce with the same file:")
-        lines += ["", "```", str(manifest.get("command", "")), "```", ""]
-        fam = own.get("families") or {}
-        if fam:
-            lines.append("Fraud rows per family: " + ", ".join(f"{k} {v}" for k, v in fam.items()) + ".")
-            lines.append("")
+    for source, intro, per_family in (
+            (sim, f"Simulated by `fraudscore.simulate` (n={sim.get('n')}, seed={sim.get('seed')}, "
+                  f"difficulty={sim.get('difficulty')}, fraud_rate={sim.get('fraud_rate')}); no real "
+                  "person's data. Reproduce with:", "Rows per family"),
+            (own, f"Labelled submissions from `{own.get('file')}` (sha256 `{own.get('sha256')}`): "
+                  f"{own.get('rows')} rows, {own.get('fraud')} labelled fraud by `{own.get('label')}`. "
+                  "Reproduce with the same file:", "Fraud rows per family")):
+        if source:
+            lines += [intro, "", "```", str(manifest.get("command", "")), "```", ""]
+            families = source.get("families") or {}
+            if families:
+                lines += [f"{per_family}: " + ", ".join(f"{k} {v}" for k, v in families.items()) + ".", ""]
     lines += [
         f"Rows read {tr['rows_read']}, excluded for reader errors {tr['rows_excluded_reader_errors']}; "
         f"train {tr['rows_train']}, calibration {tr['rows_calibration']}, validation {tr['rows_validation']} "
