@@ -60,14 +60,29 @@ ISSUE_ARROW_VS_RECORDS = 10.0
 ONE_RECORD_VS_REFERENCE = 3.0
 
 
-def _records(n: int, telemetry: bool) -> list[dict]:
-    records = fraudscore.simulate(n, seed=11, output="records").records
-    if not telemetry:
-        # Respondents who withheld analytics consent: the common case in consent-first markets.
-        for r in records:
-            r.pop("telemetry", None)
-            r["consent"] = {"usage": True, "analytics": False}
+def backend_records(n: int, seed: int, telemetry: bool = True) -> list[dict]:
+    """Simulated submissions as nested dicts laid out as a backend's JSON parser leaves them.
+
+    pyarrow's ``to_pylist`` allocates each record's objects together, row after row, like
+    ``json.loads`` of one request body after another; ``Simulation.records`` builds them a column
+    at a time, which puts a column's values side by side in memory. The layout alone moves the
+    readers' ratios: on 20,000 records without telemetry the all-Python reference (which walks a
+    field across all records) read column-built records 1.5x faster than row-built ones, while the
+    Arrow records path was unchanged (records / reference 0.85 against 1.3-1.4). Without
+    ``telemetry`` the records are those of respondents who withheld analytics consent (the common
+    case in consent-first markets): no telemetry, ``consent.analytics`` false.
+    """
+    table = fraudscore.simulate(n, seed=seed, output="arrow").data
+    if telemetry:
+        return table.to_pylist()
+    records = table.drop_columns(["telemetry"]).to_pylist()
+    for r in records:
+        r["consent"] = {"usage": True, "analytics": False}
     return records
+
+
+def _records(n: int, telemetry: bool) -> list[dict]:
+    return backend_records(n, seed=11, telemetry=telemetry)
 
 
 def _interleaved(contenders: dict, rounds: int) -> tuple[dict, dict]:
@@ -111,7 +126,7 @@ def measure(n: int, telemetry: bool, rounds: int = 5) -> dict:
 
 def measure_one(n_records: int = 200, rounds: int = 3) -> dict:
     """Median CPU microseconds of reading one full-telemetry submission, both ways, in turn."""
-    records = fraudscore.simulate(n_records, seed=7, output="records").records
+    records = backend_records(n_records, seed=7)
     cpu = {"records": [], "records_reference": []}
     for _ in range(rounds):
         for record in records:
