@@ -137,24 +137,44 @@ def write_report(y, p, family, output, thresholds: dict | None = None, importanc
 
 
 def evaluate_file(data, model=None, output="report", progress: bool = True, label: str = "label.is_fraud",
-                  family: str = "label.family") -> Path:
+                  family: str = "label.family", chunk_size: int = 20_000) -> Path:
     """Score a labelled file with a fresh in-memory history and write the report.
 
     The file is Parquet or JSONL with a 0/1 label and optionally an attack family in each row, at
     the dotted paths ``label`` and ``family`` (:func:`fraudscore.labels.read_labels`;
     ``fraudscore simulate`` writes both). Without a family column, fraud rows are reported as one
-    family, ``unspecified``.
+    family, ``unspecified``. The file is scored in chunks of ``chunk_size`` rows, one after
+    another into the same history, as ``fraudscore score`` streams it: memory holds one chunk,
+    plus a label, a score and a family per row.
     """
-    from fraudscore.io import read_batch
+    from tqdm.auto import tqdm
+
+    from fraudscore.io import iter_batches
     from fraudscore.labels import read_labels
     from fraudscore.scorer import Scorer
 
     path = Path(data)
     labels = read_labels(path, label=label, family=family)
     scorer = Scorer(model=model)
-    results, contributions = scorer.score(read_batch(path), return_contributions=True)
-    results = results.to_pandas()
-    importances = dict(zip(scorer.model.feature_names_, np.abs(contributions[:, :-1]).mean(axis=0).tolist()))
-    return write_report(labels.is_fraud, results["score"].to_numpy(), labels.family,
+    scores = np.full(len(labels.is_fraud), np.nan)
+    magnitude, explained, done = 0.0, 0, 0
+    with tqdm(total=len(scores), unit="rows", desc="evaluate", disable=not progress) as bar:
+        for batch in iter_batches(path, chunk_size=chunk_size):
+            if done + batch.n > len(scores):
+                done = -1  # more submissions than labels: refused below
+                break
+            results, contributions = scorer.score(batch, return_contributions=True)
+            chunk = results.to_pandas()["score"].to_numpy()
+            scores[done:done + batch.n] = chunk
+            rows = ~np.isnan(chunk)  # rows the reader rejected have no score and explain nothing
+            magnitude = magnitude + np.abs(contributions[rows, :-1]).sum(axis=0)
+            explained += int(rows.sum())
+            done += batch.n
+            bar.update(batch.n)
+    if done != len(scores):  # read_labels and the reader disagree on the rows: never mislabel them
+        raise ValueError(f"{path.name}: the reader's rows and the labels read do not line up "
+                         f"({len(scores)} labels); no report written")
+    importances = dict(zip(scorer.model.feature_names_, (magnitude / max(explained, 1)).tolist())) if explained else {}
+    return write_report(labels.is_fraud, scores, labels.family,
                         output, thresholds=dict(getattr(scorer.model, "thresholds_", {}) or {}),
                         importances=importances, title=f"fraudscore evaluation of {path.name}")
