@@ -95,3 +95,16 @@ def test_a_file_without_the_label_is_refused_before_training(heldout_jsonl, tmp_
     err = capsys.readouterr().err
     assert "has no label 'label.is_fraud'" in err and "--label" in err
     assert not (tmp_path / "m").exists()
+
+
+def test_the_survey_spec_file_is_used_and_recorded(train_path, tmp_path):
+    from fraudscore.simulation import default_survey
+
+    spec = tmp_path / "survey.json"
+    default_survey().to_json(spec)
+    train_file(train_path, tmp_path / "m", survey=spec, max_iter=10)
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["params"]["surveys"] == [default_survey().survey_id]
+    assert manifest["data"]["survey_id"] == default_survey().survey_id
+    assert f"--survey {spec}" in manifest["command"]
+    assert load_model(tmp_path / "m").extractor_.states_["duration"]["median_ms"].keys() == {default_survey().survey_id}
