@@ -10,6 +10,7 @@ was trained.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,14 @@ def confusion_at(y, p, threshold: float) -> dict:
 
 def _fmt(v) -> str:
     return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else (f"{v:.3f}" if isinstance(v, float) else str(v))
+
+
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _plots(y, p, family, importances, out: Path) -> list[str]:
@@ -128,7 +137,12 @@ def write_report(y, p, family, output, thresholds: dict | None = None, importanc
             c = confusion_at(y[keep], p[keep], t)
             lines.append(f"| {name} or above | {c['threshold']:.4f} | {c['tp']} | {c['fp']} | {_fmt(c['recall'])} | "
                          f"{_fmt(c['fpr'])} | {_fmt(c['precision'])} |")
-    if plots:
+    if plots and not _have_matplotlib():
+        # The metrics need only numpy; plots are the `report` extra. Say so instead of failing.
+        warnings.warn("no plots drawn: matplotlib is not installed (pip install 'fraudscore[report]')",
+                      RuntimeWarning, stacklevel=2)
+        lines += ["", "## Plots", "", "Not drawn: matplotlib is not installed (`pip install 'fraudscore[report]'`)."]
+    elif plots:
         files = _plots(y[keep], p[keep], np.asarray(family, dtype=object)[keep], importances, out)
         lines += ["", "## Plots", ""] + [f"![{f[:-4]}]({f})" for f in files]
     path = out / "REPORT.md"

@@ -32,3 +32,13 @@ def test_report_tables_and_plots(tmp_path):
     for name in ("roc.png", "precision_recall.png", "calibration.png", "scores_by_family.png", "top_features.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG
         assert f"({name})" in text
+
+
+def test_without_matplotlib_the_metrics_are_written_and_the_missing_plots_said(tmp_path, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # import matplotlib -> ImportError
+    with pytest.warns(RuntimeWarning, match=r"matplotlib is not installed.*fraudscore\[report\]"):
+        path = write_report([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], ["honest", "honest", "x", "x"], tmp_path)
+    text = path.read_text()
+    assert "| all | 4 | 2 | 0.750 |" in text
+    assert "Not drawn: matplotlib is not installed" in text
+    assert not list(tmp_path.glob("*.png"))
