@@ -43,11 +43,16 @@ class FileLabels:
         ``"unspecified"`` when the file has no family column or the row leaves it empty.
     has_family : bool
         Whether the file has the family column.
+    unreadable : numpy.ndarray of bool
+        JSONL lines that are not valid JSON or not an object. The reader gives these rows an error code, so
+        training leaves them out and evaluation does not score them; their ``is_fraud`` (0) and
+        ``family`` (``"unreadable"``) are placeholders that nothing counts.
     """
 
     is_fraud: np.ndarray
     family: np.ndarray
     has_family: bool
+    unreadable: np.ndarray
 
 
 def read_labels(path: str | os.PathLike, label: str = DEFAULT_LABEL, family: str = DEFAULT_FAMILY) -> FileLabels:
@@ -65,8 +70,9 @@ def read_labels(path: str | os.PathLike, label: str = DEFAULT_LABEL, family: str
     Raises
     ------
     ValueError
-        When the label is missing from the file or from a row, is not 0/1 or boolean, or a JSONL
-        line is not valid JSON (its label cannot be read); the message names the row.
+        When the label is missing from the file or from a row, or is not 0/1 or boolean; the
+        message names the row. A JSONL line that is not a JSON object is not refused: the reader
+        rejects that row too (``FileLabels.unreadable``).
     """
     from fraudscore.io import check_input_file
 
@@ -78,14 +84,16 @@ def read_labels(path: str | os.PathLike, label: str = DEFAULT_LABEL, family: str
     if raw_label is None:
         raise ValueError(f"{path.name} has no label {label!r}: name the column that says which rows are fraud "
                          "(booleans or 0/1), e.g. --label my_label")
-    is_fraud = _zero_one(raw_label, label)
+    unreadable = np.array([v is _UNREADABLE for v in raw_label], dtype=bool)
+    is_fraud = _zero_one([0 if v is _UNREADABLE else v for v in raw_label], label)
     names = np.full(len(is_fraud), "honest", dtype=object)
     names[is_fraud == 1] = UNSPECIFIED_FAMILY
     if raw_family is not None:
         given = np.asarray(raw_family, dtype=object)
         named = (is_fraud == 1) & np.array([isinstance(v, str) and v != "" for v in given.tolist()], dtype=bool)
         names[named] = given[named]
-    return FileLabels(is_fraud=is_fraud, family=names, has_family=raw_family is not None)
+    names[unreadable] = "unreadable"
+    return FileLabels(is_fraud=is_fraud, family=names, has_family=raw_family is not None, unreadable=unreadable)
 
 
 def _parquet_column(path: Path, name: str) -> list | None:
@@ -105,6 +113,7 @@ def _parquet_column(path: Path, name: str) -> list | None:
 
 
 _MISSING = object()
+_UNREADABLE = object()  # a JSONL line that is not JSON: the reader rejects its row as well
 
 
 def _dig(record, name: str):
@@ -123,7 +132,7 @@ def _dig(record, name: str):
 def _jsonl_columns(path: Path, label: str, family: str) -> tuple[list | None, list | None]:
     from fraudscore.io import _open_text
 
-    labels, families, row = [], [], 0
+    labels, families = [], []
     with _open_text(path) as fh:
         for line in fh:
             if not line.strip():
@@ -131,11 +140,14 @@ def _jsonl_columns(path: Path, label: str, family: str) -> tuple[list | None, li
             try:
                 record = json.loads(line)
             except ValueError:
-                raise ValueError(f"{path.name}: row {row} is not valid JSON, so its label cannot be read") from None
+                record = None
+            if not isinstance(record, dict):  # the reader gives such a row an error code too
+                labels.append(_UNREADABLE)
+                families.append(_MISSING)
+                continue
             labels.append(_dig(record, label))
             families.append(_dig(record, family))
-            row += 1
-    if labels and all(v is _MISSING for v in labels):
+    if labels and all(v is _MISSING or v is _UNREADABLE for v in labels):
         return None, None
     has_family = any(v is not _MISSING for v in families)
     return ([None if v is _MISSING else v for v in labels],

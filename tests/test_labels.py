@@ -92,8 +92,15 @@ def test_a_bad_label_is_refused_with_its_row(tmp_path, bad, said):
         read_labels(path, label="y")
 
 
-def test_a_line_that_is_not_json_is_refused(tmp_path):
+def test_a_line_that_is_not_a_json_object_is_marked_as_the_reader_rejects_it(tmp_path):
     path = tmp_path / "broken.jsonl"
-    path.write_text('{"label": {"is_fraud": 1}}\n{not json\n')
-    with pytest.raises(ValueError, match="row 1 is not valid JSON"):
+    path.write_text('{"label": {"is_fraud": 1, "family": "naive_bot"}}\n{not json\n[1, 2]\n{"label": {"is_fraud": 0}}\n')
+    labels = read_labels(path)
+    assert labels.unreadable.tolist() == [False, True, True, False]
+    assert labels.is_fraud.tolist() == [1, 0, 0, 0] and labels.family.tolist() == ["naive_bot", "unreadable",
+                                                                                    "unreadable", "honest"]
+    batch = read_batch(path)
+    assert batch.n == 4 and np.asarray(batch.valid).tolist()[1:3] == [False, False]
+    path.write_text("{not json\n")
+    with pytest.raises(ValueError, match="has no label"):
         read_labels(path)

@@ -108,3 +108,12 @@ def test_the_survey_spec_file_is_used_and_recorded(train_path, tmp_path):
     assert manifest["data"]["survey_id"] == default_survey().survey_id
     assert f"--survey {spec}" in manifest["command"]
     assert load_model(tmp_path / "m").extractor_.states_["duration"]["median_ms"].keys() == {default_survey().survey_id}
+
+
+def test_a_line_the_reader_rejects_is_left_out_of_training(heldout_jsonl, tmp_path):
+    path = tmp_path / "with_a_bad_line.jsonl"
+    path.write_text(heldout_jsonl.read_text() + "{truncated\n")
+    train_file(path, tmp_path / "m", label="y", max_iter=10)
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["training"]["rows_read"] == 401
+    assert manifest["training"]["rows_excluded_reader_errors"] == 1
