@@ -157,7 +157,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from fraudscore.report import evaluate_file
 
-    report = evaluate_file(args.data, model=args.model, output=args.output, label=args.label, family=args.family)
+    report = evaluate_file(args.data, model=args.model, output=args.output, label=args.label, family=args.family,
+                           chunk_size=args.chunk_size, progress=not args.quiet)
     print(f"report written to {report}")
     return 0
 
@@ -265,6 +266,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--label", default="label.is_fraud", help="dotted path of the 0/1 label (default: label.is_fraud)")
     p.add_argument("--family", default="label.family",
                    help="dotted path of the attack family, if the file has one (default: label.family)")
+    p.add_argument("--chunk-size", type=int, default=20_000, help="rows scored at a time (bounds memory)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-o", "--output", type=Path, default=Path("report"))
     p.set_defaults(func=_cmd_evaluate)
 

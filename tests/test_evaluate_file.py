@@ -66,7 +66,8 @@ def test_another_label_and_family_path_from_the_command_line(labelled, tmp_path,
             fh.write(json.dumps({**r, "truth": {"fraud": label["is_fraud"], "kind": label["family"]}}) + "\n")
         fh.write('{"submission_id": "cut off mid-wri\n')  # a truncated line: not scored, not counted
     out = tmp_path / "report"
-    assert main(["evaluate", str(path), "--label", "truth.fraud", "--family", "truth.kind", "-o", str(out)]) == 0
+    assert main(["evaluate", str(path), "--label", "truth.fraud", "--family", "truth.kind", "--chunk-size", "200",
+                 "-q", "-o", str(out)]) == 0
     assert "report written to" in capsys.readouterr().out
     text = (out / "REPORT.md").read_text()
     assert "450 scored rows (1 not scorable, left out)." in text
