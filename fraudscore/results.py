@@ -200,6 +200,10 @@ class Results:
         """An Arrow table with :data:`RESULTS_SCHEMA`."""
         return pa.Table.from_pandas(self._frame, schema=RESULTS_SCHEMA, preserve_index=False)
 
+    def to_jsonl(self) -> str:
+        """One JSON object per row, a line each (floats to 15 significant digits, pandas' most)."""
+        return self.to_arrow().to_pandas().to_json(orient="records", lines=True, double_precision=15)
+
     def summary(self) -> dict:
         """Counts of decisions and of error codes."""
         return {
@@ -215,7 +219,7 @@ class Results:
         if suffix in (".parquet", ".pq"):
             pq.write_table(self.to_arrow(), path)
         elif suffix in (".jsonl", ".ndjson"):
-            self.to_arrow().to_pandas().to_json(path, orient="records", lines=True, double_precision=15)
+            path.write_text(self.to_jsonl(), encoding="utf-8")
         elif suffix == ".csv":
             frame = self._frame.copy()
             for name in ("reasons", "warnings"):

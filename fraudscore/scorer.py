@@ -406,7 +406,7 @@ class _ResultsWriter:
             frame.to_csv(self.path, index=False, mode="w" if self._first else "a", header=self._first)
         else:
             with open(self.path, "w" if self._first else "a", encoding="utf-8") as fh:
-                fh.write(results.to_arrow().to_pandas().to_json(orient="records", lines=True, double_precision=15))
+                fh.write(results.to_jsonl())
         self._first = False
 
     def close(self) -> None:
