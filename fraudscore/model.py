@@ -974,8 +974,14 @@ def train_file(data, output, label: str = "label.is_fraud", survey=None, seed: i
 
     from fraudscore.labels import read_labels
 
+    from fraudscore.schema import FIELD_BY_NAME
     from fraudscore.survey import SurveySpec
 
+    read = [name for name in FIELD_BY_NAME if name == label or name.startswith(label + ".")
+            or label.startswith(name + ".")]
+    if read:
+        raise ValueError(f"label {label!r} is inside the input contract ({read[0]}), which the features read: "
+                         "the label would leak into them; keep labels outside it (e.g. label.is_fraud)")
     start = time.perf_counter()
     path = Path(data)
     survey_file = None

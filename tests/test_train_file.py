@@ -117,3 +117,10 @@ def test_a_line_the_reader_rejects_is_left_out_of_training(heldout_jsonl, tmp_pa
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
     assert manifest["training"]["rows_read"] == 401
     assert manifest["training"]["rows_excluded_reader_errors"] == 1
+
+
+@pytest.mark.parametrize("label", ["device.webdriver", "answers", "answers.honeypot", "telemetry.pointer.t.x"])
+def test_a_label_inside_the_input_contract_is_refused(train_path, tmp_path, label):
+    with pytest.raises(ValueError, match="inside the input contract.*leak"):
+        train_file(train_path, tmp_path / "m", label=label)
+    assert not (tmp_path / "m").exists()
