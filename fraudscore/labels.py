@@ -6,8 +6,8 @@ it) whose rows also carry their label under a dotted path: ``label.is_fraud`` an
 be a nested field (``{"label": {"is_fraud": true}}``) or a column named with the dots
 (``label.is_fraud``, as pandas writes flat frames). Labels come out in the reader's row order
 (JSONL: blank lines skipped, as the reader skips them), so row *i* of the labels is row *i* of
-the batch. The reader ignores fields outside the input contract, so the labels never reach a
-feature.
+the batch. The reader ignores fields outside the input contract, so a label kept outside it
+never reaches a feature (``train_file`` refuses a label path inside it).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class FileLabels:
     has_family : bool
         Whether the file has the family column.
     unreadable : numpy.ndarray of bool
-        JSONL lines that are not valid JSON or not an object. The reader gives these rows an error code, so
+        JSONL lines that are not a JSON object. The reader gives these rows an error code, so
         training leaves them out and evaluation does not score them; their ``is_fraud`` (0) and
         ``family`` (``"unreadable"``) are placeholders that nothing counts.
     """
@@ -113,7 +113,7 @@ def _parquet_column(path: Path, name: str) -> list | None:
 
 
 _MISSING = object()
-_UNREADABLE = object()  # a JSONL line that is not JSON: the reader rejects its row as well
+_UNREADABLE = object()  # a JSONL line that is not a JSON object: the reader rejects its row as well
 
 
 def _dig(record, name: str):

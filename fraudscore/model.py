@@ -973,7 +973,6 @@ def train_file(data, output, label: str = "label.is_fraud", survey=None, seed: i
     import time
 
     from fraudscore.labels import read_labels
-
     from fraudscore.schema import FIELD_BY_NAME
     from fraudscore.survey import SurveySpec
 
