@@ -81,10 +81,6 @@ def backend_records(n: int, seed: int, telemetry: bool = True) -> list[dict]:
     return records
 
 
-def _records(n: int, telemetry: bool) -> list[dict]:
-    return backend_records(n, seed=11, telemetry=telemetry)
-
-
 def _interleaved(contenders: dict, rounds: int) -> tuple[dict, dict]:
     """Best CPU and best wall seconds of each contender, run in turn each round."""
     cpu = {name: float("inf") for name in contenders}
@@ -99,7 +95,7 @@ def _interleaved(contenders: dict, rounds: int) -> tuple[dict, dict]:
 
 
 def measure(n: int, telemetry: bool, rounds: int = 5) -> dict:
-    records = _records(n, telemetry)
+    records = backend_records(n, seed=11, telemetry=telemetry)
     table = pa.Table.from_pylist(records)
     cpu, wall = _interleaved({
         "records": lambda: from_records(records),

@@ -174,21 +174,20 @@ def evaluate_file(data, model=None, output="report", progress: bool = True, labe
     magnitude, explained, done = 0.0, 0, 0
     with tqdm(total=len(scores), unit="rows", desc="evaluate", disable=not progress) as bar:
         for batch in iter_batches(path, chunk_size=chunk_size):
-            if done + batch.n > len(scores):
-                done = -1  # more submissions than labels: refused below
-                break
+            done += batch.n
+            if done > len(scores):
+                break  # more submissions than labels: refused below
             results, contributions = scorer.score(batch, return_contributions=True)
             chunk = results.to_pandas()["score"].to_numpy()
-            scores[done:done + batch.n] = chunk
+            scores[done - batch.n:done] = chunk
             rows = ~np.isnan(chunk)  # rows the reader rejected have no score and explain nothing
             magnitude = magnitude + np.abs(contributions[rows, :-1]).sum(axis=0)
             explained += int(rows.sum())
-            done += batch.n
             bar.update(batch.n)
     if done != len(scores):  # read_labels and the reader disagree on the rows: never mislabel them
         raise ValueError(f"{path.name}: the reader's rows and the labels read do not line up "
                          f"({len(scores)} labels); no report written")
-    importances = dict(zip(scorer.model.feature_names_, (magnitude / max(explained, 1)).tolist())) if explained else {}
+    importances = dict(zip(scorer.model.feature_names_, (magnitude / explained).tolist())) if explained else {}
     return write_report(labels.is_fraud, scores, labels.family,
                         output, thresholds=dict(getattr(scorer.model, "thresholds_", {}) or {}),
                         importances=importances, title=f"fraudscore evaluation of {path.name}")
