@@ -144,10 +144,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         from fraudscore.model import train_file
 
         print(train_file(args.data, args.output, label=args.label or "label.is_fraud", survey=args.survey,
-                         seed=args.seed))
+                         seed=args.seed, chunk_size=args.chunk_size or 20_000))
         return 0
-    if args.label is not None or args.survey is not None:
-        raise ValueError("--label and --survey are for a DATA file; --simulate labels its own rows")
+    if args.label is not None or args.survey is not None or args.chunk_size is not None:
+        raise ValueError("--label, --survey and --chunk-size are for a DATA file; --simulate labels its own rows")
     from fraudscore.model import train_default
 
     print(train_default(n=args.simulate, seed=args.seed, output=args.output, difficulty=args.difficulty or "default"))
@@ -257,6 +257,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--survey", type=Path, default=None, help="SurveySpec JSON of the survey DATA answered")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--difficulty", default=None, help="simulator difficulty with --simulate (default: default)")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="rows of DATA read at a time (default 20,000; bounds memory, does not change the model)")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.set_defaults(func=_cmd_train)
 

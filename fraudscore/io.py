@@ -34,7 +34,7 @@ from fraudscore.batch import SubmissionBatch, assemble, assemble_one, assemble_q
 from fraudscore.codes import Code
 from fraudscore.schema import FIELD_BY_NAME, FIELDS
 
-__all__ = ["InputContainerError", "read_batch", "iter_batches", "check_input_file", "from_records",
+__all__ = ["InputContainerError", "read_batch", "iter_batches", "read_rows", "check_input_file", "from_records",
            "from_records_reference", "from_pandas", "from_arrow_table"]
 
 #: Every dotted prefix of a schema field ("device", "device.battery", ...): nested containers.
@@ -501,7 +501,10 @@ def _file_kind(path: Path) -> str:
     raise InputContainerError(f"{path}: unknown file type; expected .parquet or .jsonl (.ndjson, optionally .gz)")
 
 
-def _jsonl_chunk(lines: list[str], first_row: int, check_unknown: bool = False) -> SubmissionBatch:
+def _jsonl_chunk(lines: list[str], first_row: int | np.ndarray, check_unknown: bool = False,
+                 skip: tuple[str, ...] = ()) -> SubmissionBatch:
+    """Parse JSONL lines into a batch; ``first_row`` numbers them from there on, or is their row
+    numbers; ``skip``: top-level keys left out of each record."""
     records: list = []
     bad: list[int] = []
     for i, line in enumerate(lines):
@@ -510,23 +513,33 @@ def _jsonl_chunk(lines: list[str], first_row: int, check_unknown: bool = False) 
         except ValueError:
             records.append(None)
             bad.append(i)
+        else:
+            if skip and type(records[-1]) is dict:
+                for key in skip:
+                    records[-1].pop(key, None)
     errors = [(Code.INVALID_JSON, np.asarray(bad, dtype=np.int64), "the line is not valid JSON")] if bad else []
-    source_row = np.arange(first_row, first_row + len(lines), dtype=np.int64)
+    source_row = (np.asarray(first_row, dtype=np.int64) if isinstance(first_row, np.ndarray)
+                  else np.arange(first_row, first_row + len(lines), dtype=np.int64))
     return from_records(records, source_row=source_row, record_errors=errors, check_unknown=check_unknown)
 
 
-def _parquet_chunks(path: Path, chunk_size: int) -> Iterator[pa.Table]:
+def _parquet_chunks(path: Path, chunk_size: int, skip: tuple[str, ...] = ()) -> Iterator[pa.Table]:
     """Tables of ``chunk_size`` rows (the last one shorter) read from a Parquet file.
 
     Read one row group at a time, then joined or cut to ``chunk_size``: pyarrow's own
     ``iter_batches`` fails on nested columns ("Nested data conversions not implemented for
     chunked array outputs") when a batch spans row groups, e.g. 50,000-row chunks of a file
     written in 20,000-row groups. At most one chunk plus one row group is held at a time.
+    ``skip``: top-level objects not read (nested columns, or dotted flat ones below them).
     """
     with pq.ParquetFile(path) as pf:
+        columns = None
+        if skip:
+            columns = [name for name in pf.schema_arrow.names
+                       if not any(name == key or name.startswith(key + ".") for key in skip)]
         pending: pa.Table | None = None
         for group in range(pf.num_row_groups):
-            for record_batch in pf.iter_batches(batch_size=chunk_size, row_groups=[group]):
+            for record_batch in pf.iter_batches(batch_size=chunk_size, row_groups=[group], columns=columns):
                 table = pa.Table.from_batches([record_batch])
                 if pending is not None:
                     table = pa.concat_tables([pending, table])
@@ -557,6 +570,52 @@ def iter_batches(path: str | os.PathLike, chunk_size: int = 50_000,
     path = Path(path)
     kind = check_input_file(path)
     return _iter_file(path, kind, chunk_size, check_unknown)
+
+
+def read_rows(path: str | os.PathLike, rows, chunk_size: int = 50_000, skip: Iterable[str] = ()) -> SubmissionBatch:
+    """Read only rows ``rows`` of a Parquet or JSONL file, in one pass, as one batch in file order.
+
+    Rows are numbered as :func:`iter_batches` numbers them (from 0, blank JSONL lines skipped);
+    ``batch.source_row`` holds each row's number. What is held at a time is one chunk of the file
+    plus the rows kept so far, so a sample of a file larger than memory can be read. ``skip``
+    names top-level objects (e.g. ``"telemetry"``, most of a row's size) left out as if absent:
+    their fields are missing and carry no warnings; no other field, and no row's error, changes.
+
+    Raises
+    ------
+    IndexError
+        A row number is negative or beyond the end of the file.
+    """
+    path = Path(path)
+    kind = check_input_file(path)
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    skip = tuple(skip)
+    wanted = np.unique(np.asarray(rows, dtype=np.int64))
+    if len(wanted) and wanted[0] < 0:
+        raise IndexError(f"row {wanted[0]} is negative")
+    first = 0
+    if kind == "parquet":
+        parts: list[pa.Table] = []
+        for table in _parquet_chunks(path, chunk_size, skip):
+            lo, hi = np.searchsorted(wanted, [first, first + table.num_rows])
+            if hi > lo:
+                parts.append(table.take(pa.array(wanted[lo:hi] - first)))
+            first += table.num_rows
+        found = first
+        table = pa.concat_tables(parts) if parts else pq.read_table(path, columns=[]).slice(0, 0)
+    else:
+        kept: list[str] = []
+        with _open_text(path) as fh:
+            for line in fh:
+                if line.strip():
+                    if len(kept) < len(wanted) and wanted[len(kept)] == first:
+                        kept.append(line)
+                    first += 1
+        found = first
+    if len(wanted) and wanted[-1] >= found:
+        raise IndexError(f"row {wanted[-1]} is beyond the end of {path.name} ({found} rows)")
+    return from_arrow_table(table, source_row=wanted) if kind == "parquet" else _jsonl_chunk(kept, wanted, skip=skip)
 
 
 def check_input_file(path: str | os.PathLike) -> str:

@@ -277,32 +277,72 @@ def history_counts(batch, store, *, secret=None, now=None, fingerprints=None):
         Rows with reader errors get zero counts and ``replayed = True``.
     """
     from fraudscore.fingerprint import fingerprint_batch
-    from fraudscore.history import HistoryCounts, Observations
-    from fraudscore.history.base import COLUMNS
     from fraudscore.io import read_batch
 
     batch = read_batch(batch)
-    valid = np.flatnonzero(batch.valid)
-    values = np.zeros((batch.n, len(COLUMNS)), np.int64)
-    replayed = np.ones(batch.n, bool)
-    if len(valid):
+    fp = None
+    if batch.valid.any():
         fp = fingerprints if fingerprints is not None else fingerprint_batch(batch, secret=secret)
-        t = np.asarray(batch.submitted_at_ms, dtype=np.float64)
-        t = np.where(np.isnan(t), batch.started_at_ms, t)
-        # A valid row without times still needs one; "now" keeps it inside the retention window.
-        t = np.where(np.isnan(t), np.nanmax(t) if np.isfinite(t).any() else 0.0, t)
-        ids = np.asarray(batch.submission_id, dtype=object)
-        obs = Observations.from_raw(
-            ids[valid], np.asarray(batch.survey_id, dtype=object)[valid], t[valid].astype(np.int64),
-            device_id=fp.device_id[valid], link_id=fp.link_id[valid],
-            cookie=np.asarray(batch.column("device.cookie_id"), dtype=object)[valid],
-            ip=np.asarray(batch.column("network.ip"), dtype=object)[valid],
-            respondent_id=np.asarray(batch.column("respondent_id"), dtype=object)[valid],
-            text=_joined_text(batch)[valid], secret=secret)
-        counts = store.observe(obs, now=now)
+    ids, valid, obs = _observed_rows(batch, fp, secret)
+    return _all_rows(ids, valid, store.observe(obs, now=now) if len(valid) else None)
+
+
+def _observed_rows(batch, fp, secret):
+    """What :func:`history_counts` records of ``batch``: its submission ids, the indices of its
+    rows without reader errors, and their :class:`~fraudscore.history.Observations` (``fp``: the
+    batch's fingerprints; None when no row is valid)."""
+    from fraudscore.history import Observations
+
+    ids = np.asarray(batch.submission_id, dtype=object)
+    valid = np.flatnonzero(batch.valid)
+    if not len(valid):
+        return ids, valid, Observations.concat([])
+    t = np.asarray(batch.submitted_at_ms, dtype=np.float64)
+    t = np.where(np.isnan(t), batch.started_at_ms, t)
+    # A valid row without times still needs one; "now" keeps it inside the retention window.
+    t = np.where(np.isnan(t), np.nanmax(t) if np.isfinite(t).any() else 0.0, t)
+    obs = Observations.from_raw(
+        ids[valid], np.asarray(batch.survey_id, dtype=object)[valid], t[valid].astype(np.int64),
+        device_id=fp.device_id[valid], link_id=fp.link_id[valid],
+        cookie=np.asarray(batch.column("device.cookie_id"), dtype=object)[valid],
+        ip=np.asarray(batch.column("network.ip"), dtype=object)[valid],
+        respondent_id=np.asarray(batch.column("respondent_id"), dtype=object)[valid],
+        text=_joined_text(batch)[valid], secret=secret)
+    return ids, valid, obs
+
+
+def _all_rows(ids: np.ndarray, valid: np.ndarray, counts):
+    """HistoryCounts of every row from the ``counts`` of the ``valid`` ones: the others get zero
+    counts and ``replayed = True``."""
+    from fraudscore.history import HistoryCounts
+    from fraudscore.history.base import COLUMNS
+
+    values = np.zeros((len(ids), len(COLUMNS)), np.int64)
+    replayed = np.ones(len(ids), bool)
+    if counts is not None:
         values[valid] = counts.values
         replayed[valid] = counts.replayed
-    return HistoryCounts(np.asarray(batch.submission_id, dtype=object), values, replayed)
+    return HistoryCounts(ids, values, replayed)
+
+
+#: ``training_summary_["history"]`` of a model whose history counts came from :func:`_training_history`.
+_BACKFILLED = "backfilled in time order into a fresh MemoryStore"
+
+
+def _training_history(observed: list) -> list:
+    """History counts for training: every part's rows (``_observed_rows`` of each batch, in any
+    order) backfilled in time order into one fresh store, as a deployment would have counted
+    them as they arrived (:meth:`~fraudscore.history.base.HistoryStore.backfill`: a file that
+    spans more than the retention keeps its older rows' history). One HistoryCounts per part."""
+    from fraudscore.features.extractor import _rows_of
+    from fraudscore.history import MemoryStore, Observations
+
+    counts = MemoryStore(secret=_TRAINING_SECRET).backfill(Observations.concat(obs for _, _, obs in observed))
+    out, at = [], 0
+    for ids, valid, _ in observed:
+        out.append(_all_rows(ids, valid, _rows_of(counts, at, at + len(valid))))
+        at += len(valid)
+    return out
 
 
 # ================================================================================ labels
@@ -324,6 +364,18 @@ def _labels(y, n: int) -> np.ndarray:
     if not np.isin(values, (0.0, 1.0)).all():
         raise ValueError(f"labels must be 0/1 or booleans, got values {np.unique(values)[:5].tolist()}")
     return values.astype(np.int8)
+
+
+def _checked_classes(y: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The labels of the rows without reader errors, or a ValueError when there is nothing to
+    learn from (no such row, or one class only)."""
+    if not valid.any():
+        raise ValueError("no submission without reader errors to train on")
+    yv = y[valid]
+    if len(np.unique(yv)) < 2:
+        raise ValueError(f"training data has one class only (all {'fraud' if yv[0] else 'honest'} "
+                         "among rows without reader errors); need both")
+    return yv
 
 
 def _odds_shift(p, ratio: float):
@@ -437,8 +489,9 @@ class FraudModel(BaseEstimator):
             :func:`fraudscore.evaluation.group_ids` of person and device labels). Default:
             connected components of link id, device id and respondent id.
         history : HistoryCounts, optional
-            Prior counts of these rows; default: observed into a fresh :class:`MemoryStore`
-            when ``use_history``.
+            Prior counts of these rows; default (when ``use_history``): backfilled in time order
+            into a fresh :class:`MemoryStore` (:meth:`~fraudscore.history.base.HistoryStore.backfill`),
+            so rows of data spanning more than the retention keep their history.
 
         Returns
         -------
@@ -446,9 +499,7 @@ class FraudModel(BaseEstimator):
         """
         from fraudscore.features.extractor import FeatureExtractor
         from fraudscore.fingerprint import fingerprint_batch
-        from fraudscore.history import MemoryStore
         from fraudscore.io import read_batch
-        from fraudscore.schema import schema_hash
 
         self._check_params()
         batch = read_batch(X)
@@ -456,21 +507,16 @@ class FraudModel(BaseEstimator):
         if groups is not None and len(groups) != batch.n:
             raise ValueError(f"got {len(groups)} groups for {batch.n} submissions; lengths must match")
         valid = np.asarray(batch.valid)
-        if not valid.any():
-            raise ValueError("no submission without reader errors to train on")
-        yv = y[valid]
-        if len(np.unique(yv)) < 2:
-            raise ValueError(f"training data has one class only (all {'fraud' if yv[0] else 'honest'} "
-                             "among rows without reader errors); need both")
+        yv = _checked_classes(y, valid)
 
         rng = check_random_state(self.random_state)
         split_seed, clf_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-        history_source = "given" if history is not None else (
-            "observed in time order into a fresh MemoryStore" if self.use_history else "none")
-        if history is None and self.use_history:
-            history = history_counts(batch, MemoryStore(secret=_TRAINING_SECRET), secret=_TRAINING_SECRET)
+        history_source = "given" if history is not None else (_BACKFILLED if self.use_history else "none")
+        backfill = history is None and self.use_history
+        fp = fingerprint_batch(batch, secret=_TRAINING_SECRET) if groups is None or backfill else None
+        if backfill:
+            (history,) = _training_history([_observed_rows(batch, fp, _TRAINING_SECRET)])
         if groups is None:
-            fp = fingerprint_batch(batch, secret=_TRAINING_SECRET)
             groups = group_ids(fp.link_id, fp.device_id, np.asarray(batch.column("respondent_id"), dtype=object))
         groups = np.asarray(groups)[valid]
 
@@ -479,6 +525,83 @@ class FraudModel(BaseEstimator):
         self.extractor_ = FeatureExtractor(surveys=self.surveys, families=self.feature_families).fit(batch)
         self.feature_names_ = self.extractor_.get_feature_names_out()
         F = self.extractor_.transform(batch, history=history)[valid]
+        return self._fit_matrix(F, yv, groups, rng, split_seed, clf_seed,
+                                rows_read=batch.n, history_source=history_source)
+
+    def fit_file(self, path, y, chunk_size: int = 20_000, fit_rows: int = 50_000):
+        """Train on a labelled Parquet or JSONL file read in chunks: memory follows the chunk size
+        and the feature matrix, not the file.
+
+        The same training as :meth:`fit` on the whole file, in three passes over it: fingerprints,
+        groups and keyed history observations of every row; the extractor's reference statistics
+        from ``fit_rows`` rows drawn at random (every row of a smaller file, which then gives
+        :meth:`fit`'s model exactly); the feature matrix chunk by chunk. Held at once: one chunk,
+        the sample, and per row the features (~0.6 KB), history counts and hashes (~0.3 KB).
+
+        Parameters
+        ----------
+        path : str or Path
+            Submissions, one per row, in any order.
+        y : array-like of shape (n,)
+            1 = fraud, 0 = honest, one per row of the file (:func:`fraudscore.labels.read_labels`).
+        chunk_size : int
+            Rows read at a time.
+        fit_rows : int
+            Rows the extractor's reference statistics (survey duration medians, Likert means and
+            covariance) are fitted on, read without their telemetry (~1-2 KB a row).
+
+        Returns
+        -------
+        self
+        """
+        from fraudscore.features.extractor import FeatureExtractor
+        from fraudscore.fingerprint import fingerprint_batch
+        from fraudscore.io import iter_batches, read_rows
+
+        self._check_params()
+        if fit_rows < 1:
+            raise ValueError("fit_rows must be at least 1")
+        y = _labels(y, len(y))
+        rng = check_random_state(self.random_state)
+        split_seed, clf_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        valid, ids, observed = [], [], []
+        for batch in iter_batches(path, chunk_size):
+            fp = fingerprint_batch(batch, secret=_TRAINING_SECRET)
+            valid.append(np.asarray(batch.valid))
+            ids.append((fp.link_id, fp.device_id, np.asarray(batch.column("respondent_id"), dtype=object)))
+            if self.use_history:
+                observed.append(_observed_rows(batch, fp, _TRAINING_SECRET))
+        valid = np.concatenate(valid) if valid else np.zeros(0, bool)
+        if len(valid) != len(y):
+            raise ValueError(f"{Path(path).name} has {len(valid)} rows but there are {len(y)} labels; "
+                             "give one label per row, in file order")
+        yv = _checked_classes(y, valid)
+        groups = group_ids(*(np.concatenate(column) for column in zip(*ids)))[valid]
+        del ids
+        history = _training_history(observed) if self.use_history else [None] * len(valid)
+        del observed
+
+        n = len(valid)
+        sample = np.arange(n) if n <= fit_rows else np.random.default_rng(split_seed).choice(n, fit_rows, replace=False)
+        # The reference statistics read times, survey ids and answers, never telemetry (most of a
+        # row's size): the sample is read without it.
+        self.extractor_ = FeatureExtractor(surveys=self.surveys, families=self.feature_families).fit(
+            read_rows(path, sample, chunk_size, skip=("telemetry",)))
+        self.feature_names_ = self.extractor_.get_feature_names_out()
+        F = np.empty((len(yv), len(self.feature_names_)), dtype=np.float32)
+        at = 0
+        for batch, counts in zip(iter_batches(path, chunk_size), history):
+            part = self.extractor_.transform(batch, history=counts)[np.asarray(batch.valid)]
+            F[at:at + len(part)] = part
+            at += len(part)
+        return self._fit_matrix(F, yv, groups, rng, split_seed, clf_seed, rows_read=n,
+                                history_source=_BACKFILLED if self.use_history else "none")
+
+    def _fit_matrix(self, F, yv, groups, rng, split_seed: int, clf_seed: int, rows_read: int,
+                    history_source: str):
+        """The rest of :meth:`fit` once the valid rows' features ``F`` exist: grouped split,
+        classifier, thresholds on the validation split, metrics and summary."""
+        from fraudscore.schema import schema_hash
 
         train, val = grouped_split(groups, self.validation_size, random_state=split_seed)
         if len(np.unique(yv[train])) < 2 or not (yv[val] == 0).any():
@@ -505,8 +628,8 @@ class FraudModel(BaseEstimator):
         m["reject_recall"] = float((pos >= self.thresholds_["reject"]).mean()) if len(pos) else float("nan")
         self.metrics_ = {"split": "validation", **m}
         self.training_summary_ = {
-            "rows_read": int(batch.n),
-            "rows_excluded_reader_errors": int((~valid).sum()),
+            "rows_read": int(rows_read),
+            "rows_excluded_reader_errors": int(rows_read - len(yv)),
             "rows_train": int(len(train) - self.classifier_.n_calibration_),
             "rows_calibration": int(self.classifier_.n_calibration_),
             "rows_validation": int(len(val)),
@@ -940,15 +1063,17 @@ def train_default(n: int = 40_000, seed: int = 0, output="models/default", diffi
                     time.perf_counter() - start, output)
 
 
-def train_file(data, output, label: str = "label.is_fraud", survey=None, seed: int = 0, **params) -> str:
+def train_file(data, output, label: str = "label.is_fraud", survey=None, seed: int = 0, chunk_size: int = 20_000,
+               **params) -> str:
     """Train a model on a labelled file of real submissions and save it: what ``fraudscore train
     DATA`` runs.
 
     The file is an input file (Parquet or JSONL) whose rows also carry a 0/1 label at the dotted
     path ``label`` (:mod:`fraudscore.labels`). No row of one device or respondent is on both
     sides of a split: the groups are :meth:`FraudModel.fit`'s default, connected components of
-    link id, device id and respondent id. History features come from observing the file in time
-    order into a fresh in-memory store, as a deployment's store would have seen it.
+    link id, device id and respondent id. History features come from backfilling the file in time
+    order into a fresh in-memory store, as a deployment's store would have seen it. The file is
+    read in chunks (:meth:`FraudModel.fit_file`), so its size is bounded by disk, not memory.
 
     Parameters
     ----------
@@ -962,6 +1087,8 @@ def train_file(data, output, label: str = "label.is_fraud", survey=None, seed: i
         The survey the submissions answered (its country and languages feed the network features).
     seed : int
         Model seed (splits and trees).
+    chunk_size : int
+        Rows read at a time (:meth:`FraudModel.fit_file`: the file is never held whole).
     **params
         :class:`FraudModel` parameters other than ``surveys`` and ``random_state``.
 
@@ -988,7 +1115,7 @@ def train_file(data, output, label: str = "label.is_fraud", survey=None, seed: i
         survey_file, survey = survey, SurveySpec.from_json(survey)
     labels = read_labels(path, label=label)
     model = FraudModel(surveys=[survey] if survey is not None else None, random_state=seed, **params)
-    model.fit(path, labels.is_fraud)
+    model.fit_file(path, labels.is_fraud, chunk_size=chunk_size)
     fraud = labels.family[labels.is_fraud == 1]
     extra = {
         "command": f"fraudscore train {path.name}" + (f" --label {label}" if label != "label.is_fraud" else "")

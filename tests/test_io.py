@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fraudscore.io import InputContainerError, from_arrow_table, from_pandas, from_records, iter_batches, read_batch
+from fraudscore.io import (InputContainerError, from_arrow_table, from_pandas, from_records, iter_batches, read_batch,
+                           read_rows)
 
 
 @pytest.fixture()
@@ -93,6 +94,39 @@ def test_parquet_chunks_concatenate_to_the_whole_file(tmp_path, typed_records):
     assert all(b.n <= 4 for b in batches)
     assert sum(b.n for b in batches) == len(typed_records) * 5
     assert np.concatenate([b.source_row for b in batches]).tolist() == list(range(len(typed_records) * 5))
+
+
+def test_read_rows_gives_those_rows_of_a_jsonl_file_as_reading_them_alone_would(tmp_path, example_path):
+    lines = [line for line in example_path.read_text().splitlines() if line.strip()]
+    path = tmp_path / "blank_lines.jsonl"
+    path.write_text("\n\n".join(lines) + "\n")  # blank lines are not rows
+    rows = [len(lines) - 1, 0, 3, 3, 2]
+    got = read_rows(path, rows, chunk_size=2)
+    kept = sorted(set(rows))
+    assert got.source_row.tolist() == kept
+    alone = tmp_path / "alone.jsonl"
+    alone.write_text("".join(lines[i] + "\n" for i in kept))
+    assert got.equals(read_batch(alone))
+    assert got.error_names().tolist() == read_batch(example_path).error_names()[kept].tolist()
+
+
+def test_read_rows_of_a_parquet_file_across_row_groups_and_without_telemetry(tmp_path):
+    from fraudscore.simulation import write_simulation
+
+    path = tmp_path / "sim.parquet"
+    write_simulation(path, 700, seed=4, chunk_size=200, progress=False)  # row groups of 200
+    table = pq.read_table(path)
+    rows = [699, 0, 199, 200, 201, 650]
+    kept = sorted(rows)
+    got = read_rows(path, rows, chunk_size=150)
+    assert got.source_row.tolist() == kept
+    assert got.equals(from_arrow_table(table.take(kept)))
+    light = read_rows(path, rows, chunk_size=150, skip=["telemetry"])
+    assert light.equals(from_arrow_table(table.take(kept).drop_columns(["telemetry"])))
+    assert light.column("telemetry.pointer.t").values.size == 0 and light.column("answers.likert").values.size > 0
+    assert read_rows(path, [], chunk_size=150).n == 0
+    with pytest.raises(IndexError, match="beyond the end"):
+        read_rows(path, [700])
 
 
 def test_gzipped_jsonl_and_blank_lines(tmp_path, example_records):

@@ -248,6 +248,43 @@ class HistoryStore(abc.ABC):
         replayed[np.setdiff1d(np.arange(n), first)] = True
         return HistoryCounts(obs.submission_id, values[inverse], replayed)
 
+    def backfill(self, obs: Observations, slice_ms: int = 3_600_000) -> HistoryCounts:
+        """Record past submissions as a deployment would have recorded them as they arrived, and
+        return each row's prior counts (in input order).
+
+        One :meth:`observe` counts a batch against one "now", its latest time: in a batch that
+        spans more than the retention, its older rows would count as already expired, recorded
+        for nobody and seeing nothing. Here the rows are observed in time order, in slices of at
+        most ``slice_ms`` (an hour by default), each with its own latest time as "now", so a row
+        sees what a store with this retention held at most ``slice_ms`` after its own time. On a
+        fresh store, rows that span less than the retention get the counts of one :meth:`observe`.
+
+        Parameters
+        ----------
+        obs : Observations
+            Batch of n rows, in any order.
+        slice_ms : int
+            Longest time span observed at once.
+
+        Returns
+        -------
+        HistoryCounts
+            n rows, in input order.
+        """
+        if slice_ms < 1:
+            raise ValueError("slice_ms must be at least 1")
+        t = obs.timestamp_ms
+        if len(obs) == 0 or int(t.max()) - int(t.min()) < slice_ms:
+            return self.observe(obs)
+        order = np.argsort(t, kind="stable")
+        slot = t[order] // slice_ms
+        values = np.empty((len(obs), len(COLUMNS)), np.int64)
+        replayed = np.empty(len(obs), bool)
+        for rows in np.split(order, np.flatnonzero(slot[1:] != slot[:-1]) + 1):
+            counts = self.observe(obs.take(rows))
+            values[rows], replayed[rows] = counts.values, counts.replayed
+        return HistoryCounts(obs.submission_id, values, replayed)
+
     def purge(self, now: int | None = None) -> int:
         """Delete observations with ``timestamp_ms <= now - retention``.
 

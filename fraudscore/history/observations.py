@@ -100,6 +100,14 @@ class Observations:
         return Observations(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     @classmethod
+    def concat(cls, parts) -> Observations:
+        """Batches one after another, as one batch."""
+        parts = list(parts)
+        if not parts:
+            return cls.from_hashes(np.empty(0, dtype=object), np.empty(0, np.int64), 0)
+        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)})
+
+    @classmethod
     def from_hashes(cls, submission_id, timestamp_ms, survey_key, **hashes) -> Observations:
         """Build a batch from hashes you already have; kinds not given are missing (0).
 

@@ -203,3 +203,35 @@ def test_counts_frame_has_stable_column_names(store):
 def test_observe_rejects_anything_but_observations(store):
     with pytest.raises(TypeError):
         store.observe({"submission_id": ["a"]})
+
+
+def test_backfill_keeps_the_history_of_rows_older_than_the_retention(store):
+    # One device every 10 days for 60 days, given out of order: one observe() would count every
+    # row older than 30 days before the last as expired (nothing before it, nothing for later rows).
+    days = [50, 0, 30, 10, 60, 20, 40]
+    obs = batch([f"s{d}" for d in days], [T + d * DAY for d in days], device_id=[5] * len(days))
+    counts = store.backfill(obs)
+    # Retention 30 days: a row sees the rows of the (t - 30 d, t] window, i.e. the two before it.
+    expected = {0: 0, 10: 1, 20: 2, 30: 2, 40: 2, 50: 2, 60: 2}
+    assert counts.prior_device_survey.tolist() == [expected[d] for d in days]
+    assert counts.prior_device_24h.tolist() == [0] * len(days)
+    assert not counts.replayed.any()
+
+
+def test_backfill_equals_observing_the_rows_hour_by_hour_as_they_arrived(make_store, store_kind):
+    rng = np.random.default_rng(3)
+    times = np.sort(T + rng.integers(0, 45 * DAY, 300))
+    obs = batch([f"s{i}" for i in range(300)], times, device_id=rng.integers(1, 20, 300),
+                respondent=rng.integers(1, 30, 300), text=rng.integers(0, 5, 300))
+    arrived = make_store("memory")
+    hour = times // HOUR
+    expected = np.vstack([arrived.observe(obs.take(np.flatnonzero(hour == h))).values for h in np.unique(hour)])
+    shuffled = rng.permutation(300)
+    counts = make_store(store_kind).backfill(obs.take(shuffled))
+    assert np.array_equal(counts.values, expected[shuffled])  # in input order
+
+
+def test_backfill_of_rows_within_one_slice_is_one_observe(make_store, store_kind):
+    obs = batch(list("abcd"), [T + MIN, T, T, T + 2 * MIN], device_id=[1, 1, 1, 1], cookie=[2, 0, 2, 2])
+    whole = make_store("memory").observe(obs)
+    assert np.array_equal(make_store(store_kind).backfill(obs).values, whole.values)
