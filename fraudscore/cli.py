@@ -112,10 +112,20 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
     url = args.history
     kwargs = {"retention_days": args.retention_days} if getattr(args, "retention_days", None) is not None else {}
-    store = open_history(url, existing=True, **kwargs)  # a new empty store would answer "erased 0" wrongly
+    # A new empty store would answer "erased 0" wrongly; backfill is what fills a new one.
+    store = open_history(url, existing=args.action != "backfill", **kwargs)
     try:
         if args.action == "count":
             print(f"{store.submission_count()} submissions held in {url}")
+        elif args.action == "backfill":
+            from fraudscore.model import backfill
+
+            before = store.submission_count()
+            counts = backfill(args.input, store, chunk_size=args.chunk_size)
+            added = store.submission_count() - before
+            print(f"backfilled {added} submissions of {len(counts)} rows of {args.input.name} into {url} in time order "
+                  f"({len(counts) - added} not recorded: reader errors, or ids repeated or already held); "
+                  f"it holds {store.submission_count()}")
         elif args.action == "purge":
             removed = store.purge()
             print(f"purged {removed} submissions older than {store.retention_days:g} days from {url}")
@@ -230,7 +240,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_explain)
 
     p = sub.add_parser("history", help="data-subject requests and retention on a history store: export, erase, "
-                                       "purge, count",
+                                       "purge, count; backfill past submissions",
                        description="Keys are hashed with the installation secret (FRAUDSCORE_SECRET): use the "
                                    "secret the store was written with, or a respondent's rows are not found.")
     actions = p.add_subparsers(dest="action", required=True)
@@ -247,6 +257,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="keep this many days (default: the stores' default, 30)")
     a = actions.add_parser("count", help="how many submissions the store holds")
     a.add_argument("--history", required=True, help="sqlite:PATH or redis://HOST:PORT/DB")
+    a = actions.add_parser("backfill", help="record past submissions (.parquet/.jsonl) in time order, as if each "
+                                            "had arrived then (priming a new store)")
+    a.add_argument("input", type=Path)
+    a.add_argument("--history", required=True, help="sqlite:PATH or redis://HOST:PORT/DB")
+    a.add_argument("--retention-days", type=float, default=None,
+                   help="the store's retention (default: the stores' default, 30)")
+    a.add_argument("--chunk-size", type=int, default=20_000, help="rows read at a time (bounds memory)")
     p.set_defaults(func=_cmd_history)
 
     p = sub.add_parser("train", help="train a model on a labelled file or on simulated traffic; save it with its manifest")

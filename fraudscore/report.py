@@ -157,12 +157,14 @@ def evaluate_file(data, model=None, output="report", progress: bool = True, labe
     The file is Parquet or JSONL with a 0/1 label and optionally an attack family in each row, at
     the dotted paths ``label`` and ``family`` (:func:`fraudscore.labels.read_labels`;
     ``fraudscore simulate`` writes both). Without a family column, fraud rows are reported as one
-    family, ``unspecified``. The file is scored in chunks of ``chunk_size`` rows, one after
-    another into the same history, as ``fraudscore score`` streams it: memory holds one chunk,
-    plus a label, a score and a family per row.
+    family, ``unspecified``. Its rows are scored with the history a deployment would have had
+    when each arrived (:meth:`fraudscore.Scorer.backfill`: in time order, whatever the file's
+    order, as training counts it), then read again in chunks of ``chunk_size`` rows: memory
+    holds one chunk, plus per row a label, a score, a family and the history counts (~0.3 KB).
     """
     from tqdm.auto import tqdm
 
+    from fraudscore.features.extractor import _rows_of
     from fraudscore.io import iter_batches
     from fraudscore.labels import read_labels
     from fraudscore.scorer import Scorer
@@ -170,23 +172,23 @@ def evaluate_file(data, model=None, output="report", progress: bool = True, labe
     path = Path(data)
     labels = read_labels(path, label=label, family=family)
     scorer = Scorer(model=model)
+    history = scorer.backfill(path, chunk_size=chunk_size)
+    if len(history) != len(labels.is_fraud):  # read_labels and the reader disagree on the rows
+        raise ValueError(f"{path.name}: the reader's rows ({len(history)}) and the labels read "
+                         f"({len(labels.is_fraud)}) do not line up; no report written")
     scores = np.full(len(labels.is_fraud), np.nan)
     magnitude, explained, done = 0.0, 0, 0
     with tqdm(total=len(scores), unit="rows", desc="evaluate", disable=not progress) as bar:
         for batch in iter_batches(path, chunk_size=chunk_size):
             done += batch.n
-            if done > len(scores):
-                break  # more submissions than labels: refused below
-            results, contributions = scorer.score(batch, return_contributions=True)
+            results, contributions = scorer.score(batch, return_contributions=True,
+                                                  history=_rows_of(history, done - batch.n, done))
             chunk = results.to_pandas()["score"].to_numpy()
             scores[done - batch.n:done] = chunk
             rows = ~np.isnan(chunk)  # rows the reader rejected have no score and explain nothing
             magnitude = magnitude + np.abs(contributions[rows, :-1]).sum(axis=0)
             explained += int(rows.sum())
             bar.update(batch.n)
-    if done != len(scores):  # read_labels and the reader disagree on the rows: never mislabel them
-        raise ValueError(f"{path.name}: the reader's rows and the labels read do not line up "
-                         f"({len(scores)} labels); no report written")
     importances = dict(zip(scorer.model.feature_names_, (magnitude / explained).tolist())) if explained else {}
     return write_report(labels.is_fraud, scores, labels.family,
                         output, thresholds=dict(getattr(scorer.model, "thresholds_", {}) or {}),

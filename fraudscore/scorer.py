@@ -194,7 +194,7 @@ class Scorer:
         return getattr(self.model, "model_version_", None)
 
     # ------------------------------------------------------------------ scoring
-    def score(self, data, return_contributions: bool = False, reasons: str | None = None):
+    def score(self, data, return_contributions: bool = False, reasons: str | None = None, history=None):
         """Score any input the readers accept (records, DataFrame, Arrow, file path, batch).
 
         Parameters
@@ -205,13 +205,18 @@ class Scorer:
             (last column: bias), for reports and audits. The Results are the same either way.
         reasons : {"flagged", "all"}, optional
             Overrides the Scorer's ``reasons`` for this call.
+        history : HistoryCounts, optional
+            Prior counts of these rows (e.g. from :meth:`backfill`), used instead of recording
+            the rows in the history store and counting them there; the store is not touched.
 
         Returns
         -------
         Results, or (Results, ndarray) with ``return_contributions``
         """
         batch = read_batch(data)
-        columns, contributions = self._columns(batch, reasons, return_contributions)
+        if history is not None and len(history) != batch.n:
+            raise ValueError(f"history has {len(history)} rows for {batch.n} submissions; give one per row")
+        columns, contributions = self._columns(batch, reasons, return_contributions, history=history)
         results = Results.from_columns(batch.n, **columns)
         return (results, contributions) if return_contributions else results
 
@@ -272,11 +277,35 @@ class Scorer:
         lap("columns")
         return Result(**values)
 
-    def _features(self, batch, lap=_no_laps):
+    def backfill(self, data, chunk_size: int = 20_000):
+        """Record past submissions in this Scorer's history store as if each had been recorded on
+        arrival, without scoring them (:func:`fraudscore.model.backfill`); returns each row's
+        prior counts then, for ``score(rows, history=counts)``: the rows scored as they would
+        have been on arrival.
+
+        Parameters
+        ----------
+        data : records, DataFrame, Arrow table or batch, file path, SubmissionBatch
+        chunk_size : int
+            Rows of a file read at a time.
+
+        Returns
+        -------
+        HistoryCounts
+            One row per input row (file rows in file order).
+        """
+        from fraudscore.model import backfill
+
+        if self.history is None:
+            raise ValueError("this Scorer has no history store (history=False): nothing to backfill")
+        return backfill(data, self.history, secret=self.secret, chunk_size=chunk_size)
+
+    def _features(self, batch, lap=_no_laps, history=None):
         """IP facts (shared by fingerprints and features), fingerprints, history counts (recording
-        the batch) and the feature matrix of ``batch``, a lap each; returns (X, fingerprints,
-        counts, warning masks), the masks being the batch's own plus ``HISTORY_UNAVAILABLE`` on
-        scorable rows when the store did not answer and the policy is ``"skip"``."""
+        the batch, unless ``history`` gives them) and the feature matrix of ``batch``, a lap
+        each; returns (X, fingerprints, counts, warning masks), the masks being the batch's own
+        plus ``HISTORY_UNAVAILABLE`` on scorable rows when the store did not answer and the
+        policy is ``"skip"``."""
         from fraudscore.enrich.ip import IPDatabase
         from fraudscore.history.base import HistoryUnavailableError
         from fraudscore.model import history_counts
@@ -285,8 +314,8 @@ class Scorer:
         lap("enrich_ip")
         fp = fingerprint_batch(batch, ip=ip, secret=self.secret)
         lap("fingerprint")
-        counts, masks = None, batch.warnings
-        if self.history is not None:
+        counts, masks = history, batch.warnings
+        if self.history is not None and history is None:
             try:
                 counts = history_counts(batch, self.history, secret=self.secret, fingerprints=fp)
             except HistoryUnavailableError as exc:
@@ -328,13 +357,14 @@ class Scorer:
     def _adjust(self, p: np.ndarray) -> np.ndarray:
         return self.model.adjust(p) if hasattr(self.model, "adjust") else p
 
-    def _columns(self, batch, reasons=None, all_contributions: bool = False, lap=_no_laps):
+    def _columns(self, batch, reasons=None, all_contributions: bool = False, lap=_no_laps, history=None):
         """The one scoring pass: Results columns of ``batch`` (and every row's contributions
-        when ``all_contributions``). ``lap(stage)`` is called as each stage ends."""
+        when ``all_contributions``; ``history``: given prior counts). ``lap(stage)`` is called
+        as each stage ends."""
         policy = self.reasons if reasons is None else self._check_reasons(reasons)
         n = batch.n
         lap("read")
-        X, fp, counts, masks = self._features(batch, lap)
+        X, fp, counts, masks = self._features(batch, lap, history)
         explain_all = policy == "all" or all_contributions
         p, rows, contributions = self.forest.predict_explain(X, None if explain_all else self._flagged)
         p = self._adjust(p)

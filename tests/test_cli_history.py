@@ -93,3 +93,25 @@ def test_another_secret_finds_nothing_to_erase(example_path, tmp_path, monkeypat
     assert main(["history", "erase", RESPONDENT, "--history", url]) == 0
     assert capsys.readouterr().out.startswith("erased 0 submissions")
     assert _held(url) == 12
+
+
+def test_backfill_primes_a_new_store_that_scoring_then_counts(example_path, tmp_path, capsys):
+    """Past submissions backfilled from the command line are history for the next score: the same
+    file scored again finds each scorable row already held, with the counts it had on arrival."""
+    import pyarrow.parquet as pq
+
+    url = f"sqlite:{tmp_path / 'primed.sqlite'}"
+    assert main(["history", "backfill", str(example_path), "--history", url, "--chunk-size", "3"]) == 0
+    said = capsys.readouterr().out
+    fresh = tmp_path / "fresh.parquet"
+    assert main(["score", str(example_path), "-o", str(fresh), "--history", f"sqlite:{tmp_path / 'new.sqlite'}",
+                 "-q"]) == 0
+    scorable = int((pq.read_table(fresh, columns=["error"]).column(0).to_numpy(zero_copy_only=False) == None).sum())  # noqa: E711
+    assert said.startswith(f"backfilled {scorable} submissions of ") and f"it holds {scorable}" in said
+    again = tmp_path / "again.parquet"
+    assert main(["score", str(example_path), "-o", str(again), "--history", url, "-q"]) == 0
+    columns = ["submission_id", "score", "decision", "duplicate_count"]
+    assert pq.read_table(again, columns=columns).equals(pq.read_table(fresh, columns=columns))
+    capsys.readouterr()
+    assert main(["history", "count", "--history", url]) == 0
+    assert capsys.readouterr().out.startswith(f"{scorable} submissions held")

@@ -1,5 +1,7 @@
-"""``fraudscore evaluate`` streams the labelled file in chunks into one history, as ``fraudscore
-score`` does, and reports exactly the metrics of those scores against the file's labels."""
+"""``fraudscore evaluate`` backfills the labelled file's history in time order, scores it in
+chunks, and reports exactly the metrics of those scores against the file's labels. On a file
+within the store's retention that is what ``fraudscore score`` streaming it into one history gives
+(the reference here; ``tests/test_scorer_stream.py`` covers files that span more)."""
 
 from __future__ import annotations
 

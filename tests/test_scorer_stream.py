@@ -138,3 +138,54 @@ def test_a_failed_chunk_raises_from_score_file_once_the_threads_have_stopped(mod
     with pytest.raises(RuntimeError, match="history unavailable"):
         score_file(scorer, paths, tmp_path / "out.parquet", chunk_size=10, progress=False)
     assert not [t for t in threading.enumerate() if t.name.startswith("fraudscore-") and t.name not in before]
+
+
+def _spread_over_days(records, days: int, seed: int):
+    """The records moved to random days of a ``days``-day field period, in shuffled order."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    shift = rng.integers(0, days, len(records)) * 86_400_000
+    moved = [dict(r, started_at=r["started_at"] + int(s), submitted_at=r["submitted_at"] + int(s))
+             for r, s in zip(records, shift)]
+    return [moved[i] for i in rng.permutation(len(moved))]
+
+
+def test_backfill_then_score_gives_what_scoring_each_hour_as_it_arrived_gave(model, submissions, tmp_path):
+    """Submissions of a 90-day field period, unsorted. Scoring them as they arrived (each hour's
+    rows together, in time order) is the reference; backfill + score(history=...) of the
+    unsorted rows must give the same results, also for rows older than the 30-day retention."""
+    import numpy as np
+
+    sim = fraudscore.simulate(400, seed=33, fraud_rate=0.4, families=["duplicate"])
+    records = _spread_over_days(sim.records, 90, seed=1)
+    arrived = Scorer(model, survey=sim.survey, secret=SECRET)
+    hour = np.array([r["submitted_at"] // 3_600_000 for r in records])
+    expected = {}
+    for h in np.unique(hour):
+        rows = [records[i] for i in np.flatnonzero(hour == h)]
+        for row in arrived.score(rows).to_pandas().to_dict("records"):
+            expected[row["submission_id"]] = row
+    scorer = Scorer(model, history=SQLiteStore(tmp_path / "h.db", secret=SECRET), survey=sim.survey, secret=SECRET)
+    counts = scorer.backfill(records)
+    held = scorer.history.submission_count()
+    got = scorer.score(records, history=counts).to_pandas()
+    assert scorer.history.submission_count() == held == 400  # score(history=...) records nothing
+    want = pd.DataFrame([expected[s] for s in got["submission_id"]])
+    for column in ("score", "decision", "duplicate_count", "link_id"):
+        assert got[column].tolist() == want[column].tolist(), column
+    old = np.array([r["submitted_at"] for r in records]) < min(r["submitted_at"] for r in records) + 60 * 86_400_000
+    assert got["duplicate_count"].to_numpy()[old].sum() > 0  # what one score() of the whole period loses
+    whole = Scorer(model, survey=sim.survey, secret=SECRET).score(records).to_pandas()
+    assert whole["duplicate_count"].to_numpy()[old].sum() == 0
+
+
+def test_backfill_and_given_history_refuse_what_does_not_fit(model, submissions):
+    jsonl, parquet = submissions[1]
+    with pytest.raises(ValueError, match="no history store"):
+        Scorer(model, history=False, secret=SECRET).backfill(parquet)
+    scorer = Scorer(model, secret=SECRET)
+    counts = scorer.backfill(jsonl, chunk_size=16)
+    assert len(counts) == 131 and counts.values[90].sum() == 0  # the broken line: a row, not recorded
+    with pytest.raises(ValueError, match="history has 131 rows for 70 submissions"):
+        scorer.score(parquet, history=counts)
