@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -557,9 +558,9 @@ class FraudModel(BaseEstimator):
         rng = check_random_state(self.random_state)
         split_seed, clf_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         history_source = "given" if history is not None else (_BACKFILLED if self.use_history else "none")
-        backfill = history is None and self.use_history
-        fp = fingerprint_batch(batch, secret=_TRAINING_SECRET) if groups is None or backfill else None
-        if backfill:
+        count_history = history is None and self.use_history
+        fp = fingerprint_batch(batch, secret=_TRAINING_SECRET) if groups is None or count_history else None
+        if count_history:
             (history,) = _training_history([_observed_rows(batch, fp, _TRAINING_SECRET)])
         if groups is None:
             groups = group_ids(fp.link_id, fp.device_id, np.asarray(batch.column("respondent_id"), dtype=object))
@@ -623,7 +624,7 @@ class FraudModel(BaseEstimator):
         yv = _checked_classes(y, valid)
         groups = group_ids(*(np.concatenate(column) for column in zip(*ids)))[valid]
         del ids
-        history = _training_history(observed) if self.use_history else [None] * len(valid)
+        history = _training_history(observed) if self.use_history else itertools.repeat(None)
         del observed
 
         n = len(valid)
