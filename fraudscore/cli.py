@@ -49,11 +49,16 @@ def _cmd_score(args: argparse.Namespace) -> int:
             raise ValueError("--reasons all is not supported with --dask (its workers explain flagged rows)")
         if args.on_history_error != "raise":
             raise ValueError("--on-history-error skip is not supported with --dask (its two phases need the history)")
+        if args.backfill:
+            raise ValueError("--backfill is not supported with --dask (its partitions are scored as they arrive)")
         stats = _score_on_dask(args, survey)
     else:
-        scorer = Scorer(model=args.model, history=args.history or False, survey=survey, reasons=args.reasons,
+        # --backfill needs a store: without --history, a fresh one in memory.
+        history = args.history or (None if args.backfill else False)
+        scorer = Scorer(model=args.model, history=history, survey=survey, reasons=args.reasons,
                         n_jobs=args.jobs, on_history_error=args.on_history_error)
-        stats = score_file(scorer, args.input, args.output, chunk_size=args.chunk_size, progress=not args.quiet)
+        stats = score_file(scorer, args.input, args.output, chunk_size=args.chunk_size, progress=not args.quiet,
+                           backfill=args.backfill)
     print(f"{stats['rows']} rows in {stats['seconds']:.1f} s ({stats['rows_per_s']:,.0f} rows/s) -> {args.output}")
     print("decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(stats["decisions"].items())))
     if stats["errors"]:
@@ -221,6 +226,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--on-history-error", choices=("raise", "skip"), default="raise",
                    help="when the history store does not answer: stop (default) or score the chunk without "
                         "history, each row warned HISTORY_UNAVAILABLE")
+    p.add_argument("--backfill", action="store_true",
+                   help="past submissions: record them all in time order first, then score each with the history it "
+                        "had on arrival, whatever the file's order or span (default: score as they stream in; "
+                        "without --history, a fresh in-memory one)")
     p.add_argument("--dask", metavar="SCHEDULER", default=None,
                    help="score on a Dask cluster (e.g. tcp://HOST:8786): INPUT is Parquet files, a directory "
                         "or a glob, OUTPUT a directory of part files; needs a shared --history")

@@ -303,7 +303,8 @@ def backfill(data, store, *, secret=None, chunk_size: int = 20_000):
 
     Parameters
     ----------
-    data : records, DataFrame, Arrow table or batch, file path, SubmissionBatch
+    data : records, DataFrame, Arrow table or batch, file path, SubmissionBatch, or a list of paths
+        Several files are one period: their rows go into one time order.
     store : HistoryStore
     secret : str or bytes, optional
         The store's installation secret (fingerprints and identifier hashes).
@@ -313,16 +314,24 @@ def backfill(data, store, *, secret=None, chunk_size: int = 20_000):
     Returns
     -------
     HistoryCounts
-        One row per input row (file rows in file order); rows with reader errors are not
-        recorded and get zero counts and ``replayed = True``.
+        One row per input row (file rows in file order, files one after another); rows with
+        reader errors are not recorded and get zero counts and ``replayed = True``.
     """
     from fraudscore.fingerprint import fingerprint_batch
     from fraudscore.history import Observations
     from fraudscore.io import iter_batches, read_batch
 
-    is_file = isinstance(data, (str, os.PathLike)) and not isinstance(data, bytes) and Path(data).suffix
+    def is_file(item) -> bool:
+        return isinstance(item, (str, os.PathLike)) and not isinstance(item, bytes) and bool(Path(item).suffix)
+
+    if is_file(data):
+        batches = iter_batches(data, chunk_size)
+    elif isinstance(data, (list, tuple)) and data and all(map(is_file, data)):
+        batches = itertools.chain.from_iterable(iter_batches(path, chunk_size) for path in data)
+    else:
+        batches = [read_batch(data)]
     ids, valid, observed, start = [], [], [], 0
-    for batch in iter_batches(data, chunk_size) if is_file else [read_batch(data)]:
+    for batch in batches:
         batch_ids, batch_valid, obs = _observed_rows(batch, fingerprint_batch(batch, secret=secret), secret)
         ids.append(batch_ids)
         valid.append(batch_valid + start)

@@ -454,7 +454,8 @@ def _chunks(paths, chunk_size: int):
         yield from iter_batches(path, chunk_size=chunk_size)
 
 
-def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 10_000, progress: bool = True) -> dict:
+def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 10_000, progress: bool = True,
+               backfill: bool = False) -> dict:
     """Stream Parquet/JSONL input through ``scorer`` in chunks and write the results.
 
     Three stages overlap, each in its own thread: reading and validating the next chunk, scoring
@@ -480,6 +481,14 @@ def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 10_000
         the same from ~5,000 rows up.
     progress : bool
         Show a progress bar.
+    backfill : bool
+        Past submissions (a finished survey's export): first record every row in the scorer's
+        history store in time order (:meth:`Scorer.backfill`, one more pass over the input), then
+        score each with the counts it had on arrival. Each row then sees the submissions before
+        it and none after, whatever the file's order, and a period longer than the retention
+        keeps its older rows' history; streamed as arrived instead, a row does not see earlier
+        submissions in later chunks, and a chunk that spans more than the retention counts its
+        older rows as expired.
 
     Returns
     -------
@@ -492,6 +501,7 @@ def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 10_000
     import pyarrow.parquet as pq
     from tqdm.auto import tqdm
 
+    from fraudscore.features.extractor import _rows_of
     from fraudscore.results import run_summary
 
     paths = [Path(input_path)] if isinstance(input_path, (str, os.PathLike)) else [Path(p) for p in input_path]
@@ -499,9 +509,10 @@ def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 10_000
         check_input_file(path)
     parquet = [p for p in paths if p.suffix.lower() in (".parquet", ".pq")]
     total = sum(pq.ParquetFile(p).metadata.num_rows for p in parquet) if len(parquet) == len(paths) else None
+    start = time.perf_counter()
+    history, at = scorer.backfill(paths, chunk_size=chunk_size) if backfill else None, 0
     writer = _ResultsWriter(output_path)
     summaries = []
-    start = time.perf_counter()
     chunks = _chunks(paths, chunk_size)
     # One thread each, so chunks are read in order and results written in order.
     with ThreadPoolExecutor(1, thread_name_prefix="fraudscore-read") as reader, \
@@ -511,7 +522,8 @@ def score_file(scorer: Scorer, input_path, output_path, chunk_size: int = 10_000
         written = None
         while (batch := upcoming.result()) is not None:
             upcoming = reader.submit(next, chunks, None)  # read the next chunk while this one is scored
-            results = scorer.score(batch)
+            results = scorer.score(batch) if history is None else scorer.score(batch, history=_rows_of(history, at, at + batch.n))
+            at += batch.n
             del batch  # bounded memory: nothing holds a scored chunk's input
             if written is not None:
                 written.result()  # at most one chunk of results waits to be written

@@ -151,10 +151,10 @@ def _spread_over_days(records, days: int, seed: int):
     return [moved[i] for i in rng.permutation(len(moved))]
 
 
-def test_backfill_then_score_gives_what_scoring_each_hour_as_it_arrived_gave(model, submissions, tmp_path):
-    """Submissions of a 90-day field period, unsorted. Scoring them as they arrived (each hour's
-    rows together, in time order) is the reference; backfill + score(history=...) of the
-    unsorted rows must give the same results, also for rows older than the 30-day retention."""
+@pytest.fixture(scope="module")
+def past_period(model):
+    """400 submissions (40 % duplicates) of a 90-day field period in shuffled order, and the
+    results of scoring them as they arrived: each hour's rows together, in time order."""
     import numpy as np
 
     sim = fraudscore.simulate(400, seed=33, fraud_rate=0.4, families=["duplicate"])
@@ -166,18 +166,61 @@ def test_backfill_then_score_gives_what_scoring_each_hour_as_it_arrived_gave(mod
         rows = [records[i] for i in np.flatnonzero(hour == h)]
         for row in arrived.score(rows).to_pandas().to_dict("records"):
             expected[row["submission_id"]] = row
-    scorer = Scorer(model, history=SQLiteStore(tmp_path / "h.db", secret=SECRET), survey=sim.survey, secret=SECRET)
+    return sim.survey, records, expected
+
+
+def _as_arrived(got: pd.DataFrame, expected: dict) -> None:
+    want = pd.DataFrame([expected[s] for s in got["submission_id"]])
+    for column in ("score", "decision", "duplicate_count", "link_id"):
+        assert got[column].tolist() == want[column].tolist(), column
+
+
+def test_backfill_then_score_gives_what_scoring_each_hour_as_it_arrived_gave(model, past_period, tmp_path):
+    """Backfill + score(history=...) of the unsorted rows gives what scoring them as they
+    arrived gave, also for rows older than the 30-day retention."""
+    import numpy as np
+
+    survey, records, expected = past_period
+    scorer = Scorer(model, history=SQLiteStore(tmp_path / "h.db", secret=SECRET), survey=survey, secret=SECRET)
     counts = scorer.backfill(records)
     held = scorer.history.submission_count()
     got = scorer.score(records, history=counts).to_pandas()
     assert scorer.history.submission_count() == held == 400  # score(history=...) records nothing
-    want = pd.DataFrame([expected[s] for s in got["submission_id"]])
-    for column in ("score", "decision", "duplicate_count", "link_id"):
-        assert got[column].tolist() == want[column].tolist(), column
+    _as_arrived(got, expected)
     old = np.array([r["submitted_at"] for r in records]) < min(r["submitted_at"] for r in records) + 60 * 86_400_000
     assert got["duplicate_count"].to_numpy()[old].sum() > 0  # what one score() of the whole period loses
-    whole = Scorer(model, survey=sim.survey, secret=SECRET).score(records).to_pandas()
+    whole = Scorer(model, survey=survey, secret=SECRET).score(records).to_pandas()
     assert whole["duplicate_count"].to_numpy()[old].sum() == 0
+
+
+def test_score_file_with_backfill_scores_an_unsorted_export_as_it_arrived(model, past_period, tmp_path):
+    survey, records, expected = past_period
+    paths = [tmp_path / "first.jsonl", tmp_path / "second.jsonl"]  # one period in two files
+    for path, part in zip(paths, (records[:150], records[150:])):
+        path.write_text("".join(json.dumps(r) + "\n" for r in part))
+    out = tmp_path / "scored.parquet"
+    score_file(Scorer(model, survey=survey, secret=SECRET), paths, out, chunk_size=64, progress=False,
+               backfill=True)
+    _as_arrived(pq.read_table(out).to_pandas(), expected)
+    streamed = tmp_path / "streamed.parquet"  # the default: chunks as they come, in file order
+    score_file(Scorer(model, survey=survey, secret=SECRET), paths, streamed, chunk_size=64, progress=False)
+    with pytest.raises(AssertionError):
+        _as_arrived(pq.read_table(streamed).to_pandas(), expected)
+
+
+def test_the_score_command_backfills_into_a_fresh_store_without_history(model, past_period, tmp_path, monkeypatch):
+    from fraudscore.cli import main
+
+    survey, records, expected = past_period
+    monkeypatch.setenv("FRAUDSCORE_SECRET", SECRET)
+    path, spec = tmp_path / "export.jsonl", tmp_path / "survey.json"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    survey.to_json(spec)
+    out = tmp_path / "scored.parquet"
+    assert main(["score", str(path), "-o", str(out), "--survey", str(spec), "--backfill", "--chunk-size", "100",
+                 "-q"]) == 0
+    _as_arrived(pq.read_table(out).to_pandas(), expected)
+    assert main(["score", str(path), "-o", str(out), "--backfill", "--dask", "tcp://127.0.0.1:1"]) == 2
 
 
 def test_backfill_and_given_history_refuse_what_does_not_fit(model, submissions):
