@@ -124,8 +124,10 @@ class Scorer:
         call scores nothing; ``"skip"`` scores the batch without history, as ``history=False``
         would (duplicate features unknown, ``duplicate_count`` 0), gives each scorable row the
         warning ``HISTORY_UNAVAILABLE`` and issues a ``RuntimeWarning``. Those rows are not
-        recorded, so later submissions will not count them. Other history errors (a store
-        written by a newer fraudscore, a corrupt file) always raise.
+        recorded, so later submissions will not count them until the input is backfilled once the
+        store answers (:meth:`backfill`, ``fraudscore history backfill``: ids the store holds
+        are skipped; a respondent erased in between would be recorded again). Other history
+        errors (a store written by a newer fraudscore, a corrupt file) always raise.
     """
 
     def __init__(self, model=None, history=None, survey=None, secret=None, reasons: str = "flagged",

@@ -98,3 +98,30 @@ def test_the_policy_is_checked_and_the_cli_passes_it_on(tmp_path, example_path, 
     assert main(["score", str(example_path), "-o", str(tmp_path / "d"), "--dask", "tcp://127.0.0.1:1",
                  "--history", url, "--on-history-error", "skip"]) == 2
     assert "not supported with --dask" in capsys.readouterr().err
+
+
+def test_rows_skipped_in_an_outage_are_recorded_by_a_later_backfill(tmp_path, records):
+    """The recovery the ``on_history_error`` docs give: once the store answers, backfilling the
+    input records what the outage skipped and nothing twice, as if it had never happened."""
+    path = tmp_path / "history.sqlite"
+    lenient = Scorer(history=SQLiteStore(path, secret=SECRET, timeout_s=0.2), secret=SECRET, on_history_error="skip")
+    lenient.score(records[:20])
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.warns(RuntimeWarning, match="without history"):
+            lenient.score(records[20:45])
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    lenient.score(records[45:])
+    lenient.backfill(records)
+    never_down = Scorer(history=SQLiteStore(tmp_path / "never_down.sqlite", secret=SECRET), secret=SECRET)
+    never_down.score(records)
+    assert lenient.history.submission_count() == never_down.history.submission_count() == 60
+    # The same devices again, a day later: what they count includes the rows the outage skipped.
+    probe = [dict(r, submission_id=r["submission_id"] + "-again", submitted_at=r["submitted_at"] + 86_400_000,
+                  started_at=r["started_at"] + 86_400_000) for r in records[20:28]]
+    got, want = lenient.score(probe).to_pandas(), never_down.score(probe).to_pandas()
+    assert got["duplicate_count"].tolist() == want["duplicate_count"].tolist() and want["duplicate_count"].min() >= 1
+    assert got["score"].tolist() == want["score"].tolist()
