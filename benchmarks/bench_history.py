@@ -22,10 +22,9 @@ wall, memory per row, time to open) (``FRAUDSCORE_BENCH_FULL=1`` for full size u
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
-import socket
-import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -78,33 +77,19 @@ def rows_per_second(open_store, obs: Observations, batch: int) -> float:
     return len(obs) / elapsed
 
 
-class _RedisServer:
-    """A throwaway redis-server on a free localhost port (None when the binary is missing)."""
+@contextlib.contextmanager
+def _redis_or_none():
+    """The root conftest's throwaway redis-server, or None where the binary is missing (and CI is
+    not set: under ``CI=true`` a missing server fails, as for every Redis test)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the root conftest, in script mode too
+    from conftest import redis_server
 
-    def __enter__(self):
-        binary = shutil.which("redis-server")
-        self.process = None
-        if binary is None:
-            return None
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.process = subprocess.Popen([binary, "--save", "", "--appendonly", "no", "--port", str(port),
-                                         "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return f"redis://127.0.0.1:{port}/0"
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def __exit__(self, *exc):
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(redis_server())
+        except pytest.skip.Exception:
+            url = None
+        yield url
 
 
 def _openers(workdir: Path, redis_url: str | None) -> dict:
@@ -121,7 +106,7 @@ def run(n: int, batch: int, naive_rows: int) -> dict:
     """Figures for every store: batched rows/s and, on a prefix, row-at-a-time rows/s."""
     obs = traffic(n)
     figures = {"rows": n, "batch": batch}
-    with tempfile.TemporaryDirectory() as tmp, _RedisServer() as redis_url:
+    with tempfile.TemporaryDirectory() as tmp, _redis_or_none() as redis_url:
         for name, open_store in _openers(Path(tmp), redis_url).items():
             figures[f"{name}_rows_per_s"] = max(rows_per_second(open_store, obs, batch) for _ in range(2))
             head = obs.take(slice(0, naive_rows))
@@ -305,7 +290,7 @@ def test_log_stores_keep_pace_with_memory_over_many_batches():
     """
     stored, batch, batches = (1_000_000, 10_000, 60) if not quick_mode() else (100_000, 5_000, 20)
     figures = {}
-    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp, _RedisServer() as redis_url:
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp, _redis_or_none() as redis_url:
         warnings.simplefilter("ignore")
         for _ in range(2):  # twice; each store keeps its run with the better ratio (noise only slows)
             steady = steady_state(_openers(Path(tmp), redis_url), stored, batch, batches, fill_batch=50_000)
@@ -338,7 +323,7 @@ def test_hot_keys_cost_about_what_new_keys_cost():
     """
     stored, batch = (400_000, 10_000) if not quick_mode() else (100_000, 2_000)
     figures = {}
-    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp, _RedisServer() as redis_url:
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp, _redis_or_none() as redis_url:
         warnings.simplefilter("ignore")
         for name, open_store in _openers(Path(tmp), redis_url).items():
             figures[f"{name}_hot_over_cold"] = hot_key_cost(open_store, stored, batch)
@@ -358,7 +343,7 @@ def test_per_row_cost_does_not_grow_with_history_size():
     """
     small, large, batch = (40_000, 400_000, 5_000) if not quick_mode() else (10_000, 100_000, 2_000)
     figures = {}
-    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp, _RedisServer() as redis_url:
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp, _redis_or_none() as redis_url:
         warnings.simplefilter("ignore")
         for name, open_store in _openers(Path(tmp), redis_url).items():
             figures[f"{name}_growth"] = cost_growth(open_store, small, large, batch, clock=time.process_time)
@@ -436,7 +421,7 @@ def test_one_row_costs_less_than_150_batched_rows():
     """
     stored = 1_000_000 if not quick_mode() else 100_000
     figures = {}
-    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp, _RedisServer() as redis_url:
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp, _redis_or_none() as redis_url:
         warnings.simplefilter("ignore")
         for name, open_store in _openers(Path(tmp), redis_url).items():
             for key, value in one_row_cost(open_store, stored).items():
@@ -456,7 +441,7 @@ if __name__ == "__main__":
         if key in result:
             print(f"{store_name:>7}: {result[key]:>10,.0f} rows/s batched, "
                   f"{result[store_name + '_row_at_a_time_rows_per_s']:>8,.0f} rows/s one at a time")
-    with tempfile.TemporaryDirectory() as tmp, _RedisServer() as url:
+    with tempfile.TemporaryDirectory() as tmp, _redis_or_none() as url:
         for store_name, open_store in _openers(Path(tmp), url).items():
             one = one_row_cost(open_store, 1_000_000)
             emit("history_one_row", {"store": store_name, "stored": 1_000_000, **one})
@@ -465,7 +450,7 @@ if __name__ == "__main__":
                   f"one row = {one['one_row_in_batched_rows']:.0f} batched rows")
     # Steady state: 60 batches of 10k rows into stores holding a million rows; the mean includes
     # the index upkeep that falls on a few batches (table growth, merges of sorted runs).
-    with tempfile.TemporaryDirectory() as tmp, _RedisServer() as url:
+    with tempfile.TemporaryDirectory() as tmp, _redis_or_none() as url:
         for store_name, open_store in _openers(Path(tmp), url).items():
             # One store at a time here, so that each one's resident-memory growth is its own.
             steady = steady_state({store_name: open_store}, 1_000_000, 10_000, 60, reopen=_reopen)[store_name]
