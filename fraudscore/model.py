@@ -421,6 +421,12 @@ def _labels(y, n: int) -> np.ndarray:
     return values.astype(np.int8)
 
 
+def _same_length(rows: int, labels: int, path) -> None:
+    if rows != labels:
+        raise ValueError(f"{Path(path).name} has {rows} rows but there are {labels} labels; "
+                         "give one label per row, in file order")
+
+
 def _checked_classes(y: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """The labels of the rows without reader errors, or a ValueError when there is nothing to
     learn from (no such row, or one class only)."""
@@ -611,12 +617,16 @@ class FraudModel(BaseEstimator):
         """
         from fraudscore.features.extractor import FeatureExtractor
         from fraudscore.fingerprint import fingerprint_batch
-        from fraudscore.io import iter_batches, read_rows
+        import pyarrow.parquet as pq
+
+        from fraudscore.io import check_input_file, iter_batches, read_rows
 
         self._check_params()
         if fit_rows < 1:
             raise ValueError("fit_rows must be at least 1")
         y = _labels(y, len(y))
+        if check_input_file(path) == "parquet":  # its footer says how many rows: refuse before reading them
+            _same_length(pq.read_metadata(path).num_rows, len(y), path)
         rng = check_random_state(self.random_state)
         split_seed, clf_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         valid, ids, observed = [], [], []
@@ -627,9 +637,7 @@ class FraudModel(BaseEstimator):
             if self.use_history:
                 observed.append(_observed_rows(batch, fp, _TRAINING_SECRET))
         valid = np.concatenate(valid) if valid else np.zeros(0, bool)
-        if len(valid) != len(y):
-            raise ValueError(f"{Path(path).name} has {len(valid)} rows but there are {len(y)} labels; "
-                             "give one label per row, in file order")
+        _same_length(len(valid), len(y), path)
         yv = _checked_classes(y, valid)
         groups = group_ids(*(np.concatenate(column) for column in zip(*ids)))[valid]
         del ids
