@@ -159,7 +159,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         from fraudscore.model import train_file
 
         print(train_file(args.data, args.output, label=args.label or "label.is_fraud", survey=args.survey,
-                         seed=args.seed, chunk_size=args.chunk_size or 20_000))
+                         seed=args.seed, chunk_size=args.chunk_size or 20_000, progress=not args.quiet))
         return 0
     if args.label is not None or args.survey is not None or args.chunk_size is not None:
         raise ValueError("--label, --survey and --chunk-size are for a DATA file; --simulate labels its own rows")
@@ -285,6 +285,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--difficulty", default=None, help="simulator difficulty with --simulate (default: default)")
     p.add_argument("--chunk-size", type=int, default=None,
                    help="rows of DATA read at a time (default 20,000; bounds memory, does not change the model)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar while reading DATA")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.set_defaults(func=_cmd_train)
 

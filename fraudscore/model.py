@@ -589,7 +589,7 @@ class FraudModel(BaseEstimator):
         return self._fit_matrix(F, yv, groups, rng, split_seed, clf_seed,
                                 rows_read=batch.n, history_source=history_source)
 
-    def fit_file(self, path, y, chunk_size: int = 20_000, fit_rows: int = 50_000):
+    def fit_file(self, path, y, chunk_size: int = 20_000, fit_rows: int = 50_000, progress: bool = False):
         """Train on a labelled Parquet or JSONL file read in chunks: memory follows the chunk size
         and the feature matrix, not the file.
 
@@ -610,6 +610,8 @@ class FraudModel(BaseEstimator):
         fit_rows : int
             Rows the extractor's reference statistics (survey duration medians, Likert means and
             covariance) are fitted on, read without their telemetry (~1-2 KB a row).
+        progress : bool
+            Show a progress bar for the two passes over every row.
 
         Returns
         -------
@@ -618,6 +620,7 @@ class FraudModel(BaseEstimator):
         from fraudscore.features.extractor import FeatureExtractor
         from fraudscore.fingerprint import fingerprint_batch
         import pyarrow.parquet as pq
+        from tqdm.auto import tqdm
 
         from fraudscore.io import check_input_file, iter_batches, read_rows
 
@@ -627,10 +630,18 @@ class FraudModel(BaseEstimator):
         y = _labels(y, len(y))
         if check_input_file(path) == "parquet":  # its footer says how many rows: refuse before reading them
             _same_length(pq.read_metadata(path).num_rows, len(y), path)
+
+        def passing(desc: str):
+            """The file's batches, counted on a progress bar (the labels give the row count)."""
+            with tqdm(total=len(y), unit="rows", desc=desc, disable=not progress) as bar:
+                for batch in iter_batches(path, chunk_size):
+                    yield batch
+                    bar.update(batch.n)
+
         rng = check_random_state(self.random_state)
         split_seed, clf_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         valid, ids, observed = [], [], []
-        for batch in iter_batches(path, chunk_size):
+        for batch in passing("train: ids and history"):
             fp = fingerprint_batch(batch, secret=_TRAINING_SECRET)
             valid.append(np.asarray(batch.valid))
             ids.append((fp.link_id, fp.device_id, np.asarray(batch.column("respondent_id"), dtype=object)))
@@ -653,7 +664,7 @@ class FraudModel(BaseEstimator):
         self.feature_names_ = self.extractor_.get_feature_names_out()
         F = np.empty((len(yv), len(self.feature_names_)), dtype=np.float32)
         at = 0
-        for batch, counts in zip(iter_batches(path, chunk_size), history):
+        for batch, counts in zip(passing("train: features"), history):
             part = self.extractor_.transform(batch, history=counts)[np.asarray(batch.valid)]
             F[at:at + len(part)] = part
             at += len(part)
@@ -1127,7 +1138,7 @@ def train_default(n: int = 40_000, seed: int = 0, output="models/default", diffi
 
 
 def train_file(data, output, label: str = "label.is_fraud", survey=None, seed: int = 0, chunk_size: int = 20_000,
-               **params) -> str:
+               progress: bool = False, **params) -> str:
     """Train a model on a labelled file of real submissions and save it: what ``fraudscore train
     DATA`` runs.
 
@@ -1152,6 +1163,8 @@ def train_file(data, output, label: str = "label.is_fraud", survey=None, seed: i
         Model seed (splits and trees).
     chunk_size : int
         Rows read at a time (:meth:`FraudModel.fit_file`: the file is never held whole).
+    progress : bool
+        Progress bars for the passes over the file.
     **params
         :class:`FraudModel` parameters other than ``surveys`` and ``random_state``.
 
@@ -1178,7 +1191,7 @@ def train_file(data, output, label: str = "label.is_fraud", survey=None, seed: i
         survey_file, survey = survey, SurveySpec.from_json(survey)
     labels = read_labels(path, label=label)
     model = FraudModel(surveys=[survey] if survey is not None else None, random_state=seed, **params)
-    model.fit_file(path, labels.is_fraud, chunk_size=chunk_size)
+    model.fit_file(path, labels.is_fraud, chunk_size=chunk_size, progress=progress)
     fraud = labels.family[labels.is_fraud == 1]
     extra = {
         "command": f"fraudscore train {path.name}" + (f" --label {label}" if label != "label.is_fraud" else "")

@@ -35,8 +35,10 @@ def heldout_jsonl(tmp_path_factory):
 def test_train_on_a_labelled_file_then_evaluate_another(train_path, heldout_jsonl, tmp_path, capsys):
     model_dir, report_dir = tmp_path / "model", tmp_path / "report"
     assert main(["train", str(train_path), "-o", str(model_dir), "--seed", "3", "--chunk-size", "300"]) == 0
-    summary = capsys.readouterr().out
+    said = capsys.readouterr()
+    summary = said.out
     assert "trained on 900 submissions of labelled.parquet" in summary and "validation ROC AUC" in summary
+    assert "train: features: 100%" in said.err and "900/900" in said.err  # progress on stderr, unless -q
 
     manifest = json.loads((model_dir / "manifest.json").read_text())
     data = manifest["data"]
