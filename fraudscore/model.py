@@ -318,7 +318,6 @@ def backfill(data, store, *, secret=None, chunk_size: int = 20_000):
         reader errors are not recorded and get zero counts and ``replayed = True``.
     """
     from fraudscore.fingerprint import fingerprint_batch
-    from fraudscore.history import Observations
     from fraudscore.io import iter_batches, read_batch
 
     def is_file(item) -> bool:
@@ -330,14 +329,21 @@ def backfill(data, store, *, secret=None, chunk_size: int = 20_000):
         batches = itertools.chain.from_iterable(iter_batches(path, chunk_size) for path in data)
     else:
         batches = [read_batch(data)]
-    ids, valid, observed, start = [], [], [], 0
-    for batch in batches:
-        batch_ids, batch_valid, obs = _observed_rows(batch, fingerprint_batch(batch, secret=secret), secret)
+    return _backfilled([_observed_rows(batch, fingerprint_batch(batch, secret=secret), secret) for batch in batches],
+                       store)
+
+
+def _backfilled(observed: list, store):
+    """Backfill the rows of consecutive batches (their :func:`_observed_rows`) into ``store`` in
+    one time order; HistoryCounts of every row, the batches' rows one after another."""
+    from fraudscore.history import Observations
+
+    counts = store.backfill(Observations.concat(obs for _, _, obs in observed))
+    ids, valid, start = [], [], 0
+    for batch_ids, batch_valid, _ in observed:
         ids.append(batch_ids)
         valid.append(batch_valid + start)
-        observed.append(obs)
-        start += batch.n
-    counts = store.backfill(Observations.concat(observed))
+        start += len(batch_ids)
     return _all_rows(np.concatenate(ids) if ids else np.empty(0, object),
                      np.concatenate(valid) if valid else np.empty(0, np.int64), counts)
 
@@ -380,24 +386,8 @@ def _all_rows(ids: np.ndarray, valid: np.ndarray, counts):
     return HistoryCounts(ids, values, replayed)
 
 
-#: ``training_summary_["history"]`` of a model whose history counts came from :func:`_training_history`.
+#: ``training_summary_["history"]`` of a model whose history counts were backfilled for training.
 _BACKFILLED = "backfilled in time order into a fresh MemoryStore"
-
-
-def _training_history(observed: list) -> list:
-    """History counts for training: every part's rows (``_observed_rows`` of each batch, in any
-    order) backfilled in time order into one fresh store, as a deployment would have counted
-    them as they arrived (:meth:`~fraudscore.history.base.HistoryStore.backfill`: a file that
-    spans more than the retention keeps its older rows' history). One HistoryCounts per part."""
-    from fraudscore.features.extractor import _rows_of
-    from fraudscore.history import MemoryStore, Observations
-
-    counts = MemoryStore(secret=_TRAINING_SECRET).backfill(Observations.concat(obs for _, _, obs in observed))
-    out, at = [], 0
-    for ids, valid, _ in observed:
-        out.append(_all_rows(ids, valid, _rows_of(counts, at, at + len(valid))))
-        at += len(valid)
-    return out
 
 
 # ================================================================================ labels
@@ -419,6 +409,13 @@ def _labels(y, n: int) -> np.ndarray:
     if not np.isin(values, (0.0, 1.0)).all():
         raise ValueError(f"labels must be 0/1 or booleans, got values {np.unique(values)[:5].tolist()}")
     return values.astype(np.int8)
+
+
+def _training_store():
+    """The throwaway store training counts history in (its key: see ``_TRAINING_SECRET``)."""
+    from fraudscore.history import MemoryStore
+
+    return MemoryStore(secret=_TRAINING_SECRET)
 
 
 def _same_length(rows: int, labels: int, path) -> None:
@@ -576,7 +573,7 @@ class FraudModel(BaseEstimator):
         count_history = history is None and self.use_history
         fp = fingerprint_batch(batch, secret=_TRAINING_SECRET) if groups is None or count_history else None
         if count_history:
-            (history,) = _training_history([_observed_rows(batch, fp, _TRAINING_SECRET)])
+            history = _backfilled([_observed_rows(batch, fp, _TRAINING_SECRET)], _training_store())
         if groups is None:
             groups = group_ids(fp.link_id, fp.device_id, np.asarray(batch.column("respondent_id"), dtype=object))
         groups = np.asarray(groups)[valid]
@@ -617,11 +614,11 @@ class FraudModel(BaseEstimator):
         -------
         self
         """
-        from fraudscore.features.extractor import FeatureExtractor
-        from fraudscore.fingerprint import fingerprint_batch
         import pyarrow.parquet as pq
         from tqdm.auto import tqdm
 
+        from fraudscore.features.extractor import FeatureExtractor, _rows_of
+        from fraudscore.fingerprint import fingerprint_batch
         from fraudscore.io import check_input_file, iter_batches, read_rows
 
         self._check_params()
@@ -652,7 +649,7 @@ class FraudModel(BaseEstimator):
         yv = _checked_classes(y, valid)
         groups = group_ids(*(np.concatenate(column) for column in zip(*ids)))[valid]
         del ids
-        history = _training_history(observed) if self.use_history else itertools.repeat(None)
+        history = _backfilled(observed, _training_store()) if self.use_history else None
         del observed
 
         n = len(valid)
@@ -663,11 +660,12 @@ class FraudModel(BaseEstimator):
             read_rows(path, sample, chunk_size, skip=("telemetry",)))
         self.feature_names_ = self.extractor_.get_feature_names_out()
         F = np.empty((len(yv), len(self.feature_names_)), dtype=np.float32)
-        at = 0
-        for batch, counts in zip(passing("train: features"), history):
-            part = self.extractor_.transform(batch, history=counts)[np.asarray(batch.valid)]
+        at, row = 0, 0
+        for batch in passing("train: features"):
+            part = self.extractor_.transform(batch, history=_rows_of(history, row, row + batch.n))
+            part = part[np.asarray(batch.valid)]
             F[at:at + len(part)] = part
-            at += len(part)
+            at, row = at + len(part), row + batch.n
         return self._fit_matrix(F, yv, groups, rng, split_seed, clf_seed, rows_read=n,
                                 history_source=_BACKFILLED if self.use_history else "none")
 
