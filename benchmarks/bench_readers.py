@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import emit, quick_mode  # noqa: E402
 
 import fraudscore  # noqa: E402
+import fraudscore.bench  # noqa: E402
 from fraudscore.io import from_arrow_table, from_records, from_records_reference  # noqa: E402
 
 #: Same-run gates, no telemetry, 20,000 rows (below ~5,000 the Arrow records path only ties the Python one,
@@ -61,24 +62,9 @@ ONE_RECORD_VS_REFERENCE = 3.0
 
 
 def backend_records(n: int, seed: int, telemetry: bool = True) -> list[dict]:
-    """Simulated submissions as nested dicts laid out as a backend's JSON parser leaves them.
-
-    pyarrow's ``to_pylist`` allocates each record's objects together, row after row, like
-    ``json.loads`` of one request body after another; ``Simulation.records`` builds them a column
-    at a time, which puts a column's values side by side in memory. The layout alone moves the
-    readers' ratios: on 20,000 records without telemetry the all-Python reference (which walks a
-    field across all records) read column-built records 1.5x faster than row-built ones, while the
-    Arrow records path was unchanged (records / reference 0.85 against 1.3-1.4). Without
-    ``telemetry`` the records are those of respondents who withheld analytics consent (the common
-    case in consent-first markets): no telemetry, ``consent.analytics`` false.
-    """
-    table = fraudscore.simulate(n, seed=seed, output="arrow").data
-    if telemetry:
-        return table.to_pylist()
-    records = table.drop_columns(["telemetry"]).to_pylist()
-    for r in records:
-        r["consent"] = {"usage": True, "analytics": False}
-    return records
+    """``n`` simulated submissions laid out as a backend's JSON parser leaves them
+    (:func:`fraudscore.bench.backend_records`)."""
+    return fraudscore.bench.backend_records(fraudscore.simulate(n, seed=seed, output="arrow").data, telemetry)
 
 
 def _interleaved(contenders: dict, rounds: int) -> tuple[dict, dict]:

@@ -16,7 +16,28 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["stage_breakdown", "one_row_breakdown", "main"]
+__all__ = ["backend_records", "stage_breakdown", "one_row_breakdown", "main"]
+
+
+def backend_records(table, telemetry: bool = True) -> list[dict]:
+    """Simulated submissions (an Arrow table of them) as nested dicts laid out as a backend's JSON
+    parser leaves them.
+
+    pyarrow's ``to_pylist`` allocates each record's objects together, row after row, like
+    ``json.loads`` of one request body after another; ``Simulation.records`` builds them a column
+    at a time, which puts a column's values side by side in memory. The layout alone moves the
+    readers' ratios: on 20,000 records without telemetry the all-Python reference (which walks a
+    field across all records) read column-built records 1.5x faster than row-built ones, while the
+    Arrow records path was unchanged (records / reference 0.85 against 1.3-1.4). Without
+    ``telemetry`` the records are those of respondents who withheld analytics consent (the common
+    case in consent-first markets): no telemetry, ``consent.analytics`` false.
+    """
+    if telemetry:
+        return table.to_pylist()
+    records = table.drop_columns(["telemetry"]).to_pylist()
+    for r in records:
+        r["consent"] = {"usage": True, "analytics": False}
+    return records
 
 
 def _timed(fn, repeat: int = 1):
@@ -149,9 +170,7 @@ def one_row_breakdown(n_records: int = 300, repeat: int = 1, seed: int = 7, mode
     from fraudscore.scorer import Scorer
 
     sim = fraudscore.simulate(2 * n_records, seed=seed, output="arrow")
-    # pyarrow's to_pylist allocates each record's objects together, as a backend's JSON parser
-    # does; Simulation.records builds them a column at a time (fast, but scattered per record).
-    all_records = sim.data.to_pylist()
+    all_records = backend_records(sim.data)
     warm_up, records = all_records[:n_records], all_records[n_records:]
     scorer = Scorer(model=model, history=False, survey=sim.survey)
     for record in warm_up:
