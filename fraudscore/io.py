@@ -489,6 +489,15 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8", errors="replace")
 
 
+def jsonl_rows(path: str | os.PathLike) -> Iterator[str]:
+    """The rows of a JSONL file: its lines that are not blank (a blank line is no submission),
+    decoded as every reader decodes them. Readers, labels and samples all number rows by it."""
+    with _open_text(Path(path)) as fh:
+        for line in fh:
+            if line.strip():
+                yield line
+
+
 def _file_kind(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".gz":
@@ -606,12 +615,10 @@ def read_rows(path: str | os.PathLike, rows, chunk_size: int = 50_000, skip: Ite
         table = pa.concat_tables(parts) if parts else pq.read_table(path, columns=[]).slice(0, 0)
     else:
         kept: list[str] = []
-        with _open_text(path) as fh:
-            for line in fh:
-                if line.strip():
-                    if len(kept) < len(wanted) and wanted[len(kept)] == first:
-                        kept.append(line)
-                    first += 1
+        for line in jsonl_rows(path):
+            if len(kept) < len(wanted) and wanted[len(kept)] == first:
+                kept.append(line)
+            first += 1
         found = first
     if len(wanted) and wanted[-1] >= found:
         raise IndexError(f"row {wanted[-1]} is beyond the end of {path.name} ({found} rows)")
@@ -650,19 +657,16 @@ def _iter_file(path: Path, kind: str, chunk_size: int, check_unknown: bool) -> I
             first += table.num_rows
             yield from_arrow_table(table, source_row=rows)
         return
-    with _open_text(path) as fh:
-        lines: list[str] = []
-        first = 0
-        for line in fh:
-            if not line.strip():
-                continue
-            lines.append(line)
-            if len(lines) == chunk_size:
-                yield _jsonl_chunk(lines, first, check_unknown)
-                first += len(lines)
-                lines = []
-        if lines:
+    lines: list[str] = []
+    first = 0
+    for line in jsonl_rows(path):
+        lines.append(line)
+        if len(lines) == chunk_size:
             yield _jsonl_chunk(lines, first, check_unknown)
+            first += len(lines)
+            lines = []
+    if lines:
+        yield _jsonl_chunk(lines, first, check_unknown)
 
 
 def read_batch(data, check_unknown: bool = False) -> SubmissionBatch:
@@ -685,6 +689,5 @@ def read_batch(data, check_unknown: bool = False) -> SubmissionBatch:
             raise InputContainerError(f"got a string that is not a file path; expected {_EXPECTED}")
         if check_input_file(path) == "parquet":
             return from_arrow_table(pq.read_table(path))
-        with _open_text(path) as fh:
-            return _jsonl_chunk([line for line in fh if line.strip()], 0, check_unknown)
+        return _jsonl_chunk(list(jsonl_rows(path)), 0, check_unknown)
     return from_records(data, check_unknown=check_unknown)

@@ -130,23 +130,20 @@ def _dig(record, name: str):
 
 
 def _jsonl_columns(path: Path, label: str, family: str) -> tuple[list | None, list | None]:
-    from fraudscore.io import _open_text
+    from fraudscore.io import jsonl_rows
 
     labels, families = [], []
-    with _open_text(path) as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                record = None
-            if not isinstance(record, dict):  # the reader gives such a row an error code too
-                labels.append(_UNREADABLE)
-                families.append(_MISSING)
-                continue
-            labels.append(_dig(record, label))
-            families.append(_dig(record, family))
+    for line in jsonl_rows(path):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):  # the reader gives such a row an error code too
+            labels.append(_UNREADABLE)
+            families.append(_MISSING)
+            continue
+        labels.append(_dig(record, label))
+        families.append(_dig(record, family))
     if labels and all(v is _MISSING or v is _UNREADABLE for v in labels):
         return None, None
     has_family = any(v is not _MISSING for v in families)
