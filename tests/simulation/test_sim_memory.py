@@ -8,14 +8,21 @@ import sys
 
 import pytest
 
+# VmHWM (kB), the high-water mark of this process's own memory. Not ru_maxrss: Linux carries that
+# over from the parent across exec, so under a large pytest process "base" would be the parent's
+# size and growth below it would go unseen.
 _SCRIPT = r"""
-import json, resource, sys
+import json, sys
 from fraudscore.simulation import write_simulation
+
+def high_water_kb():
+    return int(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
+
 n, chunk, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 write_simulation(path + ".warm.parquet", n=chunk, chunk_size=chunk, progress=False)  # loads data files
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = high_water_kb()
 write_simulation(path, n=n, chunk_size=chunk, progress=False)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = high_water_kb()
 print(json.dumps({"base_mb": base / 1024, "peak_mb": peak / 1024}))
 """
 
