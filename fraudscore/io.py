@@ -34,8 +34,8 @@ from fraudscore.batch import SubmissionBatch, assemble, assemble_one, assemble_q
 from fraudscore.codes import Code
 from fraudscore.schema import FIELD_BY_NAME, FIELDS
 
-__all__ = ["InputContainerError", "read_batch", "iter_batches", "read_rows", "check_input_file", "from_records",
-           "from_records_reference", "from_pandas", "from_arrow_table"]
+__all__ = ["InputContainerError", "read_batch", "iter_batches", "read_rows", "jsonl_rows", "check_input_file",
+           "from_records", "from_records_reference", "from_pandas", "from_arrow_table"]
 
 #: Every dotted prefix of a schema field ("device", "device.battery", ...): nested containers.
 _CONTAINERS = frozenset(".".join(f.name.split(".")[:i]) for f in FIELDS for i in range(1, f.name.count(".") + 1))
