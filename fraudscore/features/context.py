@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fraudscore.batch import SubmissionBatch
 from fraudscore.survey import SurveySpec
@@ -100,12 +102,48 @@ class FeatureContext:
         return present, values[present]
 
     @cached_property
+    def answer_text_utf8(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(UTF-8 bytes of every open-text answer, text after text; bytes and characters of each
+        text, int64), for the texts of :attr:`answer_texts`.
+
+        Lone surrogates (which UTF-8 cannot encode) become ``?``, one character for one, as
+        Python's ``"replace"`` error handler writes them.
+        """
+        _, strings = self.answer_texts
+        try:
+            if len(strings) <= _PY_ENCODE:
+                # A few texts (a one-row call): Python's encoder gives the same bytes without the
+                # cost of building an Arrow array, and fails on the same lone surrogates.
+                return _python_utf8(strings, "strict")
+            # Arrow encodes every string in one C loop and hands back the bytes and their
+            # offsets, and counts the characters from the bytes (~10x cheaper than len per text).
+            encoded = pa.array(strings, type=pa.large_string())
+        except (pa.ArrowException, UnicodeError):
+            return _python_utf8(strings, "replace")
+        offsets = np.frombuffer(encoded.buffers()[1], dtype=np.int64, count=len(strings) + 1)
+        data = np.frombuffer(encoded.buffers()[2], dtype=np.uint8, count=int(offsets[-1]))
+        chars = pc.utf8_length(encoded).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        return data, np.diff(offsets), chars
+
+    @cached_property
     def answer_text_chars(self) -> np.ndarray:
         """Characters of open-text answers per row (float64)."""
         text = self.batch.column("answers.text")
         if not len(text.values):
             return np.zeros(self.n)
-        present, strings = self.answer_texts
+        present, _ = self.answer_texts
         lengths = np.zeros(len(text.values))
-        lengths[present] = np.fromiter(map(len, strings), dtype=np.float64, count=len(strings))
+        lengths[present] = self.answer_text_utf8[2]
         return text.sums(lengths)
+
+
+#: Up to this many texts are encoded by Python rather than through an Arrow array.
+_PY_ENCODE = 16
+
+
+def _python_utf8(strings: np.ndarray, errors: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:attr:`FeatureContext.answer_text_utf8` by Python's encoder (``errors``: its error handler)."""
+    parts = [s.encode("utf-8", errors) for s in strings]
+    data = np.frombuffer(b"".join(parts), dtype=np.uint8)
+    return (data, np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)),
+            np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)))

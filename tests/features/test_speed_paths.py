@@ -147,22 +147,27 @@ def test_longstring_from_run_starts_equals_the_item_loop(x):
 @given(st.lists(st.one_of(st.none(), st.text(max_size=12), st.just("\ud800 x"), st.just("ééé ъ 漢字")),
                 min_size=1, max_size=20))
 def test_python_encoded_texts_equal_the_arrow_encoding(texts):
-    from fraudscore.features.context import FeatureContext
+    import fraudscore.features.context as context_module
 
-    ctx = FeatureContext.__new__(FeatureContext)  # only the text column: no batch to build
-    ctx.n = 1
-    ctx.batch = type("B", (), {"column": staticmethod(lambda name: Ragged(np.array(texts + [None], dtype=object)[:-1],
-                                                                          np.array([0, len(texts)])))})()
-    limit = content_module._PY_ENCODE
+    def encoded():
+        ctx = context_module.FeatureContext.__new__(context_module.FeatureContext)  # only the text column
+        ctx.n = 1
+        ctx.batch = type("B", (), {"column": staticmethod(lambda name: Ragged(
+            np.array(texts + [None], dtype=object)[:-1], np.array([0, len(texts)])))})()
+        return content_module._text_bytes(ctx), ctx.answer_text_utf8, ctx.answer_text_chars
+
+    limit = context_module._PY_ENCODE
     try:
-        content_module._PY_ENCODE = 10**9
-        python = content_module._text_bytes(ctx)
-        content_module._PY_ENCODE = -1
-        arrow = content_module._text_bytes(ctx)
+        context_module._PY_ENCODE = 10**9
+        python = encoded()
+        context_module._PY_ENCODE = -1
+        arrow = encoded()
     finally:
-        content_module._PY_ENCODE = limit
-    np.testing.assert_array_equal(python[0], arrow[0])
-    np.testing.assert_array_equal(python[1], arrow[1])
+        context_module._PY_ENCODE = limit
+    for by_python, by_arrow in zip([*python[0], *python[1], python[2]], [*arrow[0], *arrow[1], arrow[2]]):
+        np.testing.assert_array_equal(by_python, by_arrow)
+    # characters as Python counts them (a lone surrogate is one, replaced by one '?')
+    np.testing.assert_array_equal(python[2], [sum(len(t) for t in texts if t is not None)])
 
 
 words = st.sampled_from([None, "a", "b", "Europe/Paris", "US", 1.5, float("nan")])
