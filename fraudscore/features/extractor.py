@@ -154,19 +154,25 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             # below 2**53, so the one rounding to float32 below is the column copy's), transposed.
             flat = np.concatenate([values[name] for values, group in zip(computed, names) for name in group])
             out = flat.reshape(n_features, n).T.astype(np.float32, order="C")
+            # One pass over the whole matrix instead of one per column (90 small passes dominate a
+            # one-row call): non-finite values are NaN.
+            out[~np.isfinite(out)] = np.nan
         else:
-            out = np.empty((n, n_features), dtype=np.float32)
+            # Feature-major float32, each column a contiguous cast (the float32 rounding
+            # as_float32 makes), non-finite values NaN in one pass, then one transposing copy:
+            # ~1/3 cheaper than writing each column with a stride of n_features.
+            by_feature = np.empty((n_features, n), dtype=np.float32)
             col = 0
             for values, group in zip(computed, names):
                 for name in group:
-                    out[:, col] = values[name]  # the float32 cast as_float32 makes
+                    by_feature[col] = values[name]
                     col += 1
-        # One pass over the whole matrix instead of one per column (90 small passes dominate a
-        # one-row call): non-finite values are NaN, then columns without consent are NaN.
-        out[~np.isfinite(out)] = np.nan
+            by_feature[~np.isfinite(by_feature)] = np.nan
+            out = np.ascontiguousarray(by_feature.T)
+        # Columns without consent are NaN, whatever the inputs looked like.
         for consent, given in (("usage", batch.consent_usage), ("analytics", batch.consent_analytics)):
             if len(gated[consent]) and not given.all():
-                out[np.ix_(np.flatnonzero(~given), gated[consent])] = np.nan  # unknown, whatever the inputs looked like
+                out[np.ix_(np.flatnonzero(~given), gated[consent])] = np.nan
         return out
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
