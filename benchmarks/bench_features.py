@@ -19,7 +19,8 @@ Gates (same run, ratios only; benchmarks/README.md "Features"):
   product may wake BLAS threads, which busy-wait on the other cores after it.
 
 Absolute figures (submissions/s, us/row per group, one-row ms) are printed as JSON lines and
-recorded in benchmarks/README.md (issue #5's 100k submissions/s in one thread: 97-103k measured, at the mark but not reliably over it; see there).
+recorded in benchmarks/README.md (issue #5's 100k submissions/s: 116-134k with ``n_jobs=2`` on the
+shared 2-core host, 89-107k in one thread, 2026-12-06; see there).
 """
 
 from __future__ import annotations
