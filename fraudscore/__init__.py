@@ -30,6 +30,7 @@ _LAZY = {
     "CompiledForest": "fraudscore.forest",
     "Scorer": "fraudscore.scorer",
     "score": "fraudscore.scorer",
+    "retain_freed_memory": "fraudscore.allocator",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
