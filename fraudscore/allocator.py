@@ -4,9 +4,10 @@ numpy takes every array from the C library's ``malloc``. glibc hands the top of 
 the operating system once more than ``M_TRIM_THRESHOLD`` of it is free (128 KiB, raised to twice
 the largest mapped block freed so far, at most 64 MiB), and the feature stage frees a dozen
 block-sized temporaries (0.3-1 MB each) after every block of ~64k pointer events. So blocks
-fault their scratch pages back in from the kernel, zero-filled: 4,600 page faults per 20k-row
-``transform`` and 14,000 per 100k-row one, which cost 19 % and 5 % of its time on this project's
-virtual machine (benchmarks/README.md, "Retaining freed memory").
+fault their scratch pages back in from the kernel, zero-filled: up to 4,600 page faults per
+20k-row ``transform`` (how many depends on what the process allocated before) and ~14,000 per
+100k-row one, which cost up to 19 % and 5 % of its time on this project's virtual machine
+(benchmarks/README.md, "Retaining freed memory").
 
 :func:`retain_freed_memory` raises the trim threshold and fixes the mmap threshold, so that freed
 memory stays in the heap for the next block. It changes ``malloc`` for everything in the process,

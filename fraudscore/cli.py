@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     way one line on stderr says why, with no traceback: these are the user's to fix, not bugs.
 
     The command owns its process, so it keeps freed memory for reuse
-    (:func:`fraudscore.allocator.retain_freed_memory`; the feature stage measured 1.05-1.19x
+    (:func:`fraudscore.allocator.retain_freed_memory`; the feature stage measured 1.04-1.19x
     faster on this project's machine) unless the environment already sets malloc's thresholds.
     """
     args = _parser().parse_args(argv)
