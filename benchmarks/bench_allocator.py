@@ -37,7 +37,7 @@ from fraudscore.allocator import _glibc_mallopt  # noqa: E402
 FAULTS_RATIO_GATE = 0.25
 
 _CHILD = r"""
-import json, resource, sys, tempfile, time
+import itertools, json, resource, sys, tempfile, time
 from pathlib import Path
 n, retain, streaming = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3] == "1"
 import fraudscore
@@ -71,7 +71,7 @@ with threadpool_limits(limits=1, user_api="blas"), tempfile.TemporaryDirectory()
     path = Path(tmp) / "in.parquet"
     pq.write_table(sim.data, path)
     model = fraudscore.load_model()
-    runs = iter(range(10))
+    runs = itertools.count()  # a fresh history and results file per call
 
     def stream():
         k = next(runs)
