@@ -199,7 +199,7 @@ def transform_cpu_us_per_row(n: int, repeat: int = 3) -> float:
     return best_cpu(lambda: extractor.transform(batch), repeat) / n * 1e6
 
 
-def blas_threads_cost(n: int = 4_000) -> dict:
+def blas_threads_cost(n: int = 4_000, pairs: int | None = None) -> dict:
     """CPU per row of ``transform`` in a child process with BLAS at its default threads against one
     with ``OMP_NUM_THREADS=1``, alternated. BLAS threads woken by a product over OpenBLAS's one-thread
     size busy-wait on the other core after it, which the default child pays in CPU time (the
@@ -214,7 +214,7 @@ def blas_threads_cost(n: int = 4_000) -> dict:
         return float(out.stdout.strip().splitlines()[-1])
 
     default, one = [], []
-    for _ in range(1 if quick_mode() else 2):
+    for _ in range(pairs or (1 if quick_mode() else 2)):
         default.append(child({}))
         one.append(child({"OMP_NUM_THREADS": "1"}))
     return emit("features_blas_threads", {"rows": n, "cpu_us_per_row_default_blas": min(default),
@@ -225,8 +225,13 @@ def blas_threads_cost(n: int = 4_000) -> dict:
 def test_transform_costs_no_more_cpu_with_default_blas_threads():
     # Commit 3b35e4d: 16.1 vs 12.1 us/row at 4,000 rows (1.33x; 1.34x at 20,000); now 1.00-1.02x.
     figures = blas_threads_cost()
-    if figures["ratio"] > BLAS_THREADS_COST:  # one retry: load hits one child only
-        figures = blas_threads_cost()
+    if figures["ratio"] > BLAS_THREADS_COST:
+        # Load hits one child only: retry with more pairs and keep each side's best of all runs
+        # (a CI run on a host ~4x slower than usual measured 1.27 after a one-pair retry).
+        again = blas_threads_cost(pairs=3)
+        default = min(figures["cpu_us_per_row_default_blas"], again["cpu_us_per_row_default_blas"])
+        one = min(figures["cpu_us_per_row_one_blas_thread"], again["cpu_us_per_row_one_blas_thread"])
+        figures = {**again, "ratio": default / one, "first_ratio": figures["ratio"]}
     assert figures["ratio"] <= BLAS_THREADS_COST, figures
 
 

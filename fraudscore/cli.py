@@ -156,8 +156,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if (args.data is None) == (args.simulate is None):
         raise ValueError("give either a labelled DATA file or --simulate N (not both)")
     if args.data is not None:
-        if args.difficulty is not None:
-            raise ValueError("--difficulty is for --simulate; a DATA file is trained on as it is")
+        if args.difficulty is not None or args.week_rows is not None:
+            raise ValueError("--difficulty and --week-rows are for --simulate; a DATA file is trained on as it is")
         from fraudscore.model import train_file
 
         print(train_file(args.data, args.output, label=args.label or "label.is_fraud", survey=args.survey,
@@ -167,7 +167,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise ValueError("--label, --survey and --chunk-size are for a DATA file; --simulate labels its own rows")
     from fraudscore.model import train_default
 
-    print(train_default(n=args.simulate, seed=args.seed, output=args.output, difficulty=args.difficulty or "default"))
+    from fraudscore.model import WEEK_ROWS
+
+    print(train_default(n=args.simulate, seed=args.seed, output=args.output, difficulty=args.difficulty or "default",
+                        week_rows=args.week_rows or WEEK_ROWS))
     return 0
 
 
@@ -285,6 +288,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--survey", type=Path, default=None, help="SurveySpec JSON of the survey DATA answered")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--difficulty", default=None, help="simulator difficulty with --simulate (default: default)")
+    p.add_argument("--week-rows", type=int, default=None, metavar="R",
+                   help="with --simulate: most rows in one simulated week (default 60,000); more rows come "
+                        "as independent weeks, each with its own history")
     p.add_argument("--chunk-size", type=int, default=None,
                    help="rows of DATA read at a time (default 20,000; bounds memory, does not change the model)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar while reading DATA")

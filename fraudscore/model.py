@@ -669,6 +669,66 @@ class FraudModel(BaseEstimator):
         return self._fit_matrix(F, yv, groups, rng, split_seed, clf_seed, rows_read=n,
                                 history_source=_BACKFILLED if self.use_history else "none")
 
+    def _fit_independent(self, samples):
+        """Train on independent samples of traffic, each observed into its own history store.
+
+        :meth:`fit` of all their rows, except that no row counts as history of another sample's
+        rows (separate surveys' weeks, say, or the simulator's weeks: one simulated week of many
+        times the rows would be denser traffic than any one deployment sees). Samples are read one
+        at a time, so memory holds one sample's batch plus every row's features. The extractor's
+        reference statistics are fitted on the first sample: one sample gives :meth:`fit`'s model.
+
+        Parameters
+        ----------
+        samples : iterable of (X, y, groups)
+            As :meth:`fit` takes them; ``groups`` is required. Groups of different samples never
+            merge.
+
+        Returns
+        -------
+        self
+        """
+        from fraudscore.features.extractor import FeatureExtractor
+        from fraudscore.fingerprint import fingerprint_batch
+        from fraudscore.io import read_batch
+
+        self._check_params()
+        rng = check_random_state(self.random_state)
+        split_seed, clf_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        features, labels, group_codes, rows_read, offset = [], [], [], 0, 0
+        for X, y, groups in samples:
+            batch = read_batch(X)
+            y = _labels(y, batch.n)
+            if groups is None or len(groups) != batch.n:
+                raise ValueError(f"each sample needs one group per submission ({batch.n})")
+            valid = np.asarray(batch.valid)
+            history = None
+            if self.use_history:
+                fp = fingerprint_batch(batch, secret=_TRAINING_SECRET)
+                history = _backfilled([_observed_rows(batch, fp, _TRAINING_SECRET)], _training_store())
+            if not features:
+                self.extractor_ = FeatureExtractor(surveys=self.surveys, families=self.feature_families).fit(batch)
+                self.feature_names_ = self.extractor_.get_feature_names_out()
+            features.append(self.extractor_.transform(batch, history=history)[valid])
+            labels.append(y[valid])
+            # Ranks keep the order of each sample's groups (so one sample splits as fit splits it)
+            # and the offset keeps samples apart.
+            codes = np.unique(np.asarray(groups)[valid], return_inverse=True)[1].astype(np.int64)
+            group_codes.append(codes + offset)
+            offset += int(codes.max()) + 1 if len(codes) else 0
+            rows_read += batch.n
+            del batch, history
+        if not features:
+            raise ValueError("no sample to train on")
+        yv = _checked_classes(np.concatenate(labels), np.ones(sum(map(len, labels)), bool))
+        F = features[0] if len(features) == 1 else np.concatenate(features)
+        del features
+        source = "none"
+        if self.use_history:
+            source = _BACKFILLED if len(labels) == 1 else f"each of the {len(labels)} samples {_BACKFILLED}"
+        return self._fit_matrix(F, yv, np.concatenate(group_codes), rng, split_seed, clf_seed,
+                                rows_read=rows_read, history_source=source)
+
     def _fit_matrix(self, F, yv, groups, rng, split_seed: int, clf_seed: int, rows_read: int,
                     history_source: str):
         """The rest of :meth:`fit` once the valid rows' features ``F`` exist: grouped split,
@@ -1085,12 +1145,33 @@ def model_card(manifest: dict) -> str:
 
 
 # ================================================================================ training command
+#: Rows of one simulated week when training on simulated traffic (``train_default``'s
+#: ``week_rows``): the density of the shipped model's training traffic. More rows come as more
+#: independent weeks, each with its own history, not as denser traffic in one week.
+WEEK_ROWS = 60_000
+
+
+def simulated_week_seeds(seed: int, weeks: int) -> list[int]:
+    """Simulator seeds of the weeks ``train_default`` simulates: the first is ``seed`` itself (one
+    week is ``simulate(n, seed=seed)``), the others derived from it (``SeedSequence``), so that
+    trainings with neighbouring seeds share no week."""
+    if weeks < 1:
+        raise ValueError("need at least one week")
+    derived = np.random.SeedSequence([seed, 0x5EED]).generate_state(weeks - 1, dtype=np.uint32)
+    return [int(seed)] + [int(s) for s in derived]
+
+
 def train_default(n: int = 40_000, seed: int = 0, output="models/default", difficulty="default",
-                  fraud_rate: float = 0.1, **params) -> str:
+                  fraud_rate: float = 0.1, week_rows: int = WEEK_ROWS, **params) -> str:
     """Train a model on simulated data and save it: what ``fraudscore train --simulate N`` runs.
 
-    Groups come from the simulator's ground truth (``person_id``, ``device_key``), so no person or
-    device is on both sides of the calibration or validation split.
+    The simulator spreads its rows over one week, so ``n`` rows in one simulation are traffic
+    ``n / week_rows`` times as dense as ``week_rows``. More than ``week_rows`` rows are therefore
+    simulated as independent weeks of at most ``week_rows`` rows (seeds from
+    :func:`simulated_week_seeds`), each observed into its own history store
+    (:meth:`FraudModel._fit_independent`); memory holds one week at a time. Groups come from the
+    simulator's ground truth (``person_id``, ``device_key``), so no person or device is on both
+    sides of the calibration or validation split.
 
     Parameters
     ----------
@@ -1104,6 +1185,8 @@ def train_default(n: int = 40_000, seed: int = 0, output="models/default", diffi
         Simulator difficulty.
     fraud_rate : float
         Simulated fraud share.
+    week_rows : int
+        Most rows in one simulated week.
     **params
         :class:`FraudModel` parameters other than ``surveys`` and ``random_state`` (e.g.
         ``n_threads=1`` on a busy machine).
@@ -1115,24 +1198,38 @@ def train_default(n: int = 40_000, seed: int = 0, output="models/default", diffi
     """
     import time
 
-    from fraudscore.simulation import simulate
+    from fraudscore.simulation import default_survey, simulate
 
+    if n < 1 or week_rows < 1:
+        raise ValueError(f"need n >= 1 and week_rows >= 1, got n={n}, week_rows={week_rows}")
     start = time.perf_counter()
-    sim = simulate(n, fraud_rate=fraud_rate, difficulty=difficulty, seed=seed, output="arrow")
-    groups = group_ids(sim.labels["person_id"].to_numpy(), sim.labels["device_key"].to_numpy())
-    model = FraudModel(surveys=[sim.survey], random_state=seed, **params)
-    model.fit(sim.data, sim.labels["is_fraud"].to_numpy(), groups=groups)
-    families = sim.labels["family"].value_counts().sort_index()
+    weeks = -(-n // week_rows)
+    sizes = [n // weeks + (1 if j < n % weeks else 0) for j in range(weeks)]  # as even as whole rows allow
+    seeds = simulated_week_seeds(seed, weeks)
+    families = {}
+
+    def samples():
+        for size, week_seed in zip(sizes, seeds):
+            sim = simulate(size, fraud_rate=fraud_rate, difficulty=difficulty, seed=week_seed, output="arrow")
+            for k, v in sim.labels["family"].value_counts().items():
+                families[str(k)] = families.get(str(k), 0) + int(v)
+            groups = group_ids(sim.labels["person_id"].to_numpy(), sim.labels["device_key"].to_numpy())
+            yield sim.data, sim.labels["is_fraud"].to_numpy(), groups
+
+    model = FraudModel(surveys=[default_survey()], random_state=seed, **params)
+    model._fit_independent(samples())
     extra = {
         "command": f"fraudscore train --simulate {n} --seed {seed}"
                    + (f" --difficulty {difficulty}" if difficulty != "default" else "")
-                   + (f" --fraud-rate {fraud_rate}" if fraud_rate != 0.1 else "") + f" -o {output}",
+                   + (f" --fraud-rate {fraud_rate}" if fraud_rate != 0.1 else "")
+                   + (f" --week-rows {week_rows}" if week_rows != WEEK_ROWS else "") + f" -o {output}",
         "simulation": {"n": n, "seed": seed, "difficulty": difficulty, "fraud_rate": fraud_rate,
-                       "families": {str(k): int(v) for k, v in families.items()}},
+                       "week_rows": week_rows, "weeks": sizes, "week_seeds": seeds,
+                       "families": dict(sorted(families.items()))},
     }
     model.save(output, extra=extra)
-    return _trained(model, f"{n} simulated submissions (seed {seed}, difficulty {difficulty})",
-                    time.perf_counter() - start, output)
+    shape = f"{n} simulated submissions" + (f" in {weeks} independent weeks" if weeks > 1 else "")
+    return _trained(model, f"{shape} (seed {seed}, difficulty {difficulty})", time.perf_counter() - start, output)
 
 
 def train_file(data, output, label: str = "label.is_fraud", survey=None, seed: int = 0, chunk_size: int = 20_000,

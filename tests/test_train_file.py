@@ -82,7 +82,8 @@ def test_the_label_field_in_the_rows_does_not_reach_the_model(train_path, tmp_pa
 @pytest.mark.parametrize("argv, said", [
     (["train", "-o", "m"], "either a labelled DATA file or --simulate N"),
     (["train", "DATA", "--simulate", "10", "-o", "m"], "either a labelled DATA file or --simulate N"),
-    (["train", "DATA", "--difficulty", "hard", "-o", "m"], "--difficulty is for --simulate"),
+    (["train", "DATA", "--difficulty", "hard", "-o", "m"], "--difficulty and --week-rows are for --simulate"),
+    (["train", "DATA", "--week-rows", "9", "-o", "m"], "--difficulty and --week-rows are for --simulate"),
     (["train", "--simulate", "10", "--label", "y", "-o", "m"], "--label, --survey and --chunk-size are for a DATA file"),
     (["train", "--simulate", "10", "--chunk-size", "5", "-o", "m"], "--chunk-size are for a DATA file"),
 ])
