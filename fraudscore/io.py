@@ -525,11 +525,40 @@ def _jsonl_chunk(lines: list[str], first_row: int | np.ndarray, check_unknown: b
         else:
             if skip and type(records[-1]) is dict:
                 for key in skip:
-                    records[-1].pop(key, None)
+                    _drop(records[-1], key)
     errors = [(Code.INVALID_JSON, np.asarray(bad, dtype=np.int64), "the line is not valid JSON")] if bad else []
     source_row = (np.asarray(first_row, dtype=np.int64) if isinstance(first_row, np.ndarray)
                   else np.arange(first_row, first_row + len(lines), dtype=np.int64))
     return from_records(records, source_row=source_row, record_errors=errors, check_unknown=check_unknown)
+
+
+def _drop(record: dict, key: str) -> None:
+    """Remove the dotted ``key`` from a nested record (a top-level key, or one inside objects)."""
+    *parents, last = key.split(".")
+    for name in parents:
+        record = record.get(name)
+        if type(record) is not dict:
+            return
+    record.pop(last, None)
+
+
+def _kept_columns(schema: pa.Schema, skip: tuple[str, ...]) -> list[str]:
+    """Column paths of ``schema`` to read without the dotted ``skip`` keys: a struct that holds a
+    skipped key is read child by child (pyarrow selects a nested column by its dotted path)."""
+    kept: list[str] = []
+
+    def walk(field: pa.Field, name: str) -> None:
+        if any(name == key or name.startswith(key + ".") for key in skip):
+            return
+        if pa.types.is_struct(field.type) and any(key.startswith(name + ".") for key in skip):
+            for child in field.type:
+                walk(child, f"{name}.{child.name}")
+        else:
+            kept.append(name)
+
+    for field in schema:
+        walk(field, field.name)
+    return kept
 
 
 def _parquet_chunks(path: Path, chunk_size: int, skip: tuple[str, ...] = ()) -> Iterator[pa.Table]:
@@ -539,13 +568,10 @@ def _parquet_chunks(path: Path, chunk_size: int, skip: tuple[str, ...] = ()) -> 
     ``iter_batches`` fails on nested columns ("Nested data conversions not implemented for
     chunked array outputs") when a batch spans row groups, e.g. 50,000-row chunks of a file
     written in 20,000-row groups. At most one chunk plus one row group is held at a time.
-    ``skip``: top-level objects not read (nested columns, or dotted flat ones below them).
+    ``skip``: dotted keys not read (nested columns, or dotted flat ones below them).
     """
     with pq.ParquetFile(path) as pf:
-        columns = None
-        if skip:
-            columns = [name for name in pf.schema_arrow.names
-                       if not any(name == key or name.startswith(key + ".") for key in skip)]
+        columns = _kept_columns(pf.schema_arrow, skip) if skip else None
         pending: pa.Table | None = None
         for group in range(pf.num_row_groups):
             for record_batch in pf.iter_batches(batch_size=chunk_size, row_groups=[group], columns=columns):
@@ -587,8 +613,9 @@ def read_rows(path: str | os.PathLike, rows, chunk_size: int = 50_000, skip: Ite
     Rows are numbered as :func:`iter_batches` numbers them (from 0, blank JSONL lines skipped);
     ``batch.source_row`` holds each row's number. What is held at a time is one chunk of the file
     plus the rows kept so far, so a sample of a file larger than memory can be read. ``skip``
-    names top-level objects (e.g. ``"telemetry"``, most of a row's size) left out as if absent:
-    their fields are missing and carry no warnings; no other field, and no row's error, changes.
+    names objects by dotted key (e.g. ``"telemetry"``, most of a row's size, or
+    ``"telemetry.pointer"``) left out as if absent: their fields are missing and carry no
+    warnings; no other field, and no row's error, changes.
 
     Raises
     ------

@@ -129,6 +129,31 @@ def test_read_rows_of_a_parquet_file_across_row_groups_and_without_telemetry(tmp
         read_rows(path, [700])
 
 
+@pytest.mark.parametrize("kind", ["parquet", "jsonl"])
+def test_read_rows_skips_nested_objects_by_dotted_key(tmp_path, kind):
+    from fraudscore.simulation import write_simulation
+
+    path = tmp_path / "sim.parquet"
+    write_simulation(path, 300, seed=6, chunk_size=100, progress=False)
+    table = pq.read_table(path)
+    if kind == "jsonl":
+        records = table.to_pylist()
+        path = tmp_path / "sim.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    rows = list(range(0, 300, 3))
+    skip = ("telemetry.pointer", "telemetry.keys", "telemetry.scroll", "telemetry.focus")
+    light = read_rows(path, rows, chunk_size=70, skip=skip)
+    full = read_rows(path, rows, chunk_size=70)
+    for name in ("telemetry.pointer.t", "telemetry.keys.kind", "telemetry.scroll.dy", "telemetry.focus.t"):
+        assert light.column(name).values.size == 0 and full.column(name).values.size > 0, name
+    for name in ("telemetry.item_ms", "answers.likert", "device.user_agent"):
+        np.testing.assert_array_equal(light.column(name).values if name != "device.user_agent" else light.column(name),
+                                      full.column(name).values if name != "device.user_agent" else full.column(name))
+    assert light.column("telemetry.item_ms").values.size > 0
+    assert light.warning_names().tolist() == full.warning_names().tolist()
+    assert light.error_names().tolist() == full.error_names().tolist()
+
+
 def test_gzipped_jsonl_and_blank_lines(tmp_path, example_records):
     path = tmp_path / "subs.jsonl.gz"
     text = "\n\n".join(json.dumps(r) for r in example_records) + "\n\n"
