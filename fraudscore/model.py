@@ -391,6 +391,18 @@ _BACKFILLED = "backfilled in time order into a fresh MemoryStore"
 
 
 # ================================================================================ labels
+def _telemetry_without_item_times() -> tuple[str, ...]:
+    from fraudscore.schema import FIELDS
+
+    series = {".".join(f.name.split(".")[:2]) for f in FIELDS if f.name.startswith("telemetry.")}
+    return tuple(sorted(series - {"telemetry.item_ms"}))
+
+
+#: What the extractor's reference statistics never read (``fit_file`` skips it in its sample):
+#: every telemetry series but the item times, which the pace norm is fitted on.
+_REFERENCE_SKIP = _telemetry_without_item_times()
+
+
 def _labels(y, n: int) -> np.ndarray:
     """0/1 int8 labels of shape (n,), or a ValueError that says what is wrong."""
     if y is None:
@@ -606,7 +618,7 @@ class FraudModel(BaseEstimator):
             Rows read at a time.
         fit_rows : int
             Rows the extractor's reference statistics (survey duration medians, Likert means and
-            covariance) are fitted on, read without their telemetry (~1-2 KB a row).
+            covariance) are fitted on, read without their telemetry but item times (~1-2 KB a row).
         progress : bool
             Show a progress bar for the two passes over every row.
 
@@ -654,10 +666,10 @@ class FraudModel(BaseEstimator):
 
         n = len(valid)
         sample = np.arange(n) if n <= fit_rows else np.random.default_rng(split_seed).choice(n, fit_rows, replace=False)
-        # The reference statistics read times, survey ids and answers, never telemetry (most of a
-        # row's size): the sample is read without it.
+        # The reference statistics read times, survey ids, answers and item times, no other
+        # telemetry (most of a row's size): the sample is read without it.
         self.extractor_ = FeatureExtractor(surveys=self.surveys, families=self.feature_families).fit(
-            read_rows(path, sample, chunk_size, skip=("telemetry",)))
+            read_rows(path, sample, chunk_size, skip=_REFERENCE_SKIP))
         self.feature_names_ = self.extractor_.get_feature_names_out()
         F = np.empty((len(yv), len(self.feature_names_)), dtype=np.float32)
         at, row = 0, 0
@@ -725,7 +737,8 @@ class FraudModel(BaseEstimator):
         del features
         source = "none"
         if self.use_history:
-            source = _BACKFILLED if len(labels) == 1 else f"each of the {len(labels)} samples {_BACKFILLED}"
+            source = _BACKFILLED if len(labels) == 1 else \
+                f"each of the {len(labels)} samples (independent traffic) {_BACKFILLED} of its own"
         return self._fit_matrix(F, yv, np.concatenate(group_codes), rng, split_seed, clf_seed,
                                 rows_read=rows_read, history_source=source)
 
@@ -1063,8 +1076,10 @@ def model_card(manifest: dict) -> str:
     own = manifest.get("data", {})
     for source, intro, per_family in (
             (sim, f"Simulated by `fraudscore.simulate` (n={sim.get('n')}, seed={sim.get('seed')}, "
-                  f"difficulty={sim.get('difficulty')}, fraud_rate={sim.get('fraud_rate')}); no real "
-                  "person's data. Reproduce with:", "Rows per family"),
+                  f"difficulty={sim.get('difficulty')}, fraud_rate={sim.get('fraud_rate')}"
+                  + (f"; {len(sim['weeks'])} independent weeks of {max(sim['weeks'])} rows or fewer, each with "
+                     "its own history" if len(sim.get("weeks") or ()) > 1 else "")
+                  + "); no real person's data. Reproduce with:", "Rows per family"),
             (own, f"Labelled submissions from `{own.get('file')}` (sha256 `{own.get('sha256')}`): "
                   f"{own.get('rows')} rows, {own.get('fraud')} labelled fraud by `{own.get('label')}`. "
                   "Reproduce with the same file:", "Fraud rows per family")):

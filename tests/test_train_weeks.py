@@ -52,7 +52,7 @@ def test_samples_do_not_count_as_each_others_history():
     # ...and the copies' groups stay apart (a device in week 1 is not the same as in week 2).
     assert not set(g[:half]) & set(g[half:])
     assert model.training_summary_["rows_read"] == 1_000
-    assert "each of the 2 samples" in model.training_summary_["history"]
+    assert "each of the 2 samples (independent traffic)" in model.training_summary_["history"]
 
 
 def test_train_default_simulates_more_rows_as_independent_weeks(tmp_path):
@@ -65,6 +65,8 @@ def test_train_default_simulates_more_rows_as_independent_weeks(tmp_path):
     assert sum(simulation["families"].values()) == 900
     assert "--week-rows 400" in manifest["command"]
     assert manifest["training"]["rows_read"] == 900
+    card = (tmp_path / "m" / "MODEL_CARD.md").read_text()
+    assert "3 independent weeks of 300 rows or fewer" in card and "--week-rows 400" in card
     assert load_model(tmp_path / "m").score(fraudscore.simulate(20, seed=6).records).shape == (20,)
 
 

@@ -7,6 +7,7 @@ floor for attentive reading); bots are faster still, and very slow, very even ti
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -149,4 +150,110 @@ def _segment_median(ragged, values: np.ndarray) -> np.ndarray:
         block.sort(axis=1)
         pick = np.arange(len(rows))
         out[rows] = (block[pick, (n_values - 1) // 2] + block[pick, n_values // 2]) / 2.0
+    return out
+
+
+# ------------------------------------------------------------------------------ pace (careless onset)
+#: Rows of one survey and item count needed to fit that survey's per-item norm.
+MIN_NORM_ROWS = 30
+#: Fewer item times than this: no pace statistic (a running sum over three values says nothing).
+_MIN_PACE_ITEMS = 4
+#: Standard deviation of log item times below which a row's pace counts as constant (times equal
+#: to within about a millionth).
+_FLAT_LOG_SD = 1e-6
+
+
+def fit_item_norms(ctx: FeatureContext) -> dict:
+    """Per survey, the median log item time (ms) at each item position, from scorable rows that have
+    the survey's most common number of item times (at least ``MIN_NORM_ROWS`` of them).
+
+    Long items take longer and whole populations speed up over a survey; a row's pace is read
+    against this norm, so neither passes for a change of pace.
+    """
+    item_ms = ctx.batch.column("telemetry.item_ms")
+    codes, uniques = ctx.survey_codes
+    lengths = item_ms.lengths
+    norms = {}
+    ok = ctx.batch.valid & (codes >= 0) & (lengths >= _MIN_PACE_ITEMS)
+    for code in np.unique(codes[ok]):
+        rows = np.flatnonzero(ok & (codes == code))
+        counts = np.bincount(lengths[rows])
+        m = int(counts.argmax())
+        rows = rows[lengths[rows] == m]
+        if len(rows) < MIN_NORM_ROWS:
+            continue
+        block = item_ms.take(rows).values.reshape(len(rows), m)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            logs = np.log(np.maximum(block, 1.0))  # NaN (out-of-range times) stays NaN
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a position with no finite time: NaN
+            norms[str(uniques[code])] = np.nanmedian(logs, axis=0)
+    return {"log_ms": norms}
+
+
+@register("pace", "timing", "analytics", [
+    ("pace_drop", "largest drop in pace part-way through (careless onset): the highest running sum of the "
+                  "row's standardized log item times, read against the survey's per-item norm, over "
+                  "sqrt(items); high = slower first, much faster after some item"),
+], fit=fit_item_norms)
+def pace(ctx: FeatureContext, state) -> dict:
+    """Careless respondents speed up after an onset part-way through a survey (Bowling et al. 2021;
+    Ulitzsch et al. 2022 model it from response times); a CUSUM of the row's own standardized item
+    times finds the shift wherever it is, whatever the row's overall speed."""
+    item_ms = ctx.batch.column("telemetry.item_ms")
+    norms = (state or {}).get("log_ms", {})
+    codes, uniques = ctx.survey_codes
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        logs = np.log(np.maximum(item_ms.values, 1.0))
+        if norms:
+            logs = logs - _norm_of_each_value(item_ms, codes, uniques, norms)
+        kept = item_ms.filter_values(np.isfinite(logs))
+        logs = logs[np.isfinite(logs)]
+        mean, sd = kept.means_stds(logs)
+        k = kept.lengths
+        # A spread of log times under _FLAT_LOG_SD is a constant pace whose mean rounded (equal times
+        # leave a last-bit residue that standardizing would blow up into a full-size statistic).
+        usable = (k >= _MIN_PACE_ITEMS) & (sd > _FLAT_LOG_SD) & np.isfinite(sd)
+        z = (logs - np.repeat(mean, k)) / np.repeat(sd, k)
+        top = _row_running_sum_max(z, kept)
+        drop = np.where(usable, top / np.sqrt(k), np.nan)
+    return {"timing.pace_drop": drop}
+
+
+def _norm_of_each_value(item_ms, codes: np.ndarray, uniques: np.ndarray, norms: dict) -> np.ndarray:
+    """The survey norm of each item time (0 where the row's survey has no norm, or the row has
+    another number of item times than the norm's)."""
+    tables = [np.zeros(1)]  # index 0: no norm
+    start = np.zeros(len(uniques) + 1, np.int64)  # by code + 1 (code -1: no survey)
+    size = np.full(len(uniques) + 1, -1, np.int64)
+    at = 1
+    for code, survey in enumerate(uniques.tolist()):
+        norm = norms.get(survey)
+        if norm is not None:
+            tables.append(np.asarray(norm, dtype=np.float64))
+            start[code + 1], size[code + 1] = at, len(norm)
+            at += len(norm)
+    row_code = codes + 1
+    has = item_ms.lengths == size[row_code]
+    where = np.where(np.repeat(has, item_ms.lengths), np.repeat(start[row_code], item_ms.lengths) + item_ms.position(), 0)
+    return np.concatenate(tables)[where]
+
+
+def _row_running_sum_max(z: np.ndarray, rows) -> np.ndarray:
+    """Highest running sum of each row's values (``-inf`` for an empty row), each row summed on
+    its own from its first value, so a row's result never depends on the other rows (a row alone
+    and inside a batch give the same bits). Rows are laid out as the rows of zero-padded
+    matrices, one per power-of-two width (padding after a row's end repeats its total)."""
+    lengths = rows.lengths
+    out = np.full(len(lengths), -np.inf)
+    has = np.flatnonzero(lengths > 0)
+    if not len(has):
+        return out
+    width = np.left_shift(1, np.ceil(np.log2(lengths[has])).astype(np.int64))
+    for w in np.unique(width).tolist():
+        pick = has[width == w]
+        n_values = lengths[pick]
+        inside = np.arange(w) < n_values[:, None]
+        block = np.where(inside, z[np.where(inside, rows.offsets[pick][:, None] + np.arange(w), 0)], 0.0)
+        out[pick] = np.cumsum(block, axis=1).max(axis=1)
     return out

@@ -107,7 +107,7 @@ def test_without_analytics_consent_behaviour_features_are_nan_but_duration_is_kn
             consent={"usage": True, "analytics": False})
     f = features([r])
     for name, values in f.items():
-        if name.startswith(("pointer.", "keys.", "timing.item")):
+        if name.startswith(("pointer.", "keys.", "timing.item", "timing.pace")):
             assert np.isnan(values[0]), name
     assert f["timing.duration_s"][0] == pytest.approx(120.0)
 
