@@ -116,3 +116,18 @@ def test_a_row_alone_gives_its_row_in_a_batch(rows, with_norm):
         alone = timing.pace(FeatureContext(read_batch([r])), state)["timing.pace_drop"]
         assert alone.shape == (1,)
         assert np.array_equal(alone, together[i:i + 1], equal_nan=True), (i, alone, together[i])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(4, 14).flatmap(lambda m: st.tuples(
+    st.just(m), st.lists(st.lists(st.floats(1.0, 1e6) | st.just(float("nan")), min_size=m, max_size=m),
+                         min_size=2, max_size=6))), st.booleans())
+def test_rows_of_one_length_as_one_matrix_give_each_row_alone(drawn, with_norm):
+    m, rows = drawn
+    rows = rows + [[]]  # a row without item times (no analytics consent) keeps the matrix layout
+    records = [record(i, times) for i, times in enumerate(rows)]
+    state = {"log_ms": {"sv": np.log(np.linspace(500.0, 4000.0, m))}} if with_norm else None
+    together = timing.pace(FeatureContext(read_batch(records)), state)["timing.pace_drop"]
+    for i, r in enumerate(records):
+        alone = timing.pace(FeatureContext(read_batch([r])), state)["timing.pace_drop"]
+        assert np.array_equal(alone, together[i:i + 1], equal_nan=True), (i, alone, together[i])
