@@ -49,7 +49,6 @@ Rows without ``consent.usage`` are never read: their ids are 0. Rows reporting f
 
 from __future__ import annotations
 
-import functools
 import itertools
 import operator
 import struct
@@ -62,11 +61,8 @@ import pandas as pd
 
 from fraudscore.enrich._factorize import factorize_objects
 
-try:  # private, but present and unchanged in pandas 1.x-3.x (hash_array's kernel)
-    from pandas._libs.hashing import hash_object_array as _hash_object_array
-except ImportError:  # pragma: no cover - depends on the installed pandas
-    _hash_object_array = None
-from fraudscore.secret import derive_key, get_secret
+from fraudscore.secret import derive_key, get_secret, siphash_objects
+from fraudscore.secret import splitmix64 as _mix
 
 __all__ = [
     "Fingerprints",
@@ -154,16 +150,6 @@ def to_hex(ids: np.ndarray) -> np.ndarray:
 # Column hashing: every function returns uint64 of shape (m,) for the m rows it is given.
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser: spreads every input bit over the output (invertible, not keyed)."""
-    x = x ^ (x >> np.uint64(30))  # a new array; the steps below reuse it (no temporaries)
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
-    return x
-
-
 def _number_uniques(x: np.ndarray, small: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(codes, uniques as 8-byte strings) of numbers; NaN (whatever its bits) is code -1.
 
@@ -214,12 +200,7 @@ def _siphash_unique(uniques: np.ndarray, key: str) -> np.ndarray:
     batch of one (property-tested equal to ``keyed_hash``).
     """
     try:
-        if _hash_object_array is not None and uniques.dtype == object:
-            try:
-                return _mix(_hash_object_array(np.ascontiguousarray(uniques), key, "utf8"))
-            except TypeError:  # mixed types: hash_array hashes every value's text then
-                return _mix(_hash_object_array(uniques.astype(str).astype(object), key, "utf8"))
-        return pd.util.hash_array(uniques, hash_key=key, categorize=False)
+        return siphash_objects(uniques, key)
     except UnicodeEncodeError:
         # A lone surrogate (JSON allows "\ud800") has no UTF-8: hash its surrogate-escaped bytes,
         # which no other text encodes to, rather than lose the batch. Other values keep their hash.
@@ -489,7 +470,7 @@ def _fingerprint(columns: Mapping, ip, secret, factorized: Mapping | None, conse
     # the same ids, and is cheaper than copying most rows out first. Only where nothing is there to
     # read: rows without consent are never read.
     hash_all = m == n or (consent_blanked and 2 * m >= n)
-    cols = _Columns(columns, np.arange(n) if hash_all else rows, n, _derived_key(key, "fingerprint.attribute"),
+    cols = _Columns(columns, np.arange(n) if hash_all else rows, n, derive_key(key, "fingerprint.attribute"),
                     factorized)
     pick = (lambda x: x[rows]) if hash_all and m < n else (lambda x: x)
 
@@ -527,7 +508,7 @@ def _fingerprint(columns: Mapping, ip, secret, factorized: Mapping | None, conse
         disambiguator[no_net] = h
         a[no_net] = np.where(has, 2, 0)
     linked = enough & (a > 0)
-    link = _keyed_final(_combine([block, disambiguator, a.astype(np.uint64)], m), _derived_key(key, "link"))
+    link = _keyed_final(_combine([block, disambiguator, a.astype(np.uint64)], m), derive_key(key, "link"))
     link_id[rows] = np.where(linked, link, np.uint64(0))
     anchor[rows] = np.where(linked, a, 0)
     block_id = np.zeros(n, np.uint64)
@@ -535,12 +516,6 @@ def _fingerprint(columns: Mapping, ip, secret, factorized: Mapping | None, conse
     block[block == 0] = 1
     block_id[rows] = np.where(enough, block, np.uint64(0))
     return Fingerprints(device_id, link_id, anchor, block_id)
-
-
-@functools.lru_cache(maxsize=16)
-def _derived_key(secret: bytes, purpose: str) -> str:
-    """:func:`fraudscore.secret.derive_key`, remembered per secret (a BLAKE2b per call otherwise)."""
-    return derive_key(secret, purpose)
 
 
 def _take_info(info, rows: np.ndarray):
@@ -616,7 +591,7 @@ def _fingerprint_one(batch, ip, secret) -> Fingerprints:
     if not batch.consent_usage[0]:
         return Fingerprints(zero, zero.copy(), np.zeros(1, np.int8), zero.copy())
     key = get_secret(secret)
-    attribute_key = _derived_key(key, "fingerprint.attribute")
+    attribute_key = derive_key(key, "fingerprint.attribute")
     items: list = []  # texts and 8-byte numbers to hash, in one call
     fields: list = []  # per DEVICE_FIELDS: index into items (-1 missing), or (indices, length) of a list
     present = 0
@@ -695,7 +670,7 @@ def _fingerprint_one(batch, ip, secret) -> Fingerprints:
         if cookie_at >= 0:
             disambiguator = hashes[cookie_at]
         digest = _combine_int((block, disambiguator, anchor)).to_bytes(8, sys.byteorder).rstrip(b"\0")
-        link = int(_siphash_unique(np.array([digest], dtype=object), _derived_key(key, "link"))[0]) or 1
+        link = int(_siphash_unique(np.array([digest], dtype=object), derive_key(key, "link"))[0]) or 1
     return Fingerprints(np.array([device], np.uint64), np.array([link], np.uint64),
                         np.array([anchor if link else 0], np.int8), np.array([block or 1], np.uint64))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fraudscore.secret import DevelopmentSecretWarning, derive_key, get_secret, keyed_hash
 
@@ -44,3 +46,23 @@ def test_small_and_large_arrays_hash_alike_whichever_way_they_are_computed():
     whole = keyed_hash(values, key)  # large: factorized first
     one_by_one = [int(keyed_hash(values[i:i + 1], key)[0]) for i in range(len(values))]
     assert one_by_one == [int(h) for h in whole]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(max_size=12) | st.none() | st.floats(allow_nan=True) | st.integers(-5, 2**40), max_size=9))
+def test_the_siphash_shortcut_equals_pandas_hash_array(values):
+    # Stored histories hold these hashes: the shortcut must give pandas' own, bit for bit.
+    import pandas as pd
+
+    from fraudscore.secret import derive_key, siphash_objects
+
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    key = derive_key(b"k" * 32, "test")
+    try:
+        want = pd.util.hash_array(arr, hash_key=key, categorize=False)
+    except UnicodeEncodeError:  # a lone surrogate: pandas refuses, and so must the shortcut
+        with pytest.raises(UnicodeEncodeError):
+            siphash_objects(arr, key)
+        return
+    np.testing.assert_array_equal(siphash_objects(arr, key), want)
