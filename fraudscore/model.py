@@ -390,8 +390,8 @@ def _all_rows(ids: np.ndarray, valid: np.ndarray, counts):
 _BACKFILLED = "backfilled in time order into a fresh MemoryStore"
 
 
-# ================================================================================ labels
 def _telemetry_without_item_times() -> tuple[str, ...]:
+    """Dotted keys of every telemetry series of the schema but the item times."""
     from fraudscore.schema import FIELDS
 
     series = {".".join(f.name.split(".")[:2]) for f in FIELDS if f.name.startswith("telemetry.")}
@@ -403,6 +403,7 @@ def _telemetry_without_item_times() -> tuple[str, ...]:
 _REFERENCE_SKIP = _telemetry_without_item_times()
 
 
+# ================================================================================ labels
 def _labels(y, n: int) -> np.ndarray:
     """0/1 int8 labels of shape (n,), or a ValueError that says what is wrong."""
     if y is None:
