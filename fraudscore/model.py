@@ -1177,6 +1177,21 @@ def simulated_week_seeds(seed: int, weeks: int) -> list[int]:
     return [int(seed)] + [int(s) for s in derived]
 
 
+def simulated_weeks(sizes, seeds, fraud_rate: float = 0.1, difficulty="default", families: dict | None = None):
+    """``(data, labels, groups)`` of independent simulated weeks, one at a time, as
+    :meth:`FraudModel._fit_independent` takes them; groups from the simulator's ground truth.
+    ``families``, when given, counts the rows of each family as the weeks go by."""
+    from fraudscore.simulation import simulate
+
+    for size, week_seed in zip(sizes, seeds):
+        sim = simulate(size, fraud_rate=fraud_rate, difficulty=difficulty, seed=week_seed, output="arrow")
+        if families is not None:
+            for k, v in sim.labels["family"].value_counts().items():
+                families[str(k)] = families.get(str(k), 0) + int(v)
+        groups = group_ids(sim.labels["person_id"].to_numpy(), sim.labels["device_key"].to_numpy())
+        yield sim.data, sim.labels["is_fraud"].to_numpy(), groups
+
+
 def train_default(n: int = 40_000, seed: int = 0, output="models/default", difficulty="default",
                   fraud_rate: float = 0.1, week_rows: int = WEEK_ROWS, **params) -> str:
     """Train a model on simulated data and save it: what ``fraudscore train --simulate N`` runs.
@@ -1214,7 +1229,7 @@ def train_default(n: int = 40_000, seed: int = 0, output="models/default", diffi
     """
     import time
 
-    from fraudscore.simulation import default_survey, simulate
+    from fraudscore.simulation import default_survey
 
     if n < 1 or week_rows < 1:
         raise ValueError(f"need n >= 1 and week_rows >= 1, got n={n}, week_rows={week_rows}")
@@ -1222,18 +1237,9 @@ def train_default(n: int = 40_000, seed: int = 0, output="models/default", diffi
     weeks = -(-n // week_rows)
     sizes = [n // weeks + (1 if j < n % weeks else 0) for j in range(weeks)]  # as even as whole rows allow
     seeds = simulated_week_seeds(seed, weeks)
-    families = {}
-
-    def samples():
-        for size, week_seed in zip(sizes, seeds):
-            sim = simulate(size, fraud_rate=fraud_rate, difficulty=difficulty, seed=week_seed, output="arrow")
-            for k, v in sim.labels["family"].value_counts().items():
-                families[str(k)] = families.get(str(k), 0) + int(v)
-            groups = group_ids(sim.labels["person_id"].to_numpy(), sim.labels["device_key"].to_numpy())
-            yield sim.data, sim.labels["is_fraud"].to_numpy(), groups
-
+    families: dict = {}
     model = FraudModel(surveys=[default_survey()], random_state=seed, **params)
-    model._fit_independent(samples())
+    model._fit_independent(simulated_weeks(sizes, seeds, fraud_rate, difficulty, families))
     extra = {
         "command": f"fraudscore train --simulate {n} --seed {seed}"
                    + (f" --difficulty {difficulty}" if difficulty != "default" else "")

@@ -103,3 +103,13 @@ def test_evaluation_refuses_a_test_seed_the_model_was_trained_on(tmp_path):
     for test_seed, lofo_seed in ((5, 2_000), (1_000, second)):
         with pytest.raises(ValueError, match="in the model's training data"):
             evaluate_model(tmp_path / "m", test_n=50, test_seed=test_seed, lofo_n=50, lofo_seed=lofo_seed)
+
+
+def test_the_weeks_study_trains_on_more_weeks_and_refuses_a_training_seed_for_validation():
+    from fraudscore.evaluation import training_weeks_study
+
+    rows = training_weeks_study(weeks=(1, 2), week_rows=400, validation_n=300, log=lambda s: None, **PARAMS)
+    assert [r["weeks"] for r in rows] == [1, 2] and [r["rows"] for r in rows] == [400, 800]
+    assert all(0.5 < r["roc_auc"] <= 1.0 for r in rows)
+    with pytest.raises(ValueError, match="training weeks' seeds"):
+        training_weeks_study(weeks=(1,), seed=3_000, week_rows=400, validation_n=300, **PARAMS)
