@@ -170,7 +170,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from fraudscore.model import WEEK_ROWS
 
     print(train_default(n=args.simulate, seed=args.seed, output=args.output, difficulty=args.difficulty or "default",
-                        week_rows=args.week_rows or WEEK_ROWS))
+                        week_rows=WEEK_ROWS if args.week_rows is None else args.week_rows))
     return 0
 
 

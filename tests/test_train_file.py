@@ -86,6 +86,7 @@ def test_the_label_field_in_the_rows_does_not_reach_the_model(train_path, tmp_pa
     (["train", "DATA", "--week-rows", "9", "-o", "m"], "--difficulty and --week-rows are for --simulate"),
     (["train", "--simulate", "10", "--label", "y", "-o", "m"], "--label, --survey and --chunk-size are for a DATA file"),
     (["train", "--simulate", "10", "--chunk-size", "5", "-o", "m"], "--chunk-size are for a DATA file"),
+    (["train", "--simulate", "10", "--week-rows", "0", "-o", "m"], "week_rows >= 1"),
 ])
 def test_train_refuses_mixed_or_missing_sources(argv, said, train_path, tmp_path, capsys):
     argv = [str(train_path) if a == "DATA" else str(tmp_path / a) if a == "m" else a for a in argv]
