@@ -165,9 +165,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 0
     if args.label is not None or args.survey is not None or args.chunk_size is not None:
         raise ValueError("--label, --survey and --chunk-size are for a DATA file; --simulate labels its own rows")
-    from fraudscore.model import train_default
-
-    from fraudscore.model import WEEK_ROWS
+    from fraudscore.model import WEEK_ROWS, train_default
 
     print(train_default(n=args.simulate, seed=args.seed, output=args.output, difficulty=args.difficulty or "default",
                         week_rows=WEEK_ROWS if args.week_rows is None else args.week_rows))

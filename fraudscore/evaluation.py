@@ -364,7 +364,7 @@ def _training_simulation(model_dir) -> dict:
     return json.loads(path.read_text()).get("simulation") or {}
 
 
-def training_weeks_study(weeks=(1, 2, 4, 8), week_rows: int = 60_000, seed: int = 0, validation_seed: int = 3_000,
+def training_weeks_study(weeks=(1, 2, 4, 8), week_rows: int | None = None, seed: int = 0, validation_seed: int = 3_000,
                          validation_n: int = 30_000, log=print, **params) -> list[dict]:
     """Validation metrics of models trained on more and more independent simulated weeks.
 
@@ -374,15 +374,18 @@ def training_weeks_study(weeks=(1, 2, 4, 8), week_rows: int = 60_000, seed: int 
     seed nor the leave-one-family-out seed of :func:`evaluate_model`, so choosing on it leaves
     the test numbers untouched.
 
+    ``week_rows`` defaults to ``train_default``'s (:data:`fraudscore.model.WEEK_ROWS`).
+
     Returns
     -------
     list of dict
         One per entry of ``weeks``: rows, ROC AUC, recall at 1 % and 5 % FPR, ECE, and recall at
         5 % FPR of the weakest family.
     """
-    from fraudscore.model import FraudModel, simulated_week_seeds, simulated_weeks
+    from fraudscore.model import WEEK_ROWS, FraudModel, simulated_week_seeds, simulated_weeks
     from fraudscore.simulation import default_survey
 
+    week_rows = WEEK_ROWS if week_rows is None else week_rows
     seeds = simulated_week_seeds(seed, max(weeks))
     if validation_seed in seeds:
         raise ValueError(f"validation seed {validation_seed} is one of the training weeks' seeds")
@@ -441,8 +444,8 @@ def evaluate_model(model_dir=None, test_n: int = 30_000, test_seed: int = 1_000,
         raise ValueError(f"seeds {sorted(seen & {test_seed, lofo_seed})} are in the model's training data "
                          "(manifest simulation.week_seeds); evaluate on seeds it never saw")
     weeks = len(simulation.get("weeks") or [1])
-    trained_on = f"{manifest_n} simulated rows" + (f" in {weeks} independent weeks" if weeks > 1 else "") + \
-        (" of other seeds" if weeks > 1 else " of another seed")
+    trained_on = f"{manifest_n} simulated rows " + (f"in {weeks} independent weeks of other seeds" if weeks > 1
+                                                    else "of another seed")
     names = model.feature_names_
     numbers = {"model_version": getattr(model, "model_version_", None), "test_n": test_n, "test_seed": test_seed}
     keys = ("roc_auc", "pr_auc", "recall_at_1pct_fpr", "recall_at_5pct_fpr", "ece")
