@@ -115,6 +115,21 @@ def siphash_objects(values: np.ndarray, key: str) -> np.ndarray:
         return splitmix64(_hash_object_array(values.astype(str).astype(object), key, "utf8"))
 
 
+def keyed_hash_one(value: str, key: str) -> int:
+    """:func:`keyed_hash` of one ``str``, as a Python int: one SipHash call and the finaliser on
+    an int (~1.5 us; an array call costs ~12 us of fixed costs)."""
+    if _hash_object_array is None:
+        return int(keyed_hash(np.array([value], dtype=object), key)[0])
+    x = int(_hash_object_array(np.array([value], dtype=object), key, "utf8")[0])
+    # splitmix64 on a Python int, masked to 64 bits after each product
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _MASK64
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+_MASK64 = (1 << 64) - 1
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 

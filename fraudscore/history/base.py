@@ -34,7 +34,7 @@ import pandas as pd
 
 from fraudscore.history._counting import COLUMNS, ROW_DTYPE
 from fraudscore.history.observations import KIND_FIELDS, KINDS, Observations, hash_values
-from fraudscore.secret import derive_key, get_secret, keyed_hash
+from fraudscore.secret import derive_key, get_secret, keyed_hash, keyed_hash_one
 
 __all__ = [
     "COLUMNS",
@@ -222,15 +222,17 @@ class HistoryStore(abc.ABC):
             now = int(obs.timestamp_ms.max())
         cutoff = int(now) - self.retention_ms
 
-        sub = keyed_hash(obs.submission_id, self._submission_key)
-        sub[sub == 0] = 1
         if n == 1:  # score_one: no repeats to fold, position 0 (the calls below cost ~40 us)
             rows = np.zeros(1, ROW_DTYPE)
-            rows["sub"], rows["t"], rows["survey"] = sub, obs.timestamp_ms, obs.survey_key
+            # keyed_hash of the one id (a str: Observations checked it), 0 mapped to 1 as below
+            rows["sub"] = keyed_hash_one(obs.submission_id[0], self._submission_key) or 1
+            rows["t"], rows["survey"] = obs.timestamp_ms, obs.survey_key
             for kind in KINDS:
                 rows[KIND_FIELDS[kind]] = getattr(obs, KIND_FIELDS[kind])
             _, new, values = self._record_and_count(rows, cutoff, None if batch is None else int(batch))
             return HistoryCounts(obs.submission_id, values, ~new)
+        sub = keyed_hash(obs.submission_id, self._submission_key)
+        sub[sub == 0] = 1
         _, first, inverse = np.unique(sub, return_index=True, return_inverse=True)
         rows = np.zeros(len(first), ROW_DTYPE)
         rows["sub"] = sub[first]

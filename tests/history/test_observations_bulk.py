@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -26,9 +27,11 @@ HOSTILE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u200a\u2028\u202
 
 
 def _general(monkeypatch):
-    """Make every call below take the pandas path (what the code did before the Arrow and few-values paths)."""
+    """Make every call below take the pandas path (what the code did before the Arrow, few-values
+    and one-row paths)."""
     monkeypatch.setattr(obs_module, "_text_array", lambda values: None)
     monkeypatch.setattr(obs_module, "_few_strings", lambda values: None)
+    monkeypatch.setattr(Observations, "_from_raw_one", classmethod(lambda cls, *args: None))
 
 
 def _by_definition(value):
@@ -149,3 +152,58 @@ def test_ip_texts_are_the_same_on_both_paths():
 def test_submission_ids_must_still_be_non_empty_strings(ids):
     with pytest.raises(ValueError):
         Observations.from_hashes(ids, [0, 0], 1)
+
+
+#: Addresses of every shape the one-row path formats itself: IPv4 (with spaces, leading zeros,
+#: out of range), IPv6 (compressed, zone ids, IPv4-mapped, all zeros), junk.
+_address = st.one_of(
+    st.ip_addresses().map(str), st.ip_addresses(v=6).map(lambda a: a.exploded),
+    st.ip_addresses(v=4).map(lambda a: f" ::ffff:{a} "), st.ip_addresses(v=6).map(lambda a: f"{a}%eth0"),
+    st.sampled_from(["1.2.3.04", "256.1.1.1", "::", "::1", "1::", "x", "", " 10.0.0.1\n", "1.2.3"]), _value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sid=st.one_of(st.just("s1"), st.just(""), st.none(), st.integers(0, 9)), survey=_value, cookie=_value,
+       ip=_address, respondent=_value, text=_value, device=st.integers(0, 2**64 - 1))
+def test_one_row_from_raw_gives_the_general_paths_hashes(sid, survey, cookie, ip, respondent, text, device):
+    def observe():
+        return Observations.from_raw([sid], [survey], [1_700_000_000_000], device_id=[device], link_id=[device // 3],
+                                     cookie=[cookie], ip=[ip], respondent_id=[respondent], text=[text],
+                                     secret=SECRET)
+
+    try:
+        one = observe()
+    except (ValueError, TypeError) as exc:  # a bad submission id: refused on both paths alike
+        with pytest.MonkeyPatch.context() as mp, pytest.raises(type(exc)):
+            _general(mp)
+            observe()
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        _general(mp)
+        general = observe()
+    for f in fields(Observations):
+        a, b = getattr(one, f.name), getattr(general, f.name)
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tolist() == b.tolist(), f.name
+
+
+def test_one_row_from_raw_takes_the_one_row_path_for_text_values():
+    # (else the property test above would compare the general path with itself)
+    one = Observations._from_raw_one(np.array(["s"], dtype=object), ["v"], [0], None, None, ["c"], ["10.1.2.3"],
+                                     [None], ["Some text"], get_secret(SECRET))
+    assert one is not None and one.ip[0] != 0 and one.cookie[0] != 0 and one.respondent[0] == 0
+    assert Observations._from_raw_one(np.array(["s"], dtype=object), [3], [0], None, None, None, None, None, None,
+                                      get_secret(SECRET)) is None  # a number: the general path's str() meaning
+
+
+def test_one_row_hashes_are_the_ones_stored_before():
+    values = ["Great  SURVEY\n", "  Straße\u00a0\u2003ÉCOLE ", None, "", "10.1.2.3", "2001:db8::1"]
+    for i, value in enumerate(values):
+        obs = Observations.from_raw(["s"], ["survey"], [0], cookie=[value], ip=[value], respondent_id=[value],
+                                    text=[value], secret=SECRET)
+        for name, expected in PINNED.items():
+            assert obs.__getattribute__(name).tolist() == [expected[i]], (name, value)
+
+
+def test_a_lone_surrogate_in_one_row_still_refuses_to_hash():
+    with pytest.raises(UnicodeEncodeError):
+        Observations.from_raw(["s"], ["survey"], [0], cookie=["\udc80"], secret=SECRET)
