@@ -251,6 +251,9 @@ class UAParser:
             Arrays of shape (n,), in input order.
         """
         codes, uniques = factorize_objects(np.asarray(uas, dtype=object).ravel()) if factorized is None else factorized
+        if len(codes) == 1:  # score_one: one array per field from the row's values (~3 us, not ~25)
+            row = self.parse_one(uniques[codes[0]]) if codes[0] >= 0 else _UNKNOWN_ROW
+            return UAInfo(**{name: np.array([value], dtype=dtype) for name, value, dtype in zip(_FIELDS, row, _DTYPES)})
         rows = [self.parse_one(u) for u in uniques]
         rows.append(_UNKNOWN_ROW)  # code -1 (missing) takes this one
         codes = np.where(codes < 0, len(rows) - 1, codes)

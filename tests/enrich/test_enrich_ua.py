@@ -183,3 +183,19 @@ def test_a_batch_factorized_column_parses_like_the_raw_column():
     for f in fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
         assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f.name
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(st.none(), st.just(""), st.just(float("nan")), st.integers(), st.text(max_size=80),
+                 st.sampled_from([CHROME_WIN, SAFARI_IPHONE, ANDROID_TABLET, GOOGLEBOT, HEADLESS, " " + FIREFOX_MAC])))
+def test_one_user_agent_parses_as_its_row_of_a_batch(value):
+    # A batch of one (score_one) builds its arrays from the row's values; the batch path fills
+    # them from a table of unique rows: same values and dtypes.
+    from dataclasses import fields
+
+    one = parse_user_agents(np.array([value], dtype=object))
+    batch = parse_user_agents(np.array([CHROME_WIN, value, None], dtype=object))
+    for f in fields(one):
+        x, y = getattr(one, f.name), getattr(batch, f.name)[1:2]
+        assert x.dtype == y.dtype and x.shape == (1,), f.name
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f.name
