@@ -49,6 +49,9 @@ def test_every_stage_is_timed():
     assert set(small["stages_us_per_row"]) == {"read", "validate", "enrich", "fingerprint", "history", "features",
                                                "model", "reasons"}
     assert all(v > 0 for v in small["stages_us_per_row"].values())
+    # first calls (cold caches) are reported apart from the warm figures above
+    assert set(small["first_call_us_per_row"]) == {"read", "validate", "enrich", "fingerprint"}
+    assert all(v > 0 for v in small["first_call_us_per_row"].values())
 
 
 def test_end_to_end_cost_per_row_scales_linearly():
