@@ -24,10 +24,11 @@ not count, which a first time cannot tell). It gathers the keys' events from the
 Batches of one or a few rows (``score_one``): the vectorized code makes hundreds of numpy calls
 per batch whatever its size, ~1.1 ms of fixed cost. Up to ``_SCALAR`` rows, hash-table probes and
 inserts, the key lookups, recording the rows and the within-batch counts run in plain Python over
-ints instead (the same ids, codes and counts, ``tests/history/test_history_one_row.py``), each
-sorted table is searched once for all of a kind's bounds, and inserts into the sorted runs merge
-into a short newest run at once: observing one row into a MemoryStore costs ~0.29 ms of CPU (p50)
-instead of ~1.4, whether it holds 300 or a million rows (``benchmarks/bench_history.py``).
+ints instead (the same ids, codes and counts, ``tests/history/test_history_one_row.py``), a
+single row's bounds are Python ints searched once per sorted run, and its inserts wait in a
+short sorted Python list per table until 64 gathered: observing one row into a MemoryStore costs
+~0.20 ms of CPU (p50) instead of ~1.4, whether it holds 300 or a million rows
+(``benchmarks/bench_history.py``).
 
 Memory, measured at a million submissions of ``benchmarks/bench_history.traffic`` (all seven
 kinds, ~5.8 occurrences, ~10.4 distinct keys and (key, survey) pairs and ~1.5 (key, paired key)
