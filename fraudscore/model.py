@@ -372,6 +372,12 @@ def _observed_rows(batch, fp, secret):
     return ids, valid, obs
 
 
+def _own_history(batch, fp):
+    """Training history counts of ``batch`` alone (fingerprints ``fp``): its rows backfilled in
+    time order into a fresh store."""
+    return _backfilled([_observed_rows(batch, fp, _TRAINING_SECRET)], _training_store())
+
+
 def _all_rows(ids: np.ndarray, valid: np.ndarray, counts):
     """HistoryCounts of every row from the ``counts`` of the ``valid`` ones: the others get zero
     counts and ``replayed = True``."""
@@ -568,7 +574,6 @@ class FraudModel(BaseEstimator):
         -------
         self
         """
-        from fraudscore.features.extractor import FeatureExtractor
         from fraudscore.fingerprint import fingerprint_batch
         from fraudscore.io import read_batch
 
@@ -580,21 +585,19 @@ class FraudModel(BaseEstimator):
         valid = np.asarray(batch.valid)
         yv = _checked_classes(y, valid)
 
-        rng = check_random_state(self.random_state)
-        split_seed, clf_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        rng, split_seed, clf_seed = self._seeds()
         history_source = "given" if history is not None else (_BACKFILLED if self.use_history else "none")
         count_history = history is None and self.use_history
         fp = fingerprint_batch(batch, secret=_TRAINING_SECRET) if groups is None or count_history else None
         if count_history:
-            history = _backfilled([_observed_rows(batch, fp, _TRAINING_SECRET)], _training_store())
+            history = _own_history(batch, fp)
         if groups is None:
             groups = group_ids(fp.link_id, fp.device_id, np.asarray(batch.column("respondent_id"), dtype=object))
         groups = np.asarray(groups)[valid]
 
         # Reference statistics are unsupervised (medians, covariances), so fitting them on every
         # valid row, validation included, leaks no label.
-        self.extractor_ = FeatureExtractor(surveys=self.surveys, families=self.feature_families).fit(batch)
-        self.feature_names_ = self.extractor_.get_feature_names_out()
+        self._fit_extractor(batch)
         F = self.extractor_.transform(batch, history=history)[valid]
         return self._fit_matrix(F, yv, groups, rng, split_seed, clf_seed,
                                 rows_read=batch.n, history_source=history_source)
@@ -630,7 +633,7 @@ class FraudModel(BaseEstimator):
         import pyarrow.parquet as pq
         from tqdm.auto import tqdm
 
-        from fraudscore.features.extractor import FeatureExtractor, _rows_of
+        from fraudscore.features.extractor import _rows_of
         from fraudscore.fingerprint import fingerprint_batch
         from fraudscore.io import check_input_file, iter_batches, read_rows
 
@@ -648,8 +651,7 @@ class FraudModel(BaseEstimator):
                     yield batch
                     bar.update(batch.n)
 
-        rng = check_random_state(self.random_state)
-        split_seed, clf_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        rng, split_seed, clf_seed = self._seeds()
         valid, ids, observed = [], [], []
         for batch in passing("train: ids and history"):
             fp = fingerprint_batch(batch, secret=_TRAINING_SECRET)
@@ -669,9 +671,7 @@ class FraudModel(BaseEstimator):
         sample = np.arange(n) if n <= fit_rows else np.random.default_rng(split_seed).choice(n, fit_rows, replace=False)
         # The reference statistics read times, survey ids, answers and item times, no other
         # telemetry (most of a row's size): the sample is read without it.
-        self.extractor_ = FeatureExtractor(surveys=self.surveys, families=self.feature_families).fit(
-            read_rows(path, sample, chunk_size, skip=_REFERENCE_SKIP))
-        self.feature_names_ = self.extractor_.get_feature_names_out()
+        self._fit_extractor(read_rows(path, sample, chunk_size, skip=_REFERENCE_SKIP))
         F = np.empty((len(yv), len(self.feature_names_)), dtype=np.float32)
         at, row = 0, 0
         for batch in passing("train: features"):
@@ -701,13 +701,11 @@ class FraudModel(BaseEstimator):
         -------
         self
         """
-        from fraudscore.features.extractor import FeatureExtractor
         from fraudscore.fingerprint import fingerprint_batch
         from fraudscore.io import read_batch
 
         self._check_params()
-        rng = check_random_state(self.random_state)
-        split_seed, clf_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        rng, split_seed, clf_seed = self._seeds()
         features, labels, group_codes, rows_read, offset = [], [], [], 0, 0
         for X, y, groups in samples:
             batch = read_batch(X)
@@ -718,10 +716,9 @@ class FraudModel(BaseEstimator):
             history = None
             if self.use_history:
                 fp = fingerprint_batch(batch, secret=_TRAINING_SECRET)
-                history = _backfilled([_observed_rows(batch, fp, _TRAINING_SECRET)], _training_store())
+                history = _own_history(batch, fp)
             if not features:
-                self.extractor_ = FeatureExtractor(surveys=self.surveys, families=self.feature_families).fit(batch)
-                self.feature_names_ = self.extractor_.get_feature_names_out()
+                self._fit_extractor(batch)
             features.append(self.extractor_.transform(batch, history=history)[valid])
             labels.append(y[valid])
             # Ranks keep the order of each sample's groups (so one sample splits as fit splits it)
@@ -742,6 +739,19 @@ class FraudModel(BaseEstimator):
                 f"each of the {len(labels)} samples (independent traffic) {_BACKFILLED} of its own"
         return self._fit_matrix(F, yv, np.concatenate(group_codes), rng, split_seed, clf_seed,
                                 rows_read=rows_read, history_source=source)
+
+    def _seeds(self):
+        """(random state, split seed, classifier seed) of a training run, from ``random_state``."""
+        rng = check_random_state(self.random_state)
+        split_seed, clf_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        return rng, split_seed, clf_seed
+
+    def _fit_extractor(self, data) -> None:
+        """Fit the feature extractor's reference statistics on ``data`` (unsupervised)."""
+        from fraudscore.features.extractor import FeatureExtractor
+
+        self.extractor_ = FeatureExtractor(surveys=self.surveys, families=self.feature_families).fit(data)
+        self.feature_names_ = self.extractor_.get_feature_names_out()
 
     def _fit_matrix(self, F, yv, groups, rng, split_seed: int, clf_seed: int, rows_read: int,
                     history_source: str):
