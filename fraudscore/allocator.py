@@ -33,7 +33,8 @@ _MMAP_THRESHOLD_MAX = 32 << 20
 _OPERATOR_SETTINGS = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")
 
 
-def retain_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = _MMAP_THRESHOLD_MAX) -> bool:
+def retain_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = _MMAP_THRESHOLD_MAX, *,
+                        override_environment: bool = False) -> bool:
     """Keep up to ``trim_threshold`` bytes of freed heap in the process (glibc only).
 
     Allocations under ``mmap_threshold`` come from the heap and their memory is reused instead of
@@ -47,23 +48,32 @@ def retain_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = _
     mmap_threshold : int
         Allocations of at least this many bytes are mapped on their own (at most 32 MiB, glibc's
         limit); larger arrays are returned to the system when freed.
+    override_environment : bool
+        Apply the setting even when the environment sets malloc's thresholds: for processes whose
+        environment someone else chose, such as Dask workers (their nanny sets
+        ``MALLOC_TRIM_THRESHOLD_``; see :func:`fraudscore.dask.retain_freed_memory_on_workers`).
 
     Returns
     -------
     bool
         Whether the setting was applied: ``False`` on a C library other than glibc (musl, macOS,
         Windows), and when the environment already sets malloc's thresholds (the operator's choice
-        wins).
+        wins) unless ``override_environment``.
     """
-    if not 0 <= trim_threshold < 1 << 31 or not 0 <= mmap_threshold <= _MMAP_THRESHOLD_MAX:
-        raise ValueError(f"trim_threshold must be in [0, 2**31) and mmap_threshold in [0, {_MMAP_THRESHOLD_MAX}]; "
-                         f"got {trim_threshold} and {mmap_threshold}")
+    check_thresholds(trim_threshold, mmap_threshold)
     mallopt = _glibc_mallopt()
-    if mallopt is None or any(name in os.environ for name in _OPERATOR_SETTINGS):
+    if mallopt is None or (not override_environment and any(name in os.environ for name in _OPERATOR_SETTINGS)):
         return False
     # Setting either also ends glibc's dynamic adjustment of both (it moves them with the
     # largest mapped block freed so far), so the two values stay as set.
     return bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+
+
+def check_thresholds(trim_threshold: int, mmap_threshold: int) -> None:
+    """ValueError unless both thresholds are values ``mallopt`` takes."""
+    if not 0 <= trim_threshold < 1 << 31 or not 0 <= mmap_threshold <= _MMAP_THRESHOLD_MAX:
+        raise ValueError(f"trim_threshold must be in [0, 2**31) and mmap_threshold in [0, {_MMAP_THRESHOLD_MAX}]; "
+                         f"got {trim_threshold} and {mmap_threshold}")
 
 
 @functools.cache

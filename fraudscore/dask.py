@@ -38,7 +38,13 @@ import pandas as pd
 
 from fraudscore.results import Results, run_summary
 
-__all__ = ["HistorySpec", "parquet_fragments", "read_submissions", "score_dask", "score_files"]
+try:
+    from distributed import WorkerPlugin as _WorkerPlugin
+except ImportError:  # dask without distributed: the local scheduler needs no plugin
+    _WorkerPlugin = object
+
+__all__ = ["HistorySpec", "RetainFreedMemory", "parquet_fragments", "read_submissions", "retain_freed_memory_on_workers",
+           "score_dask", "score_files"]
 
 
 @dataclass(frozen=True)
@@ -332,6 +338,51 @@ def read_submissions(paths, **kwargs):
 
 def _results_meta() -> pd.DataFrame:
     return Results.concat([]).to_pandas()
+
+
+class RetainFreedMemory(_WorkerPlugin):
+    """Worker plugin: :func:`fraudscore.allocator.retain_freed_memory` in every worker process,
+    over the nanny's ``MALLOC_TRIM_THRESHOLD_`` (see :func:`retain_freed_memory_on_workers`).
+
+    Parameters
+    ----------
+    trim_threshold, mmap_threshold : int
+        As :func:`~fraudscore.allocator.retain_freed_memory` takes them.
+    """
+
+    name = "fraudscore-retain-freed-memory"
+
+    def __init__(self, trim_threshold: int = 256 << 20, mmap_threshold: int = 32 << 20) -> None:
+        self.trim_threshold = trim_threshold
+        self.mmap_threshold = mmap_threshold
+
+    def setup(self, worker) -> None:
+        from fraudscore.allocator import retain_freed_memory
+
+        retain_freed_memory(self.trim_threshold, self.mmap_threshold, override_environment=True)
+
+
+def retain_freed_memory_on_workers(client, trim_threshold: int = 256 << 20, mmap_threshold: int = 32 << 20) -> None:
+    """Keep freed memory for reuse in every worker of ``client``'s cluster, and in workers that join later.
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (to keep their unmanaged
+    memory low), so glibc hands freed memory back to the kernel at once and scoring faults its
+    temporaries back in page by page: ~17 page faults a submission, and a worker spends ~1.3x
+    the CPU of one that keeps freed memory (benchmarks/README.md, "Distributed scoring"). This
+    raises both thresholds in each worker process (a worker plugin, so also in workers started
+    later). The cost: up to ``trim_threshold`` of freed memory stays in each worker, which Dask
+    reports as unmanaged memory. Workers on a C library other than glibc are left as they are.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    trim_threshold, mmap_threshold : int
+        As :func:`fraudscore.allocator.retain_freed_memory` takes them.
+    """
+    from fraudscore.allocator import check_thresholds
+
+    check_thresholds(trim_threshold, mmap_threshold)  # here, not in every worker's log
+    client.register_plugin(RetainFreedMemory(trim_threshold, mmap_threshold))
 
 
 def _default_client():
