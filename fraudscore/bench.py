@@ -5,7 +5,7 @@ validate, enrich, fingerprint, history, features, model, reasons) in microsecond
 rows per second, next to the end-to-end ``Scorer.score`` and ``score_file`` of the same rows,
 and compares explaining flagged rows only (the Scorer's default) with explaining every row.
 :func:`one_row_breakdown` times ``Scorer.score_one`` stage by stage (p50 / p99, wall and CPU
-time). Absolute figures depend on the machine; the benchmark suite's gates compare ratios
+time), :func:`one_row_with_history` the same with a SQLite and an in-memory history store. Absolute figures depend on the machine; the benchmark suite's gates compare ratios
 measured in one run.
 """
 
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["backend_records", "stage_breakdown", "one_row_breakdown", "main"]
+__all__ = ["backend_records", "stage_breakdown", "one_row_breakdown", "one_row_with_history", "main"]
 
 
 def backend_records(table, telemetry: bool = True) -> list[dict]:
@@ -242,6 +242,49 @@ def one_row_breakdown(n_records: int = 300, repeat: int = 1, seed: int = 7, mode
     }
 
 
+def one_row_with_history(n_records: int = 300, seed: int = 7, model=None) -> dict:
+    """``score_one`` into a fresh SQLite and a fresh in-memory history store: CPU p50 / p99 in
+    microseconds, whole and for the history stage alone.
+
+    ``n_records`` simulated records are scored first (recorded: the store holds them, as a
+    running service's would), then ``n_records`` new ones are timed, each once (a second call
+    would replay a stored submission). What a deployment with a history store pays per
+    submission; :func:`one_row_breakdown` is the same without a store.
+    """
+    import numpy as np
+
+    import fraudscore
+    from fraudscore.io import from_records
+    from fraudscore.scorer import Scorer
+
+    sim = fraudscore.simulate(2 * n_records, seed=seed, output="arrow")
+    records = backend_records(sim.data)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, history in (("sqlite", f"sqlite:{Path(tmp) / 'history.sqlite'}"), ("memory", "memory")):
+            scorer = Scorer(model=model, history=history, survey=sim.survey)
+            for record in records[:n_records]:
+                scorer.score_one(record)
+            whole, stage = [], []
+            for record in records[n_records:]:
+                marks = []
+
+                def lap(label, marks=marks):
+                    marks.append((label, time.process_time()))
+
+                start = time.process_time()
+                scorer._one(from_records([record]), lap=lap)  # score_one, with its stage clock
+                whole.append(time.process_time() - start)
+                times = dict(marks)
+                stage.append(times["history"] - times["fingerprint"])
+            scorer.history.close()
+            out[name] = {"score_one_cpu_us": {"p50": round(float(np.median(whole)) * 1e6, 1),
+                                              "p99": round(float(np.percentile(whole, 99)) * 1e6, 1)},
+                         "history_stage_cpu_us_p50": round(float(np.median(stage)) * 1e6, 1)}
+    return out
+
+
 def main(n: int = 20_000) -> int:
-    print(json.dumps({"batch": stage_breakdown(n), "score_one": one_row_breakdown()}, indent=2))
+    print(json.dumps({"batch": stage_breakdown(n), "score_one": one_row_breakdown(),
+                      "score_one_with_history": one_row_with_history()}, indent=2))
     return 0
