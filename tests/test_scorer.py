@@ -113,6 +113,37 @@ def test_score_one_is_exactly_a_batch_of_one_even_on_broken_records(trained, fre
     assert len(batch) == 1 and _same(one, batch[0]), (one, batch[0])
 
 
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_score_one_with_history_counts_as_the_vectorized_history_paths(trained, fresh, data):
+    """A stream of submissions scored one at a time into a history store (the one-row hashing,
+    counting and recording paths) gives the Results that the general paths give the same stream:
+    repeats under new ids, replays of an id, and hostile records included."""
+    from fraudscore.history import MemoryStore, Observations
+    from fraudscore.history import _index
+
+    model, survey = trained
+    secret = "scorer-history-test-secret-0123456789"
+    one_row = Scorer(model, history=MemoryStore(secret=secret), survey=survey, secret=secret)
+    general = Scorer(model, history=MemoryStore(secret=secret), survey=survey, secret=secret)
+    stream = []
+    for i in range(data.draw(st.integers(1, 8))):
+        record = copy.deepcopy(data.draw(st.sampled_from(fresh[:12])))  # few people: repeats
+        how = data.draw(st.sampled_from(["new id", "replay", "hostile"]))
+        if how == "new id":
+            record["submission_id"] = f"again-{i}"
+        elif how == "hostile":
+            record = _set(record, data.draw(st.sampled_from(_FIELDS)), data.draw(_HOSTILE))
+        stream.append(record)
+    for record in stream:
+        one = one_row.score_one(record)
+        with pytest.MonkeyPatch.context() as mp:  # the vectorized index and the general hashing
+            mp.setattr(_index, "_SCALAR", 0)
+            mp.setattr(Observations, "_from_raw_one", classmethod(lambda cls, *args: None))
+            expected = general.score([record])[0]
+        assert _same(one, expected), (one, expected)
+
+
 @settings(max_examples=20, deadline=None)
 @given(data=st.data(), fraud_rate=st.sampled_from([None, 0.001, 0.3, 0.9]))
 def test_score_one_decides_as_the_model_after_a_change_of_prior(trained, fresh, data, fraud_rate):
