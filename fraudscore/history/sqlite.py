@@ -159,17 +159,8 @@ class SQLiteStore(HistoryStore):
                 f"SQLite history {self.path!r} stayed locked by another connection for {self.timeout_s:g} s")
         return HistoryError(f"SQLite history {self.path!r}: {message}")
 
-    def _transaction(self):
-        store = self
-
-        class _Txn:
-            def __enter__(self):
-                store._db.execute("BEGIN IMMEDIATE")  # take the write lock now: reads see a settled state
-
-            def __exit__(self, exc_type, exc, tb):
-                store._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-
-        return _Txn()
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
 
     def _run(self, work, committed=None):
         """``work()`` in one write transaction, the index brought up to date first; then, if it
@@ -270,3 +261,18 @@ class SQLiteStore(HistoryStore):
         with self._lock:
             self._db.close()
             self._index = HistoryIndex()
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on an exception) on one connection."""
+
+    __slots__ = ("db",)
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")  # take the write lock now: reads see a settled state
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
