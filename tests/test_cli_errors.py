@@ -73,3 +73,9 @@ def test_the_console_script_exits_with_the_status(tmp_path, argv):
                           timeout=120)
     assert done.returncode == 2
     _one_error_line(done.stderr, "no such file")
+
+
+def test_retaining_worker_memory_without_dask_is_refused(example_path, tmp_path, capsys):
+    assert main(["score", str(example_path), "-o", str(tmp_path / "r.parquet"), "--retain-worker-memory", "-q"]) == 2
+    assert "--retain-worker-memory is for --dask workers" in capsys.readouterr().err
+    assert not (tmp_path / "r.parquet").exists()

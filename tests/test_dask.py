@@ -232,14 +232,20 @@ def test_cli_score_on_a_dask_scheduler_writes_one_results_file_per_partition(
     out = tmp_path / "out"
     run = subprocess.run(
         [sys.executable, "-m", "fraudscore.cli", "score", str(tmp_path / "in"), "-o", str(out),
-         "--dask", cluster_client.scheduler.address, "--history", history, "-q"],
+         "--dask", cluster_client.scheduler.address, "--history", history, "--retain-worker-memory", "-q"],
         check=False, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     assert f"{len(submissions)} rows" in run.stdout
+    # --retain-worker-memory registered the worker plugin (tests/test_dask_allocator.py: what it does)
+    assert "fraudscore-retain-freed-memory" in cluster_client.run_on_scheduler(_worker_plugins)
     parts = sorted(out.glob("part.*.parquet"))
     assert [p.name for p in parts] == [f"part.{i:05d}.parquet" for i in range(PARTS)]
     got = pd.concat([Results.read(p).to_pandas() for p in parts], ignore_index=True)
     _assert_same_results(got, _round_trip(expected, tmp_path))
+
+
+def _worker_plugins(dask_scheduler) -> list:
+    return list(dask_scheduler.worker_plugins)
 
 
 def _round_trip(frame: pd.DataFrame, tmp_path: Path) -> pd.DataFrame:
