@@ -5,8 +5,9 @@ validate, enrich, fingerprint, history, features, model, reasons) in microsecond
 rows per second, next to the end-to-end ``Scorer.score`` and ``score_file`` of the same rows,
 and compares explaining flagged rows only (the Scorer's default) with explaining every row.
 :func:`one_row_breakdown` times ``Scorer.score_one`` stage by stage (p50 / p99, wall and CPU
-time), :func:`one_row_with_history` the same with a SQLite and an in-memory history store. Absolute figures depend on the machine; the benchmark suite's gates compare ratios
-measured in one run.
+time), :func:`one_row_with_history` the same call with a SQLite and an in-memory history store.
+Absolute figures depend on the machine; the benchmark suite's gates compare ratios measured in
+one run.
 """
 
 from __future__ import annotations

@@ -367,7 +367,7 @@ def retain_freed_memory_on_workers(client, trim_threshold: int = 256 << 20, mmap
 
     Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (to keep their unmanaged
     memory low), so glibc hands freed memory back to the kernel at once and scoring faults its
-    temporaries back in page by page: ~17 page faults a submission, and a worker spends ~1.3x
+    temporaries back in page by page: ~17 page faults a submission, and a worker spends ~1.4x
     the CPU of one that keeps freed memory (benchmarks/README.md, "Distributed scoring"). This
     raises both thresholds in each worker process (a worker plugin, so also in workers started
     later). The cost: up to ``trim_threshold`` of freed memory stays in each worker, which Dask

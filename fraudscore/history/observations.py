@@ -190,7 +190,6 @@ class Observations:
             text=text_hash,
         )
 
-
     @classmethod
     def _from_raw_one(cls, submission_id, survey_id, timestamp_ms, device_id, link_id, cookie, ip, respondent_id,
                       text, key: bytes) -> Observations | None:
