@@ -19,6 +19,8 @@ ROW_RECORD = np.dtype([(name, ROW_DTYPE[name].newbyteorder("<")) for name in ROW
 
 def encode_rows(rows: np.ndarray) -> bytes:
     """Records of ``rows`` (ROW_DTYPE), end to end."""
+    if rows.dtype == ROW_RECORD:  # a little-endian machine: the rows' own bytes are the records
+        return np.ascontiguousarray(rows).tobytes()
     records = np.empty(len(rows), ROW_RECORD)
     for name in ROW_RECORD.names:
         records[name] = rows[name]
