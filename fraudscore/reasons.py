@@ -136,7 +136,7 @@ def _group_plan(one_hot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     counts = np.bincount(group, minlength=one_hot.shape[1])
     present = counts > 0
     plan = order, (np.cumsum(counts) - counts)[present], present
-    if not one_hot.flags.writeable:  # a map that can change is planned afresh each time
+    if not one_hot.flags.writeable and one_hot.base is None:  # a map that can change (or a view) is planned afresh
         if len(_PLANS) >= 64:
             _PLANS.clear()
         _PLANS[id(one_hot)] = (one_hot, plan)

@@ -54,3 +54,23 @@ def test_a_rows_sums_do_not_depend_on_the_rest_of_the_batch():
         alone = explain(contributions[i:i + 1], maps)
         np.testing.assert_array_equal(alone.families[0], e.families[i])
         assert alone.row(0) == e.row(i)
+
+
+def test_group_plans_are_reused_only_for_fixed_maps():
+    # The Scorer's maps are read-only and planned once; a map that can change is planned per call,
+    # so changing it changes the sums (no stale plan).
+    from fraudscore.reasons import _group_sums
+
+    c = np.array([[1.0, 2.0, 4.0]])
+    fixed = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    fixed.flags.writeable = False
+    assert _group_sums(c, fixed).tolist() == [[1.0, 6.0]] == _group_sums(c, fixed).tolist()
+    mutable = fixed.copy()
+    assert _group_sums(c, mutable).tolist() == [[1.0, 6.0]]
+    mutable[1] = [1.0, 0.0]
+    assert _group_sums(c, mutable).tolist() == [[3.0, 4.0]]
+    view = mutable[:]
+    view.flags.writeable = False  # read-only, but its base can still change
+    assert _group_sums(c, view).tolist() == [[3.0, 4.0]]
+    mutable[2] = [1.0, 0.0]
+    assert _group_sums(c, view).tolist() == [[7.0, 0.0]]
