@@ -22,7 +22,7 @@ from fraudscore.features.careless import (
     split_irv,
 )
 from fraudscore.features.context import FeatureContext
-from fraudscore.features.registry import register
+from fraudscore.features.registry import one_row_columns, register
 
 __all__ = ["MIN_CALIBRATION_ROWS"]
 
@@ -91,9 +91,13 @@ _COLUMNS = tuple(f"answers.{name}" for name in (
 ], fit=fit_references)
 def careless(ctx: FeatureContext, state) -> dict:
     n = ctx.n
+    references = (state or {}).get("references", {})
+    if n == 1:
+        one = _careless_one(ctx, references)
+        if one is not None:
+            return one
     # Rows of one NaN block: one allocation instead of one per column.
     out = dict(zip(_COLUMNS, np.full((len(_COLUMNS), n), np.nan)))
-    references = (state or {}).get("references", {})
     likert = ctx.batch.column("answers.likert")
     for survey, rows in _survey_rows(ctx, whole=True):
         reference = references.get(survey)
@@ -129,3 +133,26 @@ def careless(ctx: FeatureContext, state) -> dict:
             out["answers.skipped_share"][rows] = 1.0 - answered / n_items
     out["answers.honeypot"] = honeypot_filled(ctx.batch.column("answers.honeypot"))
     return out
+
+
+def _careless_one(ctx: FeatureContext, references: dict) -> dict | None:
+    """:func:`careless` of a batch of one row scored against its survey's reference (the scoring
+    case): the same indices and arithmetic on the row's values, without a NaN column per index
+    and a dozen (1,)-shaped assignments. None otherwise (the general code then)."""
+    codes, uniques = ctx.survey_codes
+    reference = references.get(uniques[0]) if codes[0] >= 0 else None
+    if reference is None or reference.n_items_ < 1:
+        return None
+    n_items = reference.n_items_
+    matrix = likert_matrix(ctx.batch.column("answers.likert"), n_items)
+    answered = n_items - sum(v != v for v in matrix[0].tolist())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values, splits = reference._indices(matrix)
+    defined = [v for v in splits[0].tolist() if v == v] if splits is not None else []
+    longest = values["longstring_max"][0]
+    return one_row_columns(_COLUMNS, [
+        longest, longest / n_items, values["longstring_avg"][0], values["irv"][0],
+        min(defined) if defined else np.nan,  # the lowest defined chunk IRV, as fmin over them
+        values["mahad"][0] / max(answered, 1), values["evenodd"][0], values["psychsyn"][0], values["psychant"][0],
+        values["person_total"][0], values["attention_check_failures"][0], 1.0 - answered / n_items,
+    ]) | {"answers.honeypot": honeypot_filled(ctx.batch.column("answers.honeypot"))}

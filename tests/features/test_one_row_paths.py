@@ -299,6 +299,32 @@ def test_whole_answers_have_exact_sums_and_others_go_to_the_kernels():
     assert _careless_stats.sd_one(4.0, 4.0, 4) == 0.0
 
 
+@settings(max_examples=150, deadline=None)
+@given(rows=likert_rows(_P, whole=False), survey=st.sampled_from(["s", "other", None]),
+       length=st.sampled_from([_P, _P - 3, _P + 2]), honeypot=st.sampled_from([None, "", " x"]))
+def test_the_careless_group_of_one_row_equals_its_general_code(rows, survey, length, honeypot):
+    # The group's one-row path (scored against the survey's reference) against the general code
+    # on the same one-row batch: the same indices, bit for bit (row alone vs in a batch differs in
+    # the last bits where BLAS rounds by shape, which the kernel tests above cover).
+    from fraudscore.features import answers
+    from fraudscore.io import from_records
+    from one_row import _columns, _same_bits
+
+    states = {answers.careless: {"references": {"s": _REFERENCE}}}
+    for row in rows:
+        answers_ = (row.tolist() + [3.0, 4.0])[:length]
+        record = {"submission_id": "r", "survey_id": survey, "started_at": 1_777_622_400_000,
+                  "submitted_at": 1_777_622_700_000, "answers": {"likert": answers_, "honeypot": honeypot}}
+        batch = from_records([record])
+        fast = _columns(batch, (answers.careless,), {"s": _SPEC}, states)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(answers, "_careless_one", lambda ctx, references: None)
+            general = _columns(batch, (answers.careless,), {"s": _SPEC}, states)
+        assert fast.keys() == general.keys()
+        for name in general:
+            assert _same_bits(fast[name], general[name]), (name, answers_, fast[name], general[name])
+
+
 # --------------------------------------------------------------------------- device
 
 
