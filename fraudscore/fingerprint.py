@@ -63,6 +63,7 @@ from fraudscore.enrich._factorize import factorize_objects
 
 from fraudscore.secret import derive_key, get_secret, siphash_objects
 from fraudscore.secret import splitmix64 as _mix
+from fraudscore.secret import splitmix64_int as _mix_int
 
 __all__ = [
     "Fingerprints",
@@ -560,15 +561,6 @@ _LINK_AT = tuple(_DEVICE_INDEX[name] for name in LINK_FIELDS)
 #: DEVICE_FIELDS as (name, kind): 0 text, 1 number, 2 screen pair, 3 list of texts.
 _ONE_ROW_PLAN = tuple((name, 0 if name in _STRING_FIELDS else 3 if name in _LIST_FIELDS
                        else 2 if name == "device.screen" else 1) for name in DEVICE_FIELDS)
-
-
-def _mix_int(x: int) -> int:
-    """:func:`_mix` of one value as a Python int."""
-    x ^= x >> 30
-    x = (x * 0xBF58476D1CE4E5B9) & _M64
-    x ^= x >> 27
-    x = (x * 0x94D049BB133111EB) & _M64
-    return x ^ (x >> 31)
 
 
 def _combine_int(parts) -> int:

@@ -120,13 +120,7 @@ def keyed_hash_one(value: str, key: str) -> int:
     an int (~1.5 us; an array call costs ~12 us of fixed costs)."""
     if _hash_object_array is None:
         return int(keyed_hash(np.array([value], dtype=object), key)[0])
-    x = int(_hash_object_array(np.array([value], dtype=object), key, "utf8")[0])
-    # splitmix64 on a Python int, masked to 64 bits after each product
-    x ^= x >> 30
-    x = (x * 0xBF58476D1CE4E5B9) & _MASK64
-    x ^= x >> 27
-    x = (x * 0x94D049BB133111EB) & _MASK64
-    return x ^ (x >> 31)
+    return splitmix64_int(int(_hash_object_array(np.array([value], dtype=object), key, "utf8")[0]))
 
 
 _MASK64 = (1 << 64) - 1
@@ -142,3 +136,12 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
     x *= _M2
     x ^= x >> _S31
     return x
+
+
+def splitmix64_int(x: int) -> int:
+    """:func:`splitmix64` of one value as a Python int (uint64 wrap-around as ``& 2**64 - 1``)."""
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _MASK64
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
