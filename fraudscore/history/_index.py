@@ -670,11 +670,10 @@ class HistoryIndex:
                 index.pair_gone.insert({"code": gone[kind_of[earlier] == k]})
 
     def nbytes(self) -> int:
-        """Bytes the index's arrays take, growth slack included."""
+        """Bytes the index's arrays take, growth slack included (not the few elements of a
+        table's pending list, which are not in an array yet)."""
         tables = [self.subs, self.pairs] + [kind.ids for kind in self.kinds.values()]
         runs = [runs for kind in self.kinds.values() for runs in kind.code_runs()]
-        for r in runs:
-            r.flush()
         return int(self.rows.nbytes + self.pair_key.nbytes + self.pair_first.nbytes
                    + sum(t.slots.nbytes + t.values.nbytes for t in tables)
                    + sum(column.nbytes for r in runs for run in r.runs for column in run.values()))
