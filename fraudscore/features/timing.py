@@ -220,9 +220,7 @@ def pace(ctx: FeatureContext, state) -> dict:
             norm = norms.get(uniques[0]) if square else None
             if norm is not None and len(norm) == m:
                 logs = (logs.reshape(rows, m) - norm).ravel()
-            elif square:
-                pass  # one survey without a norm for this many items: nothing to subtract
-            else:
+            elif not square:  # (square, no norm for this many items: nothing to subtract)
                 logs = logs - _norm_of_each_value(item_ms, codes, uniques, norms)
         finite = np.isfinite(logs)
         if finite.all():
