@@ -11,6 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fraudscore.io import (InputContainerError, from_arrow_table, from_pandas, from_records, iter_batches, read_batch,
                            read_rows)
@@ -206,3 +208,37 @@ def test_a_file_named_parquet_that_is_not_one_is_refused_by_name(tmp_path):
     for read in (read_batch, iter_batches):
         with pytest.raises(InputContainerError, match=r"export\.parquet: not a readable Parquet file"):
             read(fake)
+
+
+_KIND_TEXTS = st.sampled_from(["move", "down", "up", "click", "", "MOVE", "wheel", "keydown", None])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), split=st.integers(0, 9))
+def test_dictionary_encoded_event_kinds_read_as_their_texts(typed_records, data, split):
+    """Kinds as Parquet and the simulator keep them (a list of dictionary-encoded texts, each
+    chunk with its own dictionary) give the batch their plain texts give: unknown texts, null
+    events and null lists included."""
+    flat = pa.Table.from_pylist(typed_records)
+    while any(pa.types.is_struct(f.type) for f in flat.schema):
+        flat = flat.flatten()
+    name = "telemetry.pointer.kind"
+    lengths = [None if t is None else len(t) for t in flat.column("telemetry.pointer.t").to_pylist()]
+    # Each row's kinds: a drawn pattern repeated to its events' length (drawing each of ~1,000
+    # events would take minutes).
+    patterns = [data.draw(st.none() | st.lists(_KIND_TEXTS, min_size=1, max_size=8)) for _ in lengths]
+    kinds = [None if k is None or pattern is None else (pattern * k)[:k] for k, pattern in zip(lengths, patterns)]
+    plain = flat.set_column(flat.column_names.index(name), name, pa.array(kinds, pa.list_(pa.string())))
+
+    def encoded(rows):
+        offsets = np.cumsum([0] + [len(k or []) for k in rows])
+        values = pa.array([v for k in rows for v in (k or [])], pa.string()).dictionary_encode()
+        return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values,
+                                        mask=pa.array([k is None for k in rows], pa.bool_()))
+
+    column = pa.chunked_array([encoded(kinds[:split]), encoded(kinds[split:])])
+    dictionary = flat.set_column(flat.column_names.index(name), name, column)
+    assert pa.types.is_dictionary(dictionary.column(name).type.value_type)
+    expected = from_arrow_table(plain)
+    assert from_arrow_table(dictionary).equals(expected)
+    assert from_arrow_table(dictionary.combine_chunks()).equals(expected)
