@@ -710,14 +710,16 @@ def main(argv=None) -> int:
                          "each (e.g. 1,2,4,8; validation seed 3000), as JSON lines")
     args = ap.parse_args(argv)
     start = time.perf_counter()
-    if args.weeks_study:
-        log = lambda s: print(f"[{time.perf_counter() - start:6.0f} s] {s}", file=sys.stderr, flush=True)  # noqa: E731
-        for row in training_weeks_study(tuple(int(k) for k in args.weeks_study.split(",")), log=log):
+
+    def log_to(stream):
+        return lambda s: print(f"[{time.perf_counter() - start:6.0f} s] {s}", file=stream, flush=True)
+
+    if args.weeks_study:  # progress on stderr: stdout carries the JSON lines
+        for row in training_weeks_study(tuple(int(k) for k in args.weeks_study.split(",")), log=log_to(sys.stderr)):
             print(json.dumps(row))
         return 0
     text, numbers = evaluate_model(args.model, args.test_n, args.test_seed, args.lofo_n, args.lofo_seed,
-                                   hard=not args.no_hard,
-                                   log=lambda s: print(f"[{time.perf_counter() - start:6.0f} s] {s}", flush=True))
+                                   hard=not args.no_hard, log=log_to(sys.stdout))
     with open(args.output, "w") as fh:
         fh.write(text)
     if args.json:

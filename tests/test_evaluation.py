@@ -128,3 +128,32 @@ def test_recall_by_tells_splits_a_family_by_whether_it_shows_a_tell():
     assert out["ceiling"] == 0.5
     # no-tell rows (.25, .05) against no-tell honest rows (.1, .2, .3): .25 beats two, .05 none
     assert out["auc_without_tell"] == pytest.approx(1 / 3)
+
+
+def test_the_command_logs_progress_apart_from_what_it_writes(tmp_path, monkeypatch, capsys):
+    """``python -m fraudscore.evaluation``: the weeks study's JSON lines alone on stdout (its
+    progress on stderr); the report to the output file, its progress on stdout."""
+    import json
+
+    import fraudscore.evaluation as evaluation
+
+    def study(weeks, log):
+        log("trained")
+        return [{"weeks": k} for k in weeks]
+
+    def evaluate(model, *args, hard, log):
+        log("scored")
+        return "# report\n", {"auc": 0.5}
+
+    monkeypatch.setattr(evaluation, "training_weeks_study", study)
+    monkeypatch.setattr(evaluation, "evaluate_model", evaluate)
+    assert evaluation.main(["--weeks-study", "1,2"]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(line) for line in out.splitlines()] == [{"weeks": 1}, {"weeks": 2}]
+    assert "trained" in err
+    report = tmp_path / "EVALUATION.md"
+    assert evaluation.main(["-o", str(report), "--json", str(tmp_path / "n.json")]) == 0
+    out, err = capsys.readouterr()
+    assert "scored" in out and not err
+    assert report.read_text() == "# report\n"
+    assert json.loads((tmp_path / "n.json").read_text()) == {"auc": 0.5}
