@@ -821,7 +821,7 @@ def _kind_codes(flat: pa.Array | pa.ChunkedArray, f: Field) -> np.ndarray | None
 
     Parquet and the simulator keep kinds dictionary-encoded: the few distinct texts are matched
     once and each event takes its code by index, instead of decoding a ``str`` per event and
-    hashing it (~4 us a submission of the ~1,000 events of a simulated one, most of validation).
+    hashing it (~3.6 us of the ~7 us that validating a simulated submission took).
     """
     if isinstance(flat, pa.ChunkedArray):  # chunks may carry different dictionaries
         parts = [_kind_codes(chunk, f) for chunk in flat.chunks]
