@@ -47,7 +47,7 @@ def test_save_writes_model_manifest_and_card(saved):
     manifest = json.loads((directory / "manifest.json").read_text())
     assert manifest["schema_hash"] == schema_hash()
     assert manifest["feature_names"] == [str(n) for n in model.feature_names_]
-    assert set(manifest["versions"]) >= {"fraudscore", "scikit-learn", "numpy"}
+    assert set(manifest["versions"]) >= {"fraudscore", "scikit-learn", "numpy", "scipy"}
     assert manifest["thresholds"]["review"] == pytest.approx(model.thresholds_["review"])
     assert manifest["training"]["rows_read"] == 800 and manifest["metrics"]["note"] == {"x": 1.0}
     assert manifest["model_version"].endswith(manifest["model_sha256"][:12])
