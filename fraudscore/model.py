@@ -1077,8 +1077,8 @@ def _families_of(feature_names) -> list[str]:
 _REPRODUCIBLE = (
     "On one machine the command gives the same model file, byte for byte. On another machine (another "
     "CPU, whose instruction set picks the floating-point kernels, or another SciPy) it gives the same "
-    "trees, feature statistics and thresholds, but the sigmoid calibration's two parameters can differ "
-    "in their last bits, and so can the file's sha256; scores then differ by about 1e-16.")
+    "trees, feature statistics and thresholds, but the calibration's fitted values can differ in their "
+    "last bits, and so can the file's sha256; scores then differ by about 1e-16.")
 
 
 def model_card(manifest: dict) -> str:
