@@ -207,7 +207,7 @@ class Observations:
         if ip:
             address, prefix = _ip_texts(ip)
         if text is not None:
-            text = re.sub(r"\s+", " ", text.casefold()).strip() or None  # normalise_text's few-values path
+            text = _normalise_one(text)
         obs = object.__new__(cls)  # every column built here has its dtype and shape: no checks to repeat
         columns = {
             "submission_id": submission_id,
@@ -403,12 +403,16 @@ def normalise_text(values) -> np.ndarray:
     if len(values) <= _FEW:
         few = _few_strings(values)
         if few is not None:
-            return np.array([None if v is None else re.sub(r"\s+", " ", v.casefold()).strip() or None for v in few],
-                            dtype=object)
+            return np.array([None if v is None else _normalise_one(v) for v in few], dtype=object)
     column = _text_array(values) if len(values) > _FEW else None
     if column is None:
         return _normalise_text_general(values)
     return _normalise_arrow(column).to_numpy(zero_copy_only=False)
+
+
+def _normalise_one(value: str) -> str | None:
+    """:func:`normalise_text` of one ``str`` (None when nothing is left)."""
+    return re.sub(r"\s+", " ", value.casefold()).strip() or None
 
 
 def _normalise_text_general(values) -> np.ndarray:
