@@ -27,13 +27,15 @@ __all__ = ["retain_freed_memory"]
 
 #: ``mallopt`` parameters (glibc's malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-#: The largest mmap threshold glibc accepts on 64-bit systems (``HEAP_MAX_SIZE / 2``).
-_MMAP_THRESHOLD_MAX = 32 << 20
+#: The largest mmap threshold glibc accepts on 64-bit systems (``HEAP_MAX_SIZE / 2``), and the default.
+MMAP_THRESHOLD_MAX = 32 << 20
+#: Freed heap kept by default (:func:`retain_freed_memory`, and in Dask workers).
+TRIM_THRESHOLD = 256 << 20
 #: Environment variables through which an operator has already chosen malloc's thresholds.
 _OPERATOR_SETTINGS = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")
 
 
-def retain_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = _MMAP_THRESHOLD_MAX, *,
+def retain_freed_memory(trim_threshold: int = TRIM_THRESHOLD, mmap_threshold: int = MMAP_THRESHOLD_MAX, *,
                         override_environment: bool = False) -> bool:
     """Keep up to ``trim_threshold`` bytes of freed heap in the process (glibc only).
 
@@ -71,8 +73,8 @@ def retain_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = _
 
 def check_thresholds(trim_threshold: int, mmap_threshold: int) -> None:
     """ValueError unless both thresholds are values ``mallopt`` takes."""
-    if not 0 <= trim_threshold < 1 << 31 or not 0 <= mmap_threshold <= _MMAP_THRESHOLD_MAX:
-        raise ValueError(f"trim_threshold must be in [0, 2**31) and mmap_threshold in [0, {_MMAP_THRESHOLD_MAX}]; "
+    if not 0 <= trim_threshold < 1 << 31 or not 0 <= mmap_threshold <= MMAP_THRESHOLD_MAX:
+        raise ValueError(f"trim_threshold must be in [0, 2**31) and mmap_threshold in [0, {MMAP_THRESHOLD_MAX}]; "
                          f"got {trim_threshold} and {mmap_threshold}")
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from fraudscore.allocator import MMAP_THRESHOLD_MAX, TRIM_THRESHOLD
 from fraudscore.results import Results, run_summary
 
 try:
@@ -352,7 +353,7 @@ class RetainFreedMemory(_WorkerPlugin):
 
     name = "fraudscore-retain-freed-memory"
 
-    def __init__(self, trim_threshold: int = 256 << 20, mmap_threshold: int = 32 << 20) -> None:
+    def __init__(self, trim_threshold: int = TRIM_THRESHOLD, mmap_threshold: int = MMAP_THRESHOLD_MAX) -> None:
         self.trim_threshold = trim_threshold
         self.mmap_threshold = mmap_threshold
 
@@ -362,7 +363,7 @@ class RetainFreedMemory(_WorkerPlugin):
         retain_freed_memory(self.trim_threshold, self.mmap_threshold, override_environment=True)
 
 
-def retain_freed_memory_on_workers(client, trim_threshold: int = 256 << 20, mmap_threshold: int = 32 << 20) -> None:
+def retain_freed_memory_on_workers(client, trim_threshold: int = TRIM_THRESHOLD, mmap_threshold: int = MMAP_THRESHOLD_MAX) -> None:
     """Keep freed memory for reuse in every worker of ``client``'s cluster, and in workers that join later.
 
     Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (to keep their unmanaged
