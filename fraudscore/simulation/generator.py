@@ -14,13 +14,22 @@ from fraudscore.survey import SurveySpec
 from ._knobs import BLOCK_ROWS, Knobs
 from .assemble import block_table
 from .attacks import apply_attacks, assign_families
-from .population import draw_honest
+from .population import Block, draw_honest
 
-__all__ = ["generate_block", "iter_tables"]
+__all__ = ["generate_block", "generate_block_with_parameters", "iter_tables"]
 
 
 def generate_block(knobs: Knobs, spec: SurveySpec, block: int) -> pa.Table:
     """Rows ``block * BLOCK_ROWS`` .. of the sample, from that block's own generator."""
+    return generate_block_with_parameters(knobs, spec, block)[1]
+
+
+def generate_block_with_parameters(knobs: Knobs, spec: SurveySpec, block: int) -> tuple[Block, pa.Table]:
+    """:func:`generate_block`'s table and the per-row parameters it was rendered from.
+
+    For studies of what the data can reveal (``fraudscore.ceiling``); the table is the same as
+    :func:`generate_block`'s.
+    """
     start = block * BLOCK_ROWS
     m = min(BLOCK_ROWS, knobs.n - start)
     # One child SeedSequence per block: blocks are independent, so chunking cannot change rows.
@@ -30,7 +39,7 @@ def generate_block(knobs: Knobs, spec: SurveySpec, block: int) -> pa.Table:
     blk = draw_honest(rng, m, spec, row_id)
     family, subtype = assign_families(rng, m, knobs)
     apply_attacks(rng, blk, family, subtype, knobs)
-    return block_table(rng, blk, knobs.seed)
+    return blk, block_table(rng, blk, knobs.seed)
 
 
 def iter_tables(knobs: Knobs, spec: SurveySpec, chunk_size: int, workers: int | None = None) -> Iterator[pa.Table]:
