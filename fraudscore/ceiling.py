@@ -100,9 +100,9 @@ def _simulate(model, seed: int, n: int, geo_share: float):
     spec = default_survey()
     blocks = [generate_block_with_parameters(knobs, spec, b) for b in range(-(-n // BLOCK_ROWS))]
     F, valid = table_features(model, pa.concat_tables([table for _, table in blocks]))
-    params = {k: np.concatenate([geo_parameters(blk)[k] for blk, _ in blocks]) for k, _ in PARAMETERS}
+    params = np.vstack([np.column_stack(list(geo_parameters(blk).values())) for blk, _ in blocks])
     family = np.concatenate([blk.family for blk, _ in blocks])
-    P = np.column_stack([params[k] for k, _ in PARAMETERS] + [F[:, list(model.feature_names_).index(_ATTENTION)]])
+    P = np.column_stack([params, F[:, list(model.feature_names_).index(_ATTENTION)]])
     y = (family == 1 + FAMILIES.index("geo_fraud")).astype(int)
     return F[valid], P[valid], y[valid]
 
