@@ -59,8 +59,6 @@ COVERED_FIELDS = ("decision_ms", "ms_per_word", "speed", "type_mode", "started_a
 _CATEGORIES = ("type_mode", "zone", "profile", "ip_country", "carrier_country", "gps_country")
 #: The data depends on ``attention_p`` only through the checks' outcomes, which the answers show.
 _ATTENTION = "answers.attention_failures"
-#: Seeds the shipped evaluation reads (test, leave one family out, validation): never used here.
-_RESERVED_SEEDS = (1_000, 2_000, 3_000)
 
 
 def geo_parameters(blk) -> dict[str, np.ndarray]:
@@ -132,15 +130,16 @@ def geo_fraud_ceiling(model_dir=None, train_seeds=(5_001, 5_002, 5_003, 5_004), 
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
 
-    from fraudscore.evaluation import _training_simulation, recall_at_fpr
+    from fraudscore.evaluation import LOFO_SEED, TEST_SEED, VALIDATION_SEED, _training_simulation, recall_at_fpr
     from fraudscore.model import load_model
 
     train_seeds = tuple(int(s) for s in train_seeds)
-    taken = set(train_seeds) | set(_RESERVED_SEEDS) | set(_training_simulation(model_dir).get("week_seeds", ()))
+    reserved = {TEST_SEED, LOFO_SEED, VALIDATION_SEED}  # docs/EVALUATION.md's: never used here
+    taken = set(train_seeds) | reserved | set(_training_simulation(model_dir).get("week_seeds", ()))
     if int(test_seed) in taken:
         raise ValueError(f"test seed {test_seed} is a training seed or one docs/EVALUATION.md reads")
-    if set(_RESERVED_SEEDS) & set(train_seeds):
-        raise ValueError(f"training seeds {train_seeds} include one docs/EVALUATION.md reads {_RESERVED_SEEDS}")
+    if reserved & set(train_seeds):
+        raise ValueError(f"training seeds {train_seeds} include one docs/EVALUATION.md reads {sorted(reserved)}")
     model = load_model(model_dir)
     parts = []
     for seed in (*train_seeds, test_seed):

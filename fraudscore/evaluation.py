@@ -38,6 +38,9 @@ __all__ = [
     "evaluate_model",
     "main",
     "TARGETS",
+    "TEST_SEED",
+    "LOFO_SEED",
+    "VALIDATION_SEED",
 ]
 
 
@@ -365,7 +368,13 @@ def _training_simulation(model_dir) -> dict:
     return json.loads(path.read_text()).get("simulation") or {}
 
 
-def training_weeks_study(weeks=(1, 2, 4, 8), week_rows: int | None = None, seed: int = 0, validation_seed: int = 3_000,
+#: Simulator seeds of docs/EVALUATION.md: the test set, the leave-one-family-out training set, and
+#: the validation set that choices are made on (so the test numbers stay untouched).
+TEST_SEED, LOFO_SEED, VALIDATION_SEED = 1_000, 2_000, 3_000
+
+
+def training_weeks_study(weeks=(1, 2, 4, 8), week_rows: int | None = None, seed: int = 0,
+                         validation_seed: int = VALIDATION_SEED,
                          validation_n: int = 30_000, log=print, **params) -> list[dict]:
     """Validation metrics of models trained on more and more independent simulated weeks.
 
@@ -434,8 +443,8 @@ def _row(name, m, keys):
     return "| " + name + " | " + " | ".join("n/a" if not np.isfinite(m[k]) else f"{m[k]:.3f}" for k in keys) + " |"
 
 
-def evaluate_model(model_dir=None, test_n: int = 30_000, test_seed: int = 1_000, lofo_n: int = 30_000,
-                   lofo_seed: int = 2_000, hard: bool = True, log=print) -> tuple[str, dict]:
+def evaluate_model(model_dir=None, test_n: int = 30_000, test_seed: int = TEST_SEED, lofo_n: int = 30_000,
+                   lofo_seed: int = LOFO_SEED, hard: bool = True, log=print) -> tuple[str, dict]:
     """Evaluate a saved model on fresh simulator seeds; return (Markdown report, numbers).
 
     Held-out data only: the test sets come from ``test_seed`` (the model was trained on another
@@ -730,13 +739,13 @@ def main(argv=None) -> int:
     ap.add_argument("-o", "--output", default="docs/EVALUATION.md")
     ap.add_argument("--json", default=None, help="also write the numbers as JSON")
     ap.add_argument("--test-n", type=int, default=30_000)
-    ap.add_argument("--test-seed", type=int, default=1_000)
+    ap.add_argument("--test-seed", type=int, default=TEST_SEED)
     ap.add_argument("--lofo-n", type=int, default=30_000)
-    ap.add_argument("--lofo-seed", type=int, default=2_000)
+    ap.add_argument("--lofo-seed", type=int, default=LOFO_SEED)
     ap.add_argument("--no-hard", action="store_true", help="skip the hardest difficulty")
     ap.add_argument("--weeks-study", default=None, metavar="K,K,...",
                     help="instead: validation metrics of models trained on K independent simulated weeks "
-                         "each (e.g. 1,2,4,8; validation seed 3000), as JSON lines")
+                         f"each (e.g. 1,2,4,8; validation seed {VALIDATION_SEED}), as JSON lines")
     ap.add_argument("--geo-ceiling", action="store_true",
                     help="instead: geo_fraud recall at 5 %% FPR of the model, of one-family classifiers and of "
                          "a classifier on the simulator's parameters (fraudscore.ceiling), as JSON")
