@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from fraudscore.ceiling import COVERED_FIELDS, PARAMETERS, geo_fraud_ceiling, geo_parameters
+from fraudscore.ceiling import _CATEGORIES, COVERED_FIELDS, PARAMETERS, geo_fraud_ceiling, geo_parameters
 from fraudscore.simulation import default_survey
 from fraudscore.simulation._knobs import check_knobs
 from fraudscore.simulation.attacks import apply_attacks, assign_families
@@ -51,8 +51,7 @@ def test_speed_reaches_the_parameters_as_the_timeline_uses_it():
         np.testing.assert_allclose(np.exp(p["log_ms_per_word"]), blk.ms_per_word * blk.speed)
         np.testing.assert_allclose(np.exp(p["log_decision_ms"]), blk.decision_ms * blk.speed)
         assert all(v.dtype == np.float64 and np.isfinite(v).all() for v in p.values())
-        codes = [k for k in ("type_mode", "zone", "profile", "ip_country", "carrier_country", "gps_country")]
-        assert all((p[k] >= 0).all() for k in codes)
+        assert all((p[k] >= 0).all() for k in _CATEGORIES)  # codes shifted for categorical_features
     fast = geo.speed < 1
     assert fast.any() and (geo_parameters(geo)["log_ms_per_word"][fast] < np.log(geo.ms_per_word[fast])).all()
 
