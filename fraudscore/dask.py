@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fraudscore.allocator import MMAP_THRESHOLD_MAX, TRIM_THRESHOLD
+from fraudscore.allocator import MMAP_THRESHOLD_MAX, TRIM_THRESHOLD, check_thresholds, retain_freed_memory
 from fraudscore.results import Results, run_summary
 
 try:
@@ -358,8 +358,6 @@ class RetainFreedMemory(_WorkerPlugin):
         self.mmap_threshold = mmap_threshold
 
     def setup(self, worker) -> None:
-        from fraudscore.allocator import retain_freed_memory
-
         retain_freed_memory(self.trim_threshold, self.mmap_threshold, override_environment=True)
 
 
@@ -380,8 +378,6 @@ def retain_freed_memory_on_workers(client, trim_threshold: int = TRIM_THRESHOLD,
     trim_threshold, mmap_threshold : int
         As :func:`fraudscore.allocator.retain_freed_memory` takes them.
     """
-    from fraudscore.allocator import check_thresholds
-
     check_thresholds(trim_threshold, mmap_threshold)  # here, not in every worker's log
     client.register_plugin(RetainFreedMemory(trim_threshold, mmap_threshold))
 
