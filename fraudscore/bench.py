@@ -83,20 +83,19 @@ def stage_breakdown(n: int = 20_000, seed: int = 5, model=None) -> dict:
         # Each stage's first call (cold: Arrow's memory pool not grown yet, every distinct user
         # agent parsed for the first time), then its best of 3 more (warm, as in a running
         # service: the user-agent cache filled, the pool grown).
-        first = {}
-        table, first["read"] = _timed(lambda: pq.read_table(path))
-        batch, first["validate"] = _timed(lambda: from_arrow_table(table))
-
-        def enrich():
-            return (parse_user_agents(batch.column("device.user_agent")),
-                    IPDatabase.default().lookup(batch.column("network.ip")))
-
-        _, first["enrich"] = _timed(enrich)
-        _, first["fingerprint"] = _timed(lambda: fingerprint_batch(batch))
-        _, stages["read"] = _timed(lambda: pq.read_table(path), repeat=3)
-        _, stages["validate"] = _timed(lambda: from_arrow_table(table), repeat=3)
-        _, stages["enrich"] = _timed(enrich, repeat=3)
-        _, stages["fingerprint"] = _timed(lambda: fingerprint_batch(batch), repeat=3)
+        made, first = {}, {}
+        calls = {  # each stage takes what the one before it made
+            "read": lambda: pq.read_table(path),
+            "validate": lambda: from_arrow_table(made["read"]),
+            "enrich": lambda: (parse_user_agents(made["validate"].column("device.user_agent")),
+                               IPDatabase.default().lookup(made["validate"].column("network.ip"))),
+            "fingerprint": lambda: fingerprint_batch(made["validate"]),
+        }
+        for name, call in calls.items():
+            made[name], first[name] = _timed(call)
+        for name, call in calls.items():
+            _, stages[name] = _timed(call, repeat=3)
+        batch = made["validate"]
         stages["history"] = float("inf")
         for k in range(3):  # a fresh store each time: a second pass would find every row stored
             store = SQLiteStore(Path(tmp) / f"history-{k}.sqlite")
